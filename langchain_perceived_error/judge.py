@@ -1,0 +1,186 @@
+"""Run the judge graph: one trace, many traces in order with bounded concurrency, sync or async.
+
+All entry points share one implementation: the compiled graph from
+:func:`~langchain_perceived_error.graph.build_judge_graph` plus :func:`_finish`. The sync and
+async shells differ only in how they wait.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import deque
+from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any, cast
+
+from langchain_core.runnables import RunnableConfig
+from langgraph.types import RetryPolicy
+
+from langchain_perceived_error.graph import (
+    DEFAULT_MAX_ATTEMPTS,
+    JudgeState,
+    build_judge_graph,
+    result_from_state,
+)
+from langchain_perceived_error.models import ModelSpec, model_name, resolve_model
+from langchain_perceived_error.retries import DEFAULT_TRANSPORT_RETRY
+from langchain_perceived_error.schemas import JudgeResult, JudgeStatus
+
+__all__ = ["DEFAULT_CONCURRENCY", "PerceivedErrorJudge", "ajudge", "judge", "record_id_of"]
+
+DEFAULT_CONCURRENCY = 8
+
+
+def record_id_of(record: Any) -> str | None:
+    """The id a record carries (an ``id`` key or attribute), as a string, or None."""
+    value = record.get("id") if isinstance(record, Mapping) else getattr(record, "id", None)
+    return None if value is None else str(value)
+
+
+class PerceivedErrorJudge:
+    """A perceived-error judge bound to one model.
+
+    Example:
+        >>> judge = PerceivedErrorJudge("rules")
+        >>> result = judge.judge([("user", "book Tuesday"), ("ai", "Booked Wednesday."),
+        ...                       ("user", "No, I said Tuesday.")])
+        >>> result.perceived_error
+        True
+
+    """
+
+    def __init__(
+        self,
+        model: ModelSpec = None,
+        *,
+        max_attempts: int = DEFAULT_MAX_ATTEMPTS,
+        include_tools: bool = False,
+        transport_retry: RetryPolicy | None = DEFAULT_TRANSPORT_RETRY,
+    ) -> None:
+        """Resolve ``model`` (see :func:`resolve_model`) and build the judge graph."""
+        self.model = resolve_model(model)
+        self.model_name = model_name(self.model)
+        self.max_attempts = max_attempts
+        self.graph = build_judge_graph(
+            self.model,
+            max_attempts=max_attempts,
+            include_tools=include_tools,
+            transport_retry=transport_retry,
+        )
+        # extract + (judge + validate) per attempt, with room to spare
+        self._config: RunnableConfig = {"recursion_limit": 2 * max_attempts + 6}
+
+    def _finish(
+        self, state: JudgeState | None, error: Exception | None, record: Any, started: float
+    ) -> JudgeResult:
+        record_id = record_id_of(record)
+        if error is not None:  # transport retries exhausted, or a bug: recorded, never raised
+            return JudgeResult(
+                id=record_id,
+                status=JudgeStatus.FAILED,
+                error=f"{type(error).__name__}: {error}",
+                model=self.model_name,
+                latency_s=time.perf_counter() - started,
+            )
+        assert state is not None
+        return result_from_state(state, record_id=record_id, model=self.model_name, started=started)
+
+    def judge(self, record: Any) -> JudgeResult:
+        """Judge one trace (any shape :func:`extract_transcript` reads, or a list of Turns)."""
+        started = time.perf_counter()
+        try:
+            state = cast("JudgeState", self.graph.invoke({"record": record}, self._config))
+        except Exception as e:
+            return self._finish(None, e, record, started)
+        return self._finish(state, None, record, started)
+
+    async def ajudge(self, record: Any) -> JudgeResult:
+        """Async :meth:`judge`."""
+        started = time.perf_counter()
+        try:
+            state = cast("JudgeState", await self.graph.ainvoke({"record": record}, self._config))
+        except Exception as e:
+            return self._finish(None, e, record, started)
+        return self._finish(state, None, record, started)
+
+    def judge_many(
+        self, records: Iterable[Any], *, concurrency: int = DEFAULT_CONCURRENCY
+    ) -> Iterator[JudgeResult]:
+        """Judge records in threads, yielding results in input order.
+
+        At most ``concurrency`` judgements run at once and at most ``2 * concurrency`` records are
+        held in memory, so an input stream of any length runs in constant memory.
+        """
+        _check_concurrency(concurrency)
+        window: deque[Future[JudgeResult]] = deque()
+        with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="judge") as pool:
+            for record in records:
+                window.append(pool.submit(self.judge, record))
+                if len(window) >= 2 * concurrency:
+                    yield window.popleft().result()
+            while window:
+                yield window.popleft().result()
+
+    async def ajudge_many(
+        self,
+        records: Iterable[Any] | AsyncIterable[Any],
+        *,
+        concurrency: int = DEFAULT_CONCURRENCY,
+    ) -> AsyncIterator[JudgeResult]:
+        """Async :meth:`judge_many`: same ordering and memory bounds, on the event loop."""
+        _check_concurrency(concurrency)
+        limit = asyncio.Semaphore(concurrency)
+
+        async def bounded(record: Any) -> JudgeResult:
+            async with limit:
+                return await self.ajudge(record)
+
+        window: deque[asyncio.Task[JudgeResult]] = deque()
+        try:
+            async for record in _aiter(records):
+                window.append(asyncio.ensure_future(bounded(record)))
+                if len(window) >= 2 * concurrency:
+                    yield await window.popleft()
+            while window:
+                yield await window.popleft()
+        finally:
+            for task in window:
+                task.cancel()
+
+    def batch(
+        self, records: Iterable[Any], *, concurrency: int = DEFAULT_CONCURRENCY
+    ) -> list[JudgeResult]:
+        """Judge all records; results in input order."""
+        return list(self.judge_many(records, concurrency=concurrency))
+
+    async def abatch(
+        self, records: Iterable[Any], *, concurrency: int = DEFAULT_CONCURRENCY
+    ) -> list[JudgeResult]:
+        """Async :meth:`batch`."""
+        return [r async for r in self.ajudge_many(records, concurrency=concurrency)]
+
+
+def _check_concurrency(concurrency: int) -> None:
+    if concurrency < 1:
+        msg = f"concurrency must be at least 1, got {concurrency}"
+        raise ValueError(msg)
+
+
+async def _aiter(records: Iterable[Any] | AsyncIterable[Any]) -> AsyncIterator[Any]:
+    if isinstance(records, AsyncIterable):
+        async for record in records:
+            yield record
+    else:
+        for record in records:
+            yield record
+
+
+def judge(record: Any, model: ModelSpec = None, **options: Any) -> JudgeResult:
+    """Judge one trace with a fresh :class:`PerceivedErrorJudge` (options go to its constructor)."""
+    return PerceivedErrorJudge(model, **options).judge(record)
+
+
+async def ajudge(record: Any, model: ModelSpec = None, **options: Any) -> JudgeResult:
+    """Async :func:`judge`."""
+    return await PerceivedErrorJudge(model, **options).ajudge(record)

@@ -1,0 +1,106 @@
+"""Data that crosses a boundary: turns, verdicts and judge results."""
+
+from __future__ import annotations
+
+from enum import Enum
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator
+
+__all__ = ["JudgeResult", "JudgeStatus", "Role", "Turn", "Verdict"]
+
+Role = Literal["human", "ai"]
+"""Who spoke a turn. Tool activity, when kept, is folded into an ``ai`` turn as text."""
+
+
+class Turn(BaseModel):
+    """One human or AI text turn of a conversation, as the judge sees it."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    role: Role = Field(description="'human' for the user, 'ai' for the assistant.")
+    text: str = Field(description="The turn's text; non-text parts are short placeholders.")
+
+
+class Verdict(BaseModel):
+    """The judge's answer: exactly one boolean and one short sentence."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    perceived_error: StrictBool = Field(
+        description="True when the user perceived that the assistant made a mistake."
+    )
+    reason: str = Field(
+        min_length=1,
+        description="One short sentence naming the evidence for the verdict.",
+    )
+
+    @field_validator("reason")
+    @classmethod
+    def _reason_not_blank(cls, value: str) -> str:
+        stripped = value.strip()
+        if not stripped:
+            msg = "reason must not be blank"
+            raise ValueError(msg)
+        return stripped
+
+
+class JudgeStatus(str, Enum):
+    """How a judgement ended."""
+
+    JUDGED = "judged"
+    """The model returned a valid verdict."""
+    SKIPPED = "skipped"
+    """Not eligible (no user turn after an assistant turn): no model call was made."""
+    FAILED = "failed"
+    """No valid verdict: bad input, bad model output after every attempt, or a transport error."""
+
+
+class JudgeResult(BaseModel):
+    """Everything one judgement produced. ``verdict`` is set only when ``status`` is judged."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str | None = Field(default=None, description="The input record's id, carried through.")
+    status: JudgeStatus
+    verdict: Verdict | None = None
+    skip_reason: str | None = Field(default=None, description="Why a record was skipped.")
+    error: str | None = Field(default=None, description="Why a record failed.")
+    raw_output: str | None = Field(
+        default=None, description="The model's last raw output (kept on failures for debugging)."
+    )
+    attempts: int = Field(default=0, description="Model calls made, format retries included.")
+    model: str | None = Field(default=None, description="The judge model's name.")
+    input_tokens: int | None = Field(default=None, description="Summed over attempts, if reported.")
+    output_tokens: int | None = Field(
+        default=None, description="Summed over attempts, if reported."
+    )
+    latency_s: float = Field(default=0.0, description="Wall time of the whole judgement.")
+    turns: list[Turn] = Field(default_factory=list, description="The transcript that was judged.")
+
+    @property
+    def perceived_error(self) -> bool | None:
+        """The verdict's boolean, or None when there is no verdict."""
+        return self.verdict.perceived_error if self.verdict else None
+
+    @property
+    def reason(self) -> str | None:
+        """The verdict's reason, else the skip reason or the error."""
+        if self.verdict:
+            return self.verdict.reason
+        return self.skip_reason or self.error
+
+    def to_record(self) -> dict[str, object]:
+        """The flat JSONL line written by ``perceived-error judge``."""
+        return {
+            "id": self.id,
+            "status": self.status.value,
+            "perceived_error": self.perceived_error,
+            "reason": self.reason,
+            "model": self.model,
+            "attempts": self.attempts,
+            "input_tokens": self.input_tokens,
+            "output_tokens": self.output_tokens,
+            "latency_s": round(self.latency_s, 4),
+            "error": self.error,
+        }

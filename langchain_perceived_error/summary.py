@@ -1,0 +1,69 @@
+"""The end-of-run summary: counts by status, flagged rate, tokens and estimated cost."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from rich.table import Table
+
+from langchain_perceived_error.pricing import estimate_cost
+from langchain_perceived_error.schemas import JudgeResult, JudgeStatus
+
+__all__ = ["RunSummary"]
+
+
+@dataclass
+class RunSummary:
+    """Running totals over judge results; :meth:`table` renders them."""
+
+    model: str
+    counts: dict[JudgeStatus, int] = field(default_factory=lambda: dict.fromkeys(JudgeStatus, 0))
+    flagged: int = 0
+    input_tokens: int = 0
+    output_tokens: int = 0
+    latency_s: float = 0.0
+
+    def add(self, result: JudgeResult) -> None:
+        """Count one result."""
+        self.counts[result.status] += 1
+        self.flagged += bool(result.perceived_error)
+        self.input_tokens += result.input_tokens or 0
+        self.output_tokens += result.output_tokens or 0
+        self.latency_s += result.latency_s
+
+    @property
+    def total(self) -> int:
+        """Records counted."""
+        return sum(self.counts.values())
+
+    @property
+    def flagged_rate(self) -> float | None:
+        """Share of judged records flagged as perceived errors."""
+        judged = self.counts[JudgeStatus.JUDGED]
+        return self.flagged / judged if judged else None
+
+    @property
+    def cost_usd(self) -> float | None:
+        """Estimated cost from the price table, or None when the model has no known price."""
+        return estimate_cost(self.model, self.input_tokens, self.output_tokens)
+
+    def table(self) -> Table:
+        """A two-column summary table."""
+        table = Table(title=f"perceived-error judge: {self.model}", show_header=False)
+        table.add_column("what", style="bold")
+        table.add_column("value", justify="right")
+        table.add_row("records", str(self.total))
+        for status in JudgeStatus:
+            table.add_row(f"  {status.value}", str(self.counts[status]))
+        rate = self.flagged_rate
+        table.add_row(
+            "flagged (perceived error)",
+            f"{self.flagged} ({rate:.1%} of judged)" if rate is not None else str(self.flagged),
+        )
+        table.add_row("input tokens", f"{self.input_tokens:,}")
+        table.add_row("output tokens", f"{self.output_tokens:,}")
+        cost = self.cost_usd
+        table.add_row("estimated cost", "n/a (no known price)" if cost is None else f"${cost:.4f}")
+        mean = self.latency_s / self.total if self.total else 0.0
+        table.add_row("mean latency", f"{mean * 1000:.1f} ms")
+        return table
