@@ -139,11 +139,12 @@ def print_table(title: str, scored: Sequence[Scored]) -> None:
     for name, source in SLICES.items():
         rows = [r for r in scored if source is None or r.source == source]
         m = metrics(rows)
+        baseline = (m.tn + m.fp) / m.n if m.n else 0.0
         ineligible = sum(not r.eligible for r in rows)
         print(
             f"{name:<12} {m.n:>5} {m.accuracy:>6.3f} {m.precision:>6.3f} {m.recall:>6.3f} "
             f"{m.f1:>6.3f} {m.tp + m.fn:>5} {m.tp + m.fp:>6} {m.tp:>4} {m.fp:>4} {m.fn:>4} "
-            f"{ineligible:>6}"
+            f"{ineligible:>6}   (always-false accuracy {baseline:.3f})"
         )
 
 
@@ -153,6 +154,13 @@ def print_errors(scored: Sequence[Scored], limit: int) -> None:
         print(f"\n{kind} ({len(rows)}):")
         for r in rows[:limit]:
             print(f"  {r.id}  {r.reason}")
+
+
+def _display_path(path: Path) -> str:
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -174,7 +182,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
 
-    print("$ " + shlex.join([Path(sys.executable).name, *sys.argv]))
+    print("$ " + shlex.join([_display_path(Path(sys.executable)), *sys.argv]))
     data = Path(args.data)
     if not data.is_absolute():
         data = (REPO_ROOT / data).resolve()
@@ -190,6 +198,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         fields.append(args.second_label_field)
     for field in fields:
         scored = score(items, field)
+        dropped = len(items) - len(scored)
+        print(f"\n{dropped} items with a null {field} dropped.", end="")
         print_table(f"label: {field}", scored)
         if args.errors:
             print_errors(scored, args.errors)
