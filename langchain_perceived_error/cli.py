@@ -94,8 +94,9 @@ async def _run_judge(
     report: ReadReport,
 ) -> RunSummary:
     summary = RunSummary(model=judge.model_name)
+    total = count_records(inputs)
     with _progress() as progress:
-        task = progress.add_task("judge", total=count_records(inputs))
+        task = progress.add_task("judge", total=total)
         async for result in _judge_stream(judge, read_records(inputs, report), concurrency):
             out.write(json.dumps(result.to_record(), ensure_ascii=False) + "\n")
             out.flush()

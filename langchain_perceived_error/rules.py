@@ -115,6 +115,15 @@ _I_NEVER = (
     r"(?:\s+(?:ever|even))?"
 )
 _NOT_IF = r"(?<!\bif\s)(?<!\bunless\s)(?<!\bcase\s)(?<!\bwhether\s)"
+_SENTENCE_START = r"(?:^|[.!?;:]\s*|\n)\W*"
+_ACTION_VERBS = (
+    r"(?:sent|deleted|removed|booked|cancell?ed|posted|published|pushed|merged|deployed|emailed|"
+    r"submitted|paid|bought|ordered|purchased|ran|executed|dropped|overwr(?:o|i)te|overwritten|"
+    r"wiped|erased|replied|forwarded|shared|charged|moved|renamed|changed|reset|closed|archived|"
+    r"uninstalled|installed|restarted|killed|committed|transferred|declined|accepted|scheduled|"
+    r"invited|unsubscribed|reverted|rebooted|formatted|signed|replaced|rewrote|rewritten|"
+    r"truncated|cleared|emptied|published|tweeted|texted|called|messaged)"
+)
 _SWEAR_START = r"(?:^|[.!?;,:]\s*|\b(?:oh|just|please|so|now|ok|okay|well|and|omg|god|jeez)\s+)"
 _INTENSIFIERS = (
     r"(?:(?:such|so|really|very|a|an|most|fucking|f\W{0,3}ing|freaking|frigging|bloody|"
@@ -184,6 +193,27 @@ CORRECTION_PATTERNS: tuple[re.Pattern[str], ...] = _compile(
     rf"\b{_YOU}\s+broke\s+(?:it|that|this|the|my|everything)\b",
     # "you're doing it wrong"
     rf"\b(?:{_YOU_ARE}|your)\s+(?:\w+\s+)?doing\s+(?:it|this|that)\s+(?:all\s+)?wrong\b",
+    # a sentence (not only the turn) that starts "I said ...": "Wrong month. I said May."
+    rf"{_SENTENCE_START}(?:but\s+|and\s+)?i\s+(?:said|specified|told\s+you)\b"
+    r"(?!\s+(?:to|goodbye|bye|hello|hi|yes|thanks|thank|that\s+i|i|we|it\s+was\s+fine)\b)"
+    r"(?![^.!?\n]*\?)",
+    # "I asked for the PDF." (a statement, not "I asked for X, is it ready?")
+    rf"{_SENTENCE_START}(?:but\s+|and\s+)?i\s+(?:asked|was\s+asking)\s+(?:you\s+)?for\s+\w"
+    r"(?![^.!?\n]*\?)",
+    # "I wanted the red one, not the blue one", "I needed a list, not a table"
+    r"\bi\s+(?:wanted|needed|asked\s+for|requested|meant)\s+[^.!?\n,]{1,40}?,?\s+"
+    r"(?:not|instead\s+of)\s+\w",
+    # Spanish, German and French: "eso está mal", "das ist falsch", "c'est faux"
+    r"\b(?:eso\s+|esto\s+)?(?:est[aá]\s+mal|es\s+incorrecto|no\s+es\s+(?:correcto|cierto|lo\s+que\s+"
+    r"(?:ped[ií]|quer[ií]a|dije)))\b",
+    r"\b(?:das|es|dies)\s+(?:ist|war)\s+(?:(?:leider|so|ganz|v[öo]llig)\s+)?falsch\b",
+    r"\b(?:das\s+stimmt\s+(?:so\s+)?nicht|nicht\s+das,?\s+was\s+ich\s+(?:wollte|meinte|gesagt))\b",
+    r"\b(?:c'est|c'[ée]tait)\s+(?:faux|incorrect|pas\s+(?:[çc]a|ce\s+que\s+j))",
+    r"\bce\s+n'est\s+pas\s+(?:[çc]a|ce\s+que\s+j|correct|juste)\b",
+    # "Nein, ich meinte ...", "No, dije ...", "Non, j'ai dit ..."
+    r"^\W*(?:nein|no|non)\b[\s,.!-]*(?:ich\s+(?:sagte|meinte|wollte|hab(?:e)?\s+(?:doch\s+)?"
+    r"(?:\w+\s+)?(?:gesagt|gemeint))|(?:yo\s+)?(?:dije|quer[ií]a|quise\s+decir|ped[ií])|"
+    r"j'ai\s+dit|je\s+(?:voulais|voulais\s+dire|disais))\b",
 )
 """The user says the assistant got something wrong, or states what it should have been."""
 
@@ -241,6 +271,16 @@ CHALLENGE_PATTERNS: tuple[re.Pattern[str], ...] = _compile(
     r"\bi\s+(?:never|didn'?t|did\s+not)\s+(?:even\s+)?(?:ask|asked|request|requested)"
     r"(?:\s+(?:you\s+)?(?:for|about)\b|\s+(?:that|this)\b|\s*[.!?]*\s*$)",
     r"\bi\s+(?:never|didn'?t|did\s+not)\s+(?:even\s+)?(?:want|wanted)\s+(?:that|this)\s*(?:[.!?]|$)",
+    # "I didn't want the large one", "I never wanted two copies" (not "... want to go")
+    r"\bi\s+(?:never|didn'?t|did\s+not)\s+(?:even\s+|really\s+)?want(?:ed)?\s+"
+    r"(?!(?:to|you|him|her|them|us|anyone|anybody|people|my\s+(?:mom|dad|wife|husband|boss|kids?))\b)"
+    r"(?:the|a|an|any|it|those|these|two|three|\d+|\w+s)\b",
+    # alarm at what the assistant did: "wait, you deleted it?", "you SENT it?!"
+    rf"{_SENTENCE_START}(?:wait|hold\s+on|hang\s+on|hold\s+up|what|wh?a+t\?+|seriously|excuse\s+me|"
+    rf"huh|um+|uh+|oh\s+no|omg)\W+{_YOU}\s+(?:already\s+|actually\s+|just\s+|really\s+)?"
+    rf"{_ACTION_VERBS}\b[^.!?\n]{{0,40}}\?",
+    rf"\b{_YOU}\s+(?:already\s+|actually\s+|just\s+|really\s+)?(?=(?-i:[A-Z]{{3,}})\b)"
+    rf"{_ACTION_VERBS}\b[^.!?\n]{{0,40}}[?!]",
     r"\bwho\s+said\s+(?:anything|i|so)\b",
     # "why did you delete it", "why would you say that", "why are you talking about X"
     rf"\bwhy\s+(?:did|would|do|are|were|have|'?d|'?re)\s+{_YOU}\s+(?:even\s+|just\s+|keep\s+|"
