@@ -405,8 +405,55 @@ REPETITION_PATTERNS: tuple[re.Pattern[str], ...] = _compile(
     r"\bi\s+asked\s+you\s+(?:(?:a|the|my)\s+question|what|where|when|how|if|whether|about|for|to)\b",
     # the turn starts with "I said ...": the user restates what was ignored
     r"^\W*i\s+said\b(?!\s+(?:to|goodbye|bye|hello|hi|yes|thanks)\b)",
+    # "something I can actually make", "a laptop I could actually afford"
+    r"\b(?:something|anything|one|ones|an?\s+\w+|some\s+\w+)\s+(?:that|which|i|we|it)\s+"
+    r"(?:can\s+|could\s+|will\s+|would\s+)?actually\s+(?:make|cook|use|run|runs|work|works|"
+    r"compile|compiles|answers?|fits?|afford|finish|read|build|builds|install|open|opens|play|buy|"
+    r"get|understand|eat|wear|download|print|solves?|helps?|does)\b",
 )
 """The user says they are repeating themselves (similar repeated turns are found separately)."""
+
+EXASPERATION_PATTERN: re.Pattern[str] = re.compile(
+    r"(?:^|[.!?;:]\s*|\n)\W*(?:wtf|what\s+the\s+(?:fuck|f\W{0,3}k|hell|heck)|ffs|omfg|jfc|"
+    r"for\s+(?:fuck'?s?|f\W{0,3}k'?s|god'?s|christ'?s|heaven'?s|pete'?s)\s+sake|"
+    r"(?:oh\s+)?come\s+on|seriously|ugh+|argh+|omg|jesus(?:\s+christ)?)\b",
+    _FLAGS,
+)
+"""An exasperated interjection opening a sentence ("WTF,", "for fuck's sake.", "omg, seriously?").
+
+It is only a signal when :data:`COMPLAINT_PATTERN` finds the same user turn complaining about
+the assistant or its answer: "ugh, my landlord is useless" stays frustration with the world.
+"""
+
+COMPLAINT_PATTERN: re.Pattern[str] = re.compile(
+    r"\bi\s+(?:just\s+|only\s+|simply\s+)?(?:said|asked|told\s+you)\b"
+    r"|\bi\s+(?:just|only|simply)\s+(?:want(?:ed)?|need(?:ed)?)\b"
+    r"|\b(?:it|this|that)(?:'?s|\s+is|\s+was)?(?:\s+not|n'?t)\s+(?:that\s+|so\s+)?(?:hard|"
+    r"difficult|complicated|rocket\s+science)\b"
+    rf"|\b{_YOU}\s+(?:just\s+|literally\s+|even\s+)?(?:\w+ed|did|said|gave|told|wrote|sent|made|"
+    r"broke|ran|keep|still|again|never|didn'?t|don'?t|can'?t|won'?t|do\s+not)\b"
+    r"|\byour\s+(?:answer|fix|code|suggestion|command|advice|instructions?|reply|response)\b"
+    r"|\bjust\s+(?:wiped|deleted|erased|destroyed|nuked|broke|overwrote|killed)\s+"
+    r"(?:my|all|the|everything)\b",
+    _FLAGS,
+)
+"""What makes an exasperated user turn a complaint about the assistant (see above)."""
+
+SHORT_REPEAT_MAX_TOKENS = 3
+"""A short restatement ("Thursday.") has at most this many words ..."""
+
+SHORT_REPEAT_MAX_TOKENS_JUST = 6
+"""... or this many when it starts with "just" / "only" ("Just the summary, please.")."""
+
+SHORT_REPEAT_IGNORED: frozenset[str] = frozenset(
+    [
+        "ok", "okay", "thanks", "thank", "great", "perfect", "cool", "nice", "good", "awesome",
+        "sure", "yes", "yep", "yeah", "no", "nope", "hi", "hello", "hey", "bye", "goodbye",
+        "fine", "right", "correct", "exactly", "lol", "haha", "wow", "done", "please", "pls",
+        "more", "continue", "go", "next", "again", "both", "all", "none", "same", "another",
+    ]
+)  # fmt: skip
+"""Words that never make a short turn a restatement (acknowledgements, "more", "next")."""
 
 ADMISSION_PATTERNS: tuple[re.Pattern[str], ...] = _compile(
     # "my mistake", "my bad", "my error"
@@ -437,6 +484,39 @@ ADMISSION_PATTERNS: tuple[re.Pattern[str], ...] = _compile(
     r"\s+out|the\s+correction|correcting\s+me)\b",
     r"\bi\s+stand\s+corrected\b",
     r"\blet\s+me\s+correct\s+(?:that|this|my|myself)\b",
+    # an apology and a mistake word in one clause: "Sorry - I used the wrong file", "I'm sorry,
+    # that was the old price" (not "sorry to hear that went wrong", "sorry, but I can't")
+    r"\b(?:sorry|apologies|i\s+apologi[sz]e)\b(?:\s+(?:about|for)\s+(?:that|this|the\s+"
+    r"(?:confusion|mix-?up)))?(?!\s+(?:to|if|for\s+(?:the|your)\s+(?:wait|delay|loss|trouble|"
+    r"frustration|inconvenience)|but)\b)[\s,.!;:\u2013\u2014-]+(?!but\b)[^.!?\n]{0,60}?"
+    r"\b(?:wrong|mistake|mistaken|misread|misunderstood|misheard|mixed\s+(?:\w+\s+)?up|"
+    r"should\s+have|shouldn'?t\s+have|should\s+not\s+have|incorrect|overlooked)\b(?![^.!?\n]*\?)",
+    r"\bsorry[\s,.!;:\u2013\u2014-]+(?:that|this|it)\s+(?:was|is)\s+(?:(?-i:[A-Z0-9])|"
+    r"(?:the|my|an?)\s+(?:old|older|previous|other|outdated|earlier|original|wrong|different)\b|"
+    r"for\s+(?:the\s+)?(?-i:[A-Z0-9])|from\s+(?:the\s+)?(?-i:[A-Z0-9])|last\s+\w+)",
+    # "I shouldn't have sent it", "I should have asked first"
+    rf"{_NOT_IF}\bi\s+(?:should(?:n'?t|\s+not)?\s+have|should'?ve)\s+(?:\w+ed|sent|done|said|"
+    r"made|run|written|put|left|taken|given|read|kept|built|chosen|told|shown|used|set|got|gotten|"
+    r"gone|brought|thought|known)\b",
+    # "I put it on the wrong day", "I used the wrong connection" (not "I noticed the wrong ...")
+    rf"{_NOT_IF}\bi\s+(?:also\s+|accidentally\s+|mistakenly\s+)?(?!(?:noticed|found|spotted|"
+    r"fixed|corrected|replaced|removed|suspected|guessed|identified|detected|flagged|caught|"
+    r"highlighted|assumed\s+you)\b)(?:\w+ed|put|ran|sent|set|read|wrote|took|gave|chose|got|"
+    r"made|left|built|did|pulled|grabbed|hit|quoted)\b(?:\s+[\w'-]+){0,3}?\s+(?:the|a)\s+"
+    r"wrong\b",
+    # "I mixed up the dates", "I confused the two files", "I got the order backwards"
+    rf"{_NOT_IF}\bi\s+(?:mixed\s+up|mixed\s+(?:it|them|those|these|the\s+\w+)\s+up|"
+    r"confused\s+(?:the|it|them|those|these|your|\w+\s+with)|got\s+(?:it|that|this|them|"
+    r"the\s+\w+)\s+(?:wrong|mixed\s+up|backwards))\b",
+    # Spanish, German and French: "me equivoqué", "da habe ich mich vertan", "je me suis trompé"
+    r"\bme\s+(?:equivoqu[ée]|he\s+equivocado|confund[ií])\b",
+    r"\b(?:mi|mein|mon)\s+(?:error|fehler|erreur)\b",
+    r"\b(?:habe\s+ich\s+mich|ich\s+habe\s+mich|hab\s+mich)\s+(?:\w+\s+)?(?:vertan|geirrt|"
+    r"verschrieben|verlesen|verrechnet|vertippt)\b",
+    r"\bje\s+me\s+suis\s+(?:\w+\s+)?tromp[ée]e?\b",
+    r"\b(?:entschuldigung|entschuldige|tut\s+mir\s+leid|perd[oó]n|lo\s+siento|d[ée]sol[ée]e?)\b"
+    r"[^.!?\n]{0,60}?\b(?:falsch|error|equivocad[oa]|incorrect[oae]?|erreur|tromp[ée])"
+    r"(?![^.!?\n]*\?)",
 )
 """The assistant acknowledges its own error in a turn that answers the user."""
 
@@ -460,11 +540,22 @@ CLARIFICATION_REQUEST_PATTERN: re.Pattern[str] = re.compile(
 """An assistant turn asking the user to rephrase: the repeat it gets is not a perceived error."""
 
 CONTRAST_PATTERN: re.Pattern[str] = re.compile(
-    r"\b([\w:'-]+)(?:\s*,\s*|\s+and\s+|\s+but\s+|\s*,\s*(?:and|but)\s+)not\s+(?:on\s+|at\s+|for\s+|in\s+|from\s+|to\s+|"
-    r"the\s+|a\s+|an\s+)?([\w:'-]+)",
+    r"\b([\w:'-]+)(?:\s*,\s*|\s+(?:and|but|und|aber|y|pero|et|mais)\s+|\s*,\s*(?:and|but)\s+)"
+    r"(?:not|nicht|pas)\s+(?:on\s+|at\s+|for\s+|in\s+|from\s+|to\s+|the\s+|a\s+|an\s+|am\s+|"
+    r"im\s+|der\s+|die\s+|das\s+|den\s+|le\s+|la\s+|les\s+)?([\w:'-]+)"
+    # Spanish "julio, no junio": "no" only right after a comma
+    r"|\b([\w:'-]+)\s*,\s*no\s+(?:el\s+|la\s+|los\s+|las\s+|en\s+|de\s+)?([\w:'-]+)",
     _FLAGS,
 )
-""""X, not Y": a correction when the assistant had just stated Y (checked in code)."""
+""""X, not Y" ("X, nicht Y", "X, pas Y", "X, no Y"): a correction when the assistant had just
+stated Y (checked in code)."""
+
+HYPOTHESIS_PATTERN: re.Pattern[str] = re.compile(
+    r"^\W*(?:\w+\s+){0,2}?(?:like|as)\s+(?:we|i|you)\s+(?:\w+\s+)?(?:thought|expected|suspected|"
+    r"assumed|guessed|feared|figured)\b",
+    _FLAGS,
+)
+"""Words after "X, not Y" that make it a shared hypothesis ruled out ("not Y like we thought")."""
 
 CONTRAST_STOPWORDS: frozenset[str] = frozenset(
     [
@@ -491,6 +582,33 @@ CONTRAST_STOPWORDS: frozenset[str] = frozenset(
         "there",
         "one",
         "ones",
+        "problem",
+        "worries",
+        "more",
+        "need",
+        "way",
+        "idea",
+        "matter",
+        "doubt",
+        "longer",
+        "thanks",
+        "gracias",
+        "merci",
+        "danke",
+        "bitte",
+        "si",
+        "sí",
+        "ja",
+        "oui",
+        "vale",
+        "claro",
+        "bueno",
+        "nada",
+        "mal",
+        "problema",
+        "hay",
+        "es",
+        "está",
     ]
 )
 """Words that make "X, not Y" an idiom ("not bad", "not yet") rather than a correction."""
@@ -723,15 +841,43 @@ def _contrast_correction(text: str, ai_text: str) -> re.Match[str] | None:
     """A "Thursday, not Tuesday" whose rejected word the assistant had just stated."""
     stated = _statement_tokens(ai_text)
     for match in CONTRAST_PATTERN.finditer(text):
-        wanted, rejected = match.group(1).lower(), match.group(2).lower()
+        wanted = (match.group(1) or match.group(3)).lower()
+        rejected = (match.group(2) or match.group(4)).lower()
         if (
-            rejected in stated
+            not HYPOTHESIS_PATTERN.match(text, match.end())
+            and rejected in stated
             and wanted not in stated
             and len(rejected) > 1
             and not {wanted, rejected} & (STOPWORDS | CONTRAST_STOPWORDS)
         ):
             return match
     return None
+
+
+def _exasperation(text: str) -> re.Match[str] | None:
+    """An exasperated interjection in a turn that also complains about the assistant."""
+    match = EXASPERATION_PATTERN.search(text)
+    return match if match and COMPLAINT_PATTERN.search(text) else None
+
+
+def _short_restatement(text: str, answered_user_texts: Sequence[str], ai_text: str) -> bool:
+    """Whether a very short user turn restates part of the request the assistant missed.
+
+    "Thursday." after a question about Thursday that the assistant answered without mentioning
+    Thursday: every content word was in the answered request, some is missing from the answer,
+    and the assistant asked nothing (a short reply to a question is an answer).
+    """
+    tokens = _tokens(text)
+    starts_with_just = bool(tokens) and tokens[0] in {"just", "only"}
+    limit = SHORT_REPEAT_MAX_TOKENS_JUST if starts_with_just else SHORT_REPEAT_MAX_TOKENS
+    if not tokens or len(tokens) > limit or "?" in ai_text:
+        return False
+    words = {t for t in tokens if t not in STOPWORDS and t not in SHORT_REPEAT_IGNORED}
+    if not any(len(word) > 2 and not word.isdigit() for word in words):
+        return False
+    requested = {t for old in answered_user_texts for t in _tokens(old)}
+    answer = set(_tokens(ai_text))
+    return words <= requested and not words <= answer
 
 
 def _signal(kind: SignalKind, index: int, text: str, match: re.Match[str]) -> Signal:
@@ -755,12 +901,17 @@ def _human_turn_signals(
             match = _contrast_correction(text, ai_text)
         if kind == "rejection" and not match and not OFFER_PATTERN.search(ai_text):
             match = _match(STOP_ACTION_PATTERNS, text)
+        if kind == "insult" and not match:
+            match = _exasperation(text)
         if match:
             signals.append(_signal(kind, index, text, match))
         elif (
             kind == "repetition"
             and not CLARIFICATION_REQUEST_PATTERN.search(ai_text)
-            and any(_repeats(text, old) for old in answered_user_texts)
+            and (
+                any(_repeats(text, old) for old in answered_user_texts)
+                or _short_restatement(text, answered_user_texts, ai_text)
+            )
         ):
             signals.append(Signal(kind=kind, turn_index=index, quote=_shorten(text)))
     return signals

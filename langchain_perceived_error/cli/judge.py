@@ -1,10 +1,9 @@
-"""The ``perceived-error`` command line."""
+"""``perceived-error judge``: judge traces from files or stdin, one JSON line per record."""
 
 from __future__ import annotations
 
 import asyncio
 import json
-import logging
 import sys
 from collections import deque
 from collections.abc import AsyncIterator, Iterator
@@ -13,11 +12,9 @@ from pathlib import Path
 from typing import Annotated, Any, TextIO
 
 import typer
-from rich.console import Console
-from rich.logging import RichHandler
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from langchain_perceived_error import __version__
+from langchain_perceived_error.cli.app import app, stderr
 from langchain_perceived_error.graph import DEFAULT_MAX_ATTEMPTS
 from langchain_perceived_error.judge import DEFAULT_CONCURRENCY, PerceivedErrorJudge
 from langchain_perceived_error.models import ModelSpecError
@@ -25,37 +22,7 @@ from langchain_perceived_error.records import ReadReport, SourcedRecord, count_r
 from langchain_perceived_error.schemas import JudgeResult
 from langchain_perceived_error.summary import RunSummary
 
-__all__ = ["app", "main"]
-
-app = typer.Typer(
-    name="perceived-error",
-    help="Did the user perceive that the assistant made a mistake? Judge traces for it.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-)
-stderr = Console(stderr=True)
-
-
-def _version(value: bool) -> None:
-    if value:
-        typer.echo(f"perceived-error {__version__}")
-        raise typer.Exit
-
-
-@app.callback()
-def _root(
-    version: Annotated[
-        bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")
-    ] = False,
-    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log debug details.")] = False,
-) -> None:
-    logging.basicConfig(
-        level=logging.DEBUG if verbose else logging.WARNING,
-        format="%(message)s",
-        handlers=[RichHandler(console=stderr, show_path=False, show_time=False)],
-        force=True,
-    )
+__all__ = ["judge_command"]
 
 
 def _progress() -> Progress:
@@ -165,8 +132,3 @@ def judge_command(
     stderr.print(summary.table())
     if output is not None:
         stderr.print(f"results: {output}")
-
-
-def main() -> None:
-    """Entry point of the ``perceived-error`` script."""
-    app()

@@ -1,0 +1,13 @@
+"""The ``perceived-error`` command line: one module per command group, registered on one app."""
+
+from __future__ import annotations
+
+from langchain_perceived_error.cli import judge as _judge  # noqa: F401 - registers `judge`
+from langchain_perceived_error.cli.app import app
+
+__all__ = ["app", "main"]
+
+
+def main() -> None:
+    """Entry point of the ``perceived-error`` script."""
+    app()

@@ -1,0 +1,45 @@
+"""The root ``perceived-error`` Typer app, shared console and logging set-up."""
+
+from __future__ import annotations
+
+import logging
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.logging import RichHandler
+
+from langchain_perceived_error import __version__
+
+__all__ = ["app", "stderr"]
+
+app = typer.Typer(
+    name="perceived-error",
+    help="Did the user perceive that the assistant made a mistake? Judge traces for it.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+stderr = Console(stderr=True)
+"""Progress, logs and summaries go to stderr; results go to stdout or --output."""
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"perceived-error {__version__}")
+        raise typer.Exit
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")
+    ] = False,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log debug details.")] = False,
+) -> None:
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.WARNING,
+        format="%(message)s",
+        handlers=[RichHandler(console=stderr, show_path=False, show_time=False)],
+        force=True,
+    )
