@@ -14,14 +14,20 @@ answer them); the rules prefer precision, so an unclear turn is not flagged.
 
 Signal kinds, in the order they are reported:
 
-- ``correction``: "no, I said Tuesday", "that's wrong", "not what I asked", "I meant ...".
+- ``correction``: "no, I said Tuesday", "that's wrong", "not what I asked", "I meant ...",
+  "I wanted X, not Y", "X, not Y" against what the assistant stated (also "X, nicht Y",
+  "X, pas Y", "X, no Y"), and a few Spanish, German and French forms ("das ist falsch").
 - ``rejection``: "undo that", "revert it", "put it back", "don't send it", "cancel that".
 - ``challenge``: "I never said that", "why did you delete it", "that doesn't make sense",
-  "what are you talking about", "you didn't answer my question".
-- ``insult``: swearing at or insulting the assistant ("you're useless", "stupid bot").
-- ``repetition``: the user repeats or rephrases an earlier request ("like I said", or a
-  later user turn that is nearly the same as an earlier one).
-- ``admission``: the assistant acknowledges an error ("you're right, sorry", "my mistake").
+  "what are you talking about", "you didn't answer my question", "I didn't want the large
+  one", alarm at an action ("wait, you sent it?").
+- ``insult``: swearing at or insulting the assistant ("you're useless", "stupid bot"), or an
+  exasperated "WTF" / "ffs" in a turn that also complains about the answer.
+- ``repetition``: the user repeats or rephrases an earlier request ("like I said", a later
+  user turn nearly the same as an earlier one, or a very short turn restating the part of the
+  request the answer missed: "Thursday.").
+- ``admission``: the assistant acknowledges an error ("you're right, sorry", "my mistake",
+  "sorry - I used the wrong file", "I shouldn't have sent it", "me equivoqué").
 """
 
 from __future__ import annotations
@@ -115,7 +121,7 @@ _I_NEVER = (
     r"(?:\s+(?:ever|even))?"
 )
 _NOT_IF = r"(?<!\bif\s)(?<!\bunless\s)(?<!\bcase\s)(?<!\bwhether\s)"
-_SENTENCE_START = r"(?:^|[.!?;:]\s*|\n)\W*"
+_SENTENCE_START = r"(?:^|(?<=[.!?;:\n]))\W*"
 _ACTION_VERBS = (
     r"(?:sent|deleted|removed|booked|cancell?ed|posted|published|pushed|merged|deployed|emailed|"
     r"submitted|paid|bought|ordered|purchased|ran|executed|dropped|overwr(?:o|i)te|overwritten|"
@@ -198,8 +204,8 @@ CORRECTION_PATTERNS: tuple[re.Pattern[str], ...] = _compile(
     r"(?!\s+(?:to|goodbye|bye|hello|hi|yes|thanks|thank|that\s+i|i|we|it\s+was\s+fine)\b)"
     r"(?![^.!?\n]*\?)",
     # "I asked for the PDF." (a statement, not "I asked for X, is it ready?")
-    rf"{_SENTENCE_START}(?:but\s+|and\s+)?i\s+(?:asked|was\s+asking)\s+(?:you\s+)?for\s+\w"
-    r"(?![^.!?\n]*\?)",
+    rf"{_SENTENCE_START}(?:but\s+|and\s+)?i\s+(?:asked|was\s+asking)\s+(?:you\s+)?for"
+    r"(?:\s+[\w'-]+){1,5}(?=\s*(?:[.!;]|$)|\s[-\u2013\u2014]\s)",
     # "I wanted the red one, not the blue one", "I needed a list, not a table"
     r"\bi\s+(?:wanted|needed|asked\s+for|requested|meant)\s+[^.!?\n,]{1,40}?,?\s+"
     r"(?:not|instead\s+of)\s+\w",
@@ -273,8 +279,7 @@ CHALLENGE_PATTERNS: tuple[re.Pattern[str], ...] = _compile(
     r"\bi\s+(?:never|didn'?t|did\s+not)\s+(?:even\s+)?(?:want|wanted)\s+(?:that|this)\s*(?:[.!?]|$)",
     # "I didn't want the large one", "I never wanted two copies" (not "... want to go")
     r"\bi\s+(?:never|didn'?t|did\s+not)\s+(?:even\s+|really\s+)?want(?:ed)?\s+"
-    r"(?!(?:to|you|him|her|them|us|anyone|anybody|people|my\s+(?:mom|dad|wife|husband|boss|kids?))\b)"
-    r"(?:the|a|an|any|it|those|these|two|three|\d+|\w+s)\b",
+    r"(?:the|a|an|any|it(?!\s+to\b)|that\s+\w+|those|these|two|three|\d+)\b",
     # alarm at what the assistant did: "wait, you deleted it?", "you SENT it?!"
     rf"{_SENTENCE_START}(?:wait|hold\s+on|hang\s+on|hold\s+up|what|wh?a+t\?+|seriously|excuse\s+me|"
     rf"huh|um+|uh+|oh\s+no|omg)\W+{_YOU}\s+(?:already\s+|actually\s+|just\s+|really\s+)?"
@@ -416,7 +421,8 @@ REPETITION_PATTERNS: tuple[re.Pattern[str], ...] = _compile(
 EXASPERATION_PATTERN: re.Pattern[str] = re.compile(
     r"(?:^|[.!?;:]\s*|\n)\W*(?:wtf|what\s+the\s+(?:fuck|f\W{0,3}k|hell|heck)|ffs|omfg|jfc|"
     r"for\s+(?:fuck'?s?|f\W{0,3}k'?s|god'?s|christ'?s|heaven'?s|pete'?s)\s+sake|"
-    r"(?:oh\s+)?come\s+on|seriously|ugh+|argh+|omg|jesus(?:\s+christ)?)\b",
+    r"(?:oh\s+)?come\s+on|(?:omg\W+)?seriously(?=\s*\?)|omg\W+seriously|ugh+|argh+|"
+    r"jesus(?:\s+christ)?)\b",
     _FLAGS,
 )
 """An exasperated interjection opening a sentence ("WTF,", "for fuck's sake.", "omg, seriously?").
@@ -430,8 +436,8 @@ COMPLAINT_PATTERN: re.Pattern[str] = re.compile(
     r"|\bi\s+(?:just|only|simply)\s+(?:want(?:ed)?|need(?:ed)?)\b"
     r"|\b(?:it|this|that)(?:'?s|\s+is|\s+was)?(?:\s+not|n'?t)\s+(?:that\s+|so\s+)?(?:hard|"
     r"difficult|complicated|rocket\s+science)\b"
-    rf"|\b{_YOU}\s+(?:just\s+|literally\s+|even\s+)?(?:\w+ed|did|said|gave|told|wrote|sent|made|"
-    r"broke|ran|keep|still|again|never|didn'?t|don'?t|can'?t|won'?t|do\s+not)\b"
+    rf"|\b{_YOU}\s+(?:just\s+|literally\s+|even\s+)?(?:{_ACTION_VERBS}|said|told|broke|ignored|"
+    r"missed|forgot|skipped|keep|still|never|didn'?t|don'?t|can'?t|won'?t|do\s+not)\b"
     r"|\byour\s+(?:answer|fix|code|suggestion|command|advice|instructions?|reply|response)\b"
     r"|\bjust\s+(?:wiped|deleted|erased|destroyed|nuked|broke|overwrote|killed)\s+"
     r"(?:my|all|the|everything)\b",
@@ -445,12 +451,16 @@ SHORT_REPEAT_MAX_TOKENS = 3
 SHORT_REPEAT_MAX_TOKENS_JUST = 6
 """... or this many when it starts with "just" / "only" ("Just the summary, please.")."""
 
+SHORT_REPEAT_MIN_EXTRA_TOKENS = 3
+"""The restated request must be at least this many words longer than the short turn."""
+
 SHORT_REPEAT_IGNORED: frozenset[str] = frozenset(
     [
         "ok", "okay", "thanks", "thank", "great", "perfect", "cool", "nice", "good", "awesome",
         "sure", "yes", "yep", "yeah", "no", "nope", "hi", "hello", "hey", "bye", "goodbye",
         "fine", "right", "correct", "exactly", "lol", "haha", "wow", "done", "please", "pls",
         "more", "continue", "go", "next", "again", "both", "all", "none", "same", "another",
+        "seems", "sounds", "looks", "works", "else", "alright", "silence", "bad", "true",
     ]
 )  # fmt: skip
 """Words that never make a short turn a restatement (acknowledgements, "more", "next")."""
@@ -487,8 +497,9 @@ ADMISSION_PATTERNS: tuple[re.Pattern[str], ...] = _compile(
     # an apology and a mistake word in one clause: "Sorry - I used the wrong file", "I'm sorry,
     # that was the old price" (not "sorry to hear that went wrong", "sorry, but I can't")
     r"\b(?:sorry|apologies|i\s+apologi[sz]e)\b(?:\s+(?:about|for)\s+(?:that|this|the\s+"
-    r"(?:confusion|mix-?up)))?(?!\s+(?:to|if|for\s+(?:the|your)\s+(?:wait|delay|loss|trouble|"
-    r"frustration|inconvenience)|but)\b)[\s,.!;:\u2013\u2014-]+(?!but\b)[^.!?\n]{0,60}?"
+    r"(?:confusion|mix-?up)))?(?![\s,.!;:\u2013\u2014-]*(?:to|if|for\s+(?:the|your)\s+(?:wait|"
+    r"delay|loss|trouble|frustration|inconvenience)|but|however)\b)[\s,.!;:\u2013\u2014-]+"
+    r"[^.!?\n]{0,60}?(?<!\bwent\s)(?<!\bgoes\s)(?<!\bgone\s)(?<!\bgo\s)(?<!'s\s)(?<!\bis\s)"
     r"\b(?:wrong|mistake|mistaken|misread|misunderstood|misheard|mixed\s+(?:\w+\s+)?up|"
     r"should\s+have|shouldn'?t\s+have|should\s+not\s+have|incorrect|overlooked)\b(?![^.!?\n]*\?)",
     r"\bsorry[\s,.!;:\u2013\u2014-]+(?:that|this|it)\s+(?:was|is)\s+(?:(?-i:[A-Z0-9])|"
@@ -551,7 +562,7 @@ CONTRAST_PATTERN: re.Pattern[str] = re.compile(
 stated Y (checked in code)."""
 
 HYPOTHESIS_PATTERN: re.Pattern[str] = re.compile(
-    r"^\W*(?:\w+\s+){0,2}?(?:like|as)\s+(?:we|i|you)\s+(?:\w+\s+)?(?:thought|expected|suspected|"
+    r"\W*(?:\w+\s+){0,2}?(?:like|as)\s+(?:we|i|you)\s+(?:\w+\s+)?(?:thought|expected|suspected|"
     r"assumed|guessed|feared|figured)\b",
     _FLAGS,
 )
@@ -736,6 +747,7 @@ _SPACED_APOSTROPHE_RE = re.compile(r"(\w)'\s+(t|s|m|re|ve|ll|d)\b", _FLAGS)
 _SPACES_RE = re.compile(r"[^\S\n]+")
 _NEWLINES_RE = re.compile(r"\s*\n\s*")
 _WORD_RE = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
+_UNICODE_WORD_RE = re.compile(r"[^\W_]+(?:'[^\W_]+)?")
 _SENTENCE_END_RE = re.compile(r"[.!?\n]")
 _SENTENCE_RE = re.compile(r"[^.!?\n]+[.!?]*")
 
@@ -832,8 +844,8 @@ def _statement_tokens(ai_text: str) -> set[str]:
     """Words of an assistant turn's statements (its questions left out)."""
     words: set[str] = set()
     for sentence in _SENTENCE_RE.findall(ai_text):
-        if not sentence.rstrip().endswith("?"):
-            words.update(_tokens(sentence))
+        if not sentence.rstrip().endswith("?") and not sentence.lstrip().startswith("\u00bf"):
+            words.update(_UNICODE_WORD_RE.findall(sentence.lower()))
     return words
 
 
@@ -875,7 +887,11 @@ def _short_restatement(text: str, answered_user_texts: Sequence[str], ai_text: s
     words = {t for t in tokens if t not in STOPWORDS and t not in SHORT_REPEAT_IGNORED}
     if not any(len(word) > 2 and not word.isdigit() for word in words):
         return False
-    requested = {t for old in answered_user_texts for t in _tokens(old)}
+    # a part of a longer request, not a ritual turn said again ("<SILENCE>", "what else?")
+    requested_turns = [_tokens(old) for old in answered_user_texts]
+    if not any(len(old) >= len(tokens) + SHORT_REPEAT_MIN_EXTRA_TOKENS for old in requested_turns):
+        return False
+    requested = {t for old in requested_turns for t in old}
     answer = set(_tokens(ai_text))
     return words <= requested and not words <= answer
 

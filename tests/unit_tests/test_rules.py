@@ -58,6 +58,13 @@ SIGNAL_CASES = [
     ("correction", "wrong.", "wrong."),
     ("correction", "For two people, not four.", "For two people, not four"),
     ("correction", "no, i was asking about tuesday", "no, i was asking about tuesday"),
+    ("correction", "Wrong evening. I said Tuesday at 7.", "I said Tuesday at 7"),
+    ("correction", "I asked for the patio - it's quieter.", "I asked for the patio - it's quieter"),
+    ("correction", "I needed the patio, not the bar.", "I needed the patio, not the bar"),
+    ("correction", "Das ist leider falsch.", "Das ist leider falsch"),
+    ("correction", "Nein, ich meinte Dienstag.", "Nein, ich meinte Dienstag"),
+    ("correction", "Eso está mal, era para dos.", "Eso está mal, era para dos"),
+    ("correction", "Non, c'est faux.", "Non, c'est faux"),
     # rejections and undo requests
     ("rejection", "Undo that.", "Undo that"),
     ("rejection", "please revert it", "please revert it"),
@@ -81,6 +88,9 @@ SIGNAL_CASES = [
     ("challenge", "huh?", "huh?"),
     ("challenge", "no idea what you're talking about", "no idea what you're talking about"),
     ("challenge", "That's not an answer.", "That's not an answer"),
+    ("challenge", "I didn't want the late slot.", "I didn't want the late slot"),
+    ("challenge", "Hold on, you booked it already?", "Hold on, you booked it already?"),
+    ("challenge", "you CANCELLED my other table?!", "you CANCELLED my other table?"),
     # swearing at / insulting the assistant
     ("insult", "You're useless.", "You're useless"),
     ("insult", "you are so fucking stupid", "you are so fucking stupid"),
@@ -88,11 +98,19 @@ SIGNAL_CASES = [
     ("insult", "Oh shut up.", "Oh shut up"),
     ("insult", "screw you", "screw you"),
     ("insult", "what the hell are you doing", "what the hell are you doing"),
+    ("insult", "ffs. I only need a table for two.", "ffs"),
+    ("insult", "Oh come on, I only need it for two.", "Oh come on, I only need it for two"),
+    ("insult", "omg, seriously? you booked Wednesday", "omg, seriously"),
     # explicit repetition
     ("repetition", "Like I said, two people on Tuesday.", "Like I said, two people on Tuesday"),
     ("repetition", "I already told you: Tuesday.", "I already told you: Tuesday"),
     ("repetition", "for the third time, TWO people", "for the third time, TWO people"),
     ("repetition", "Please answer my question.", "Please answer my question"),
+    (
+        "repetition",
+        "A restaurant I can actually get to by bus?",
+        "A restaurant I can actually get to by bus",
+    ),
 ]
 
 # The user's reply after ANSWER: none of these is a perceived error.
@@ -155,6 +173,20 @@ NON_SIGNAL_CASES = [
     "I never told my mom about the trip.",
     "I didn't agree with my boss on the budget.",
     "What are you talking about in your speech tomorrow?",
+    # look-alikes of the newer patterns
+    "I said yes to the wine pairing, by the way.",
+    "I asked for the bill last time and it took ages, so let's pay upfront.",
+    "I didn't want to bother you earlier.",
+    "I never wanted kids, honestly.",
+    "Wait, you mean the one near the park?",
+    "You booked it? Great, thanks!",
+    "ffs, the parking there is a nightmare.",
+    "ugh, my landlord raised the rent again.",
+    "Omg you booked it already, thanks!!",
+    "Seriously, thank you so much.",
+    "Nein, danke.",
+    "No, gracias.",
+    "I wanted to ask whether they have a kids menu.",
     # a pasted log from collaborative debugging
     'Now I get:\nTraceback (most recent call last):\n  File "app.py", line 3\n'
     "ValueError: expected 2 guests, not 4",
@@ -207,6 +239,38 @@ def test_every_signal_kind_is_covered_by_a_case() -> None:
         ("I apologize for the confusion. Fixed.", "I apologize for the confusion"),
         ("I was wrong: the table is for two.", "I was wrong: the table is for two"),
         ("Sorry, I misunderstood your request.", "Sorry, I misunderstood your request"),
+        # an apology and a mistake word in one clause
+        (
+            "Apologies - I booked the wrong evening. Fixed.",
+            "Apologies - I booked the wrong evening",
+        ),
+        (
+            "I'm sorry, that was the old menu. Here is the new one.",
+            "I'm sorry, that was the old menu",
+        ),
+        ("Sorry, that was Friday's list. Tuesday is free.", "Sorry, that was Friday's list"),
+        (
+            "So sorry, the time I gave you was wrong. It is 8pm.",
+            "So sorry, the time I gave you was wrong",
+        ),
+        # an admission without an apology
+        (
+            "I shouldn't have booked it without asking. Cancelled.",
+            "I shouldn't have booked it without asking",
+        ),
+        (
+            "I used the wrong date earlier; it is Tuesday now.",
+            "I used the wrong date earlier; it is Tuesday now",
+        ),
+        ("I mixed up the two evenings. Tuesday it is.", "I mixed up the two evenings"),
+        # Spanish, German, French
+        ("Perdón, me equivoqué de día. Ya está el martes.", "Perdón, me equivoqué de día"),
+        (
+            "Entschuldigung, das Datum war falsch. Jetzt Dienstag.",
+            "Entschuldigung, das Datum war falsch",
+        ),
+        ("Désolé, je me suis trompé de jour.", "Désolé, je me suis trompé de jour"),
+        ("Stimmt, da habe ich mich verlesen.", "Stimmt, da habe ich mich verlesen"),
     ],
 )
 def test_assistant_admission_is_flagged(admission: str, quote: str) -> None:
@@ -227,6 +291,16 @@ def test_assistant_admission_is_flagged(admission: str, quote: str) -> None:
         "I apologize, but I cannot browse the web.",
         "Booked. If I misunderstood anything, let me know.",
         "Unless I'm mistaken, Tuesday is their quiet day.",
+        # empathy and service apologies, not admissions
+        "Sorry to hear the last dinner went wrong. Booked for Tuesday.",
+        "Sorry for the wait - booked for Tuesday.",
+        "I'm sorry, but I can't tell what went wrong with their site.",
+        "Sorry, what went wrong with the old booking?",
+        "Sorry, that was quick! Booked for Tuesday.",
+        "If I used the wrong date, tell me.",
+        "I noticed the wrong year in your note, so I booked this Tuesday.",
+        "I should have the confirmation in a minute.",
+        "Lo siento, no queda sitio el martes.",
     ],
 )
 def test_assistant_politeness_is_not_an_admission(reply: str) -> None:
@@ -460,3 +534,89 @@ def test_prompt_without_transcript_raises(messages: list) -> None:
 async def test_prompt_without_transcript_raises_async() -> None:
     with pytest.raises(ValueError, match="transcript"):
         await RulesJudge().ainvoke([HumanMessage(content="hello")])
+
+
+def test_short_restatement_of_a_missed_request_is_a_repetition() -> None:
+    turns = [
+        h("What's the forecast for Oslo and Bergen tomorrow?"),
+        a("Oslo: 4 degrees and light rain all day."),
+        h("Bergen."),
+    ]
+    assert detect_signals(turns) == [Signal(kind="repetition", turn_index=2, quote="Bergen.")]
+    format_ignored = [
+        h("List the top five launch risks as a table."),
+        a("The launch carries several risks. The biggest is the vendor delay, then ..."),
+        h("Just the table, please."),
+    ]
+    assert judge_turns(format_ignored).reason == (
+        'The user repeats an earlier request: "Just the table, please.".'
+    )
+
+
+@pytest.mark.parametrize(
+    "turns",
+    [
+        # the short reply answers the assistant's question
+        [
+            h("Find trains to Oslo or Bergen on Friday."),
+            a("Which city do you prefer?"),
+            h("Bergen."),
+        ],
+        # the answer did mention it
+        [h("What's the forecast for Bergen tomorrow?"), a("Bergen: 6 degrees, dry."), h("Bergen.")],
+        # a word the user never asked about is a new request
+        [h("What's the forecast for Oslo tomorrow?"), a("Oslo: 4 degrees."), h("Bergen?")],
+        # acknowledgements and ritual turns said again
+        [h("Book the late train to Bergen please."), a("Booked the 21:10."), h("Perfect, thanks.")],
+        [h("<PAUSE>"), a("Hello there."), h("<PAUSE>")],
+        # a longer turn is not a short restatement
+        [
+            h("What's the forecast for Oslo and Bergen tomorrow?"),
+            a("Oslo: 4 degrees."),
+            h("And what should I pack for Bergen in that case?"),
+        ],
+    ],
+)
+def test_not_a_short_restatement(turns: list[Turn]) -> None:
+    assert detect_signals(turns) == []
+
+
+@pytest.mark.parametrize(
+    ("reply", "answer"),
+    [
+        ("Freitag, nicht Samstag.", "Ich habe den Tisch für Samstag reserviert."),
+        ("Martes, no miércoles.", "Reservé una mesa para el miércoles."),
+        ("jeudi, pas mercredi", "J'ai réservé pour mercredi."),
+    ],
+)
+def test_contrast_in_other_languages(reply: str, answer: str) -> None:
+    verdict = judge_turns(after_answer(reply, answer=answer))
+    assert verdict.perceived_error is True
+    assert "corrects" in verdict.reason
+
+
+@pytest.mark.parametrize(
+    ("reply", "answer"),
+    [
+        # the assistant asked, it did not state
+        ("Sábado, no domingo.", "¿Sábado o domingo?"),
+        # idioms
+        ("Bueno, no pasa nada.", "Lo siento, no pasa nada con la reserva."),
+        ("Thanks, no problem at all.", "No problem, the booking is done."),
+        # a shared hypothesis ruled out, not the assistant corrected
+        (
+            "So it's the cache, not the database like I suspected.",
+            "It could be the database or the cache.",
+        ),
+        ("Turns out it's DNS, not the firewall as we assumed.", "Check the firewall first."),
+    ],
+)
+def test_contrast_look_alikes_are_not_corrections(reply: str, answer: str) -> None:
+    assert judge_turns(after_answer(reply, answer=answer)).perceived_error is False
+
+
+def test_contrast_against_a_stated_cause_is_still_a_correction() -> None:
+    turns = after_answer("It's the cache, not the database.", answer="The database is the cause.")
+    assert judge_turns(turns).reason == (
+        'The user corrects the assistant: "It\'s the cache, not the database".'
+    )
