@@ -43,6 +43,7 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
 from langchain_core.outputs import ChatGeneration, ChatResult
 from pydantic import BaseModel, ConfigDict, Field
 
+from langchain_perceived_error.eligibility import skip_reason
 from langchain_perceived_error.prompts import parse_rendered_transcript, render_verdict
 from langchain_perceived_error.schemas import Turn, Verdict
 
@@ -973,19 +974,9 @@ def reason_for(signals: Sequence[Signal]) -> str:
     return REASON_TEMPLATES[best.kind].format(quote=best.quote)
 
 
-def _has_user_turn_after_ai(turns: Sequence[Turn]) -> bool:
-    seen_ai = False
-    for turn in turns:
-        if turn.role == "ai":
-            seen_ai = True
-        elif seen_ai:
-            return True
-    return False
-
-
 def judge_turns(turns: Sequence[Turn]) -> Verdict:
     """The rules verdict for a transcript: true when any signal is found, with its reason."""
-    if not _has_user_turn_after_ai(turns):
+    if skip_reason(turns) is not None:
         return Verdict(perceived_error=False, reason=NO_USER_TURN_AFTER_AI_REASON)
     signals = detect_signals(turns)
     return Verdict(perceived_error=bool(signals), reason=reason_for(signals))
