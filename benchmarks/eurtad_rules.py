@@ -2,9 +2,8 @@
 
 The data is third-party and is read from ``../shared`` at run time; it is never copied into the
 repository. Items with a null label (ambiguous) are dropped. Each item's ``messages`` become
-turns, and :class:`~langchain_perceived_error.rules.RulesJudge` judges exactly the messages from
-:func:`~langchain_perceived_error.prompts.build_judge_messages`. Items without a user turn after an
-assistant turn are counted as predicted false (the judge graph would skip them).
+record, judged by ``PerceivedErrorJudge("rules")`` through the same graph as any model. Items
+without a user turn after an assistant turn are skipped by the judge and counted as predicted false.
 
 Run from the repository root:
 
@@ -22,13 +21,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from langchain_perceived_error.prompts import build_judge_messages
-from langchain_perceived_error.rules import RulesJudge
-from langchain_perceived_error.schemas import Turn, Verdict
+from langchain_perceived_error import JudgeStatus, PerceivedErrorJudge
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DATA = "../shared/datasets/eurtad/items.jsonl"
-ROLES = {"user": "human", "assistant": "ai"}
 SLICES = {"all": None, "SelfFeeding": "SelfFeeding"}
 
 
@@ -68,51 +64,28 @@ class Metrics:
         return 2 * p * r / (p + r) if p + r else 0.0
 
 
-def to_turns(messages: Sequence[dict[str, str]]) -> list[Turn]:
-    return [
-        Turn(role=ROLES[m["role"]], text=m.get("content") or "")  # type: ignore[arg-type]
-        for m in messages
-        if m.get("role") in ROLES
-    ]
-
-
-def is_eligible(turns: Sequence[Turn]) -> bool:
-    seen_ai = False
-    for turn in turns:
-        if turn.role == "ai":
-            seen_ai = True
-        elif seen_ai:
-            return True
-    return False
-
-
 def load_items(path: Path) -> list[dict[str, object]]:
     with path.open(encoding="utf-8") as handle:
         return [json.loads(line) for line in handle if line.strip()]
 
 
 def score(items: Sequence[dict[str, object]], label_field: str) -> list[Scored]:
-    judge = RulesJudge()
+    labelled = [item for item in items if item.get(label_field) is not None]
+    records = [{"id": item["id"], "messages": item["messages"]} for item in labelled]
+    results = PerceivedErrorJudge("rules").batch(records, concurrency=4)
     scored: list[Scored] = []
-    for item in items:
-        label = item.get(label_field)
-        if label is None:
-            continue
-        turns = to_turns(item["messages"])  # type: ignore[arg-type]
-        if is_eligible(turns):
-            output = judge.invoke(build_judge_messages(turns))
-            verdict = Verdict.model_validate_json(str(output.content))
-            predicted, reason, eligible = verdict.perceived_error, verdict.reason, True
-        else:
-            predicted, reason, eligible = False, "not eligible", False
+    for item, result in zip(labelled, results, strict=True):
+        if result.status is JudgeStatus.FAILED:
+            msg = f"{item['id']}: the rules judge failed: {result.error}"
+            raise RuntimeError(msg)
         scored.append(
             Scored(
                 id=str(item["id"]),
                 source=str(item.get("source_dataset")),
-                label=bool(label),
-                predicted=predicted,
-                eligible=eligible,
-                reason=reason,
+                label=bool(item[label_field]),
+                predicted=bool(result.perceived_error),  # skipped = predicted false
+                eligible=result.status is JudgeStatus.JUDGED,
+                reason=result.reason or "",
             )
         )
     return scored
