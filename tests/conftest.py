@@ -6,6 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from langchain_perceived_error.online.clients import LangSmithClients
 from tests.fixtures.agent_app import CapturedThread, capture_agent_thread
 from tests.servers.langsmith_capture import LocalLangSmith
 
@@ -22,3 +23,17 @@ def captured_thread() -> Iterator[CapturedThread]:
     """The runs captured from tracing the real LangGraph agent app over one 3-turn thread."""
     with LocalLangSmith() as server:
         yield capture_agent_thread(server)
+
+
+@pytest.fixture
+def langsmith_clients(langsmith_server: LocalLangSmith) -> Iterator[LangSmithClients]:
+    """Both real LangSmith clients (hand-written and generated) pointed at ``langsmith_server``."""
+    clients = LangSmithClients.create(api_key="test", api_url=langsmith_server.url, max_retries=3)
+    with clients:
+        yield clients
+
+
+@pytest.fixture
+def traced_thread(langsmith_server: LocalLangSmith) -> CapturedThread:
+    """The agent app's 3-turn thread, traced by the real SDK into ``langsmith_server``."""
+    return capture_agent_thread(langsmith_server)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from langchain_perceived_error.cli import judge as _judge  # noqa: F401 - registers `judge`
+from langchain_perceived_error.cli import queue as _queue  # noqa: F401 - registers `queue`
 from langchain_perceived_error.cli.app import app
 
 __all__ = ["app", "main"]

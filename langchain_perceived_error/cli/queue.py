@@ -1,0 +1,245 @@
+"""``perceived-error queue``: push flagged runs and threads to a LangSmith annotation queue.
+
+Two sources, one of them:
+
+- ``--results FILE``: a ``perceived-error judge`` output (JSONL). A line is pushed when its
+  ``perceived_error`` is true. Its ``id`` is the id of the judged input record, so for a judged
+  LangSmith run it is the run id: it becomes a RUN item (``session_id`` / ``project_id`` and
+  ``start_time`` fields on the line are passed along when present). A line that carries
+  ``thread_id`` and ``project_id`` becomes a THREAD item instead. A flagged line whose id is not
+  a UUID (an input without an id gets ``file:line``) cannot name a run: it is reported and
+  skipped, with a count.
+- ``--project NAME``: the project's root runs whose ``--key`` feedback scored 1 since ``--since``
+  days ago, read through the API; a run that belongs to a thread becomes a THREAD item (thread
+  feedback sits on the thread's last trace), other runs RUN items (``--item-type`` overrides).
+
+The queue is created on first use with the perceived-error rubric. Items already in the queue
+are not sent again, and new ones go in requests of at most 100, so running the command twice adds
+nothing the second time. LangSmith settings come from the environment (``LANGSMITH_API_KEY``,
+``LANGSMITH_ENDPOINT``, ``LANGSMITH_WORKSPACE_ID``) or the options; the key is never printed.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Annotated, Any, NoReturn
+
+import typer
+from langsmith.utils import LangSmithError
+
+from langchain_perceived_error.cli.app import app, stderr
+from langchain_perceived_error.online.clients import (
+    LangSmithClients,
+    LangSmithConfigError,
+    ProjectNotFoundError,
+    resolve_project,
+)
+from langchain_perceived_error.online.feedback import FEEDBACK_KEY
+from langchain_perceived_error.online.queues import (
+    ItemType,
+    PushReport,
+    QueueError,
+    QueueItem,
+    RunItem,
+    ThreadItem,
+    create_queue,
+    find_queue,
+    flagged_items,
+    push_items,
+)
+
+__all__ = ["ResultsScan", "items_from_results", "queue_command"]
+
+_SHOWN_PROBLEMS = 5
+
+
+@dataclass
+class ResultsScan:
+    """What reading a ``judge`` output file found."""
+
+    lines: int = 0
+    flagged: int = 0
+    invalid_ids: list[str] = field(default_factory=list)
+    """Flagged records whose id is not a UUID (skipped)."""
+    unreadable: list[str] = field(default_factory=list)
+    """``line N: error`` for lines that are not JSON objects (skipped)."""
+
+
+def items_from_results(path: Path, scan: ResultsScan) -> Iterator[QueueItem]:
+    """Queue items for the flagged records of a ``judge`` output file (see the module doc)."""
+    with path.open(encoding="utf-8") as lines:
+        for number, line in enumerate(lines, start=1):
+            if not line.strip():
+                continue
+            scan.lines += 1
+            record = _parse_line(line, number, scan)
+            if record is None or record.get("perceived_error") is not True:
+                continue
+            scan.flagged += 1
+            item = _item_for_record(record)
+            if item is None:
+                scan.invalid_ids.append(str(record.get("id")))
+            else:
+                yield item
+
+
+def _parse_line(line: str, number: int, scan: ResultsScan) -> dict[str, Any] | None:
+    try:
+        record = json.loads(line)
+    except json.JSONDecodeError as e:
+        scan.unreadable.append(f"line {number}: {e}")
+        return None
+    if not isinstance(record, dict):
+        scan.unreadable.append(f"line {number}: not a JSON object")
+        return None
+    return record
+
+
+def _item_for_record(record: dict[str, Any]) -> QueueItem | None:
+    thread_id, project_id = record.get("thread_id"), record.get("project_id")
+    if thread_id and project_id:
+        return ThreadItem(thread_id=str(thread_id), project_id=str(project_id))
+    run_id = _as_uuid(record.get("id"))
+    if run_id is None:
+        return None
+    session = record.get("session_id") or project_id
+    return RunItem(
+        run_id=run_id,
+        session_id=str(session) if session else None,
+        start_time=record.get("start_time") or None,
+    )
+
+
+def _as_uuid(value: Any) -> str | None:
+    try:
+        return str(uuid.UUID(str(value)))
+    except ValueError:
+        return None
+
+
+def _clients(
+    api_url: str | None, api_key: str | None, workspace_id: str | None
+) -> LangSmithClients:
+    try:
+        return LangSmithClients.create(api_key=api_key, api_url=api_url, tenant_id=workspace_id)
+    except LangSmithConfigError as e:
+        _exit_with(e, 2)
+
+
+def _exit_with(error: Exception, code: int = 1) -> NoReturn:
+    stderr.print(f"[red]error:[/red] {error}")
+    raise typer.Exit(code) from error
+
+
+def _print_summary(
+    queue: str, queue_id: str, created: bool, report: PushReport, scan: ResultsScan | None
+) -> None:
+    typer.echo(f"queue {queue!r} ({queue_id}, {'created' if created else 'existing'})")
+    if scan is not None:
+        typer.echo(f"result lines read: {scan.lines}, flagged: {scan.flagged}")
+        if scan.invalid_ids:
+            shown = ", ".join(scan.invalid_ids[:_SHOWN_PROBLEMS])
+            typer.echo(f"skipped (id is not a run UUID): {len(scan.invalid_ids)} ({shown})")
+        if scan.unreadable:
+            typer.echo(f"skipped (unreadable lines): {len(scan.unreadable)}")
+    typer.echo(f"items found: {report.requested} (duplicates: {report.duplicates})")
+    typer.echo(f"already in the queue: {report.already_queued}")
+    typer.echo(f"added: {report.added} in {report.requests} request(s)")
+
+
+@app.command("queue")
+def queue_command(
+    queue: Annotated[
+        str, typer.Option("--queue", "-q", help="Annotation queue name (created if missing).")
+    ],
+    results: Annotated[
+        Path | None,
+        typer.Option(
+            "--results",
+            exists=True,
+            dir_okay=False,
+            help="A `perceived-error judge` output (JSONL): push its flagged records.",
+        ),
+    ] = None,
+    project: Annotated[
+        str | None,
+        typer.Option(
+            "--project", help="A tracing project: push its runs and threads whose feedback is 1."
+        ),
+    ] = None,
+    key: Annotated[
+        str, typer.Option("--key", help="The feedback key (rubric item, project feedback).")
+    ] = FEEDBACK_KEY,
+    since_days: Annotated[
+        float,
+        typer.Option("--since-days", min=0, help="--project: look back this many days."),
+    ] = 7.0,
+    item_type: Annotated[
+        str,
+        typer.Option(
+            "--item-type",
+            help="--project: auto (THREAD for runs in a thread, else RUN), run or thread.",
+        ),
+    ] = "auto",
+    api_url: Annotated[
+        str | None,
+        typer.Option(
+            "--api-url",
+            envvar=["LANGSMITH_ENDPOINT", "LANGCHAIN_ENDPOINT"],
+            show_default=False,
+            help="LangSmith API URL. Default: LangSmith cloud.",
+        ),
+    ] = None,
+    api_key: Annotated[
+        str | None,
+        typer.Option(
+            "--api-key",
+            envvar=["LANGSMITH_API_KEY", "LANGCHAIN_API_KEY"],
+            show_default=False,
+            help="LangSmith API key (never printed).",
+        ),
+    ] = None,
+    workspace_id: Annotated[
+        str | None,
+        typer.Option(
+            "--workspace-id",
+            envvar=["LANGSMITH_WORKSPACE_ID", "LANGSMITH_TENANT_ID"],
+            show_default=False,
+            help="LangSmith workspace id, for org-scoped keys.",
+        ),
+    ] = None,
+) -> None:
+    """Push flagged runs and threads to an annotation queue, once each."""
+    if (results is None) == (project is None):
+        stderr.print("[red]error:[/red] give exactly one of --results FILE or --project NAME")
+        raise typer.Exit(2)
+    if item_type not in ("auto", "run", "thread"):
+        stderr.print(f"[red]error:[/red] --item-type must be auto, run or thread: {item_type!r}")
+        raise typer.Exit(2)
+    with _clients(api_url, api_key, workspace_id) as clients:
+        scan = ResultsScan() if results is not None else None
+        try:
+            if results is not None and scan is not None:
+                items = list(items_from_results(results, scan))
+            else:
+                items = _project_items(clients, str(project), key, since_days, item_type)
+            existed = find_queue(clients, queue)
+            queue_id = existed or create_queue(clients, queue, key=key)
+            report = push_items(clients, queue_id, items)
+        except (ProjectNotFoundError, QueueError, LangSmithError, OSError) as e:
+            _exit_with(e)
+    _print_summary(queue, queue_id, existed is None, report, scan)
+
+
+def _project_items(
+    clients: LangSmithClients, project: str, key: str, since_days: float, item_type: str
+) -> list[QueueItem]:
+    project_id = resolve_project(clients, project)
+    since = datetime.now(timezone.utc) - timedelta(days=since_days)
+    kind: ItemType = "run" if item_type == "run" else "thread" if item_type == "thread" else "auto"
+    return list(flagged_items(clients, project_id=project_id, since=since, key=key, item_type=kind))

@@ -1,0 +1,63 @@
+"""LangSmith online features: clients, thread reading, feedback writing and annotation queues."""
+
+from __future__ import annotations
+
+from langchain_perceived_error.online.clients import (
+    LangSmithClients,
+    LangSmithConfigError,
+    ProjectNotFoundError,
+    resolve_project,
+)
+from langchain_perceived_error.online.feedback import (
+    FEEDBACK_KEY,
+    FeedbackAction,
+    FeedbackWrite,
+    FeedbackWriteError,
+    feedback_id,
+    write_feedback,
+    write_thread_feedback,
+)
+from langchain_perceived_error.online.queues import (
+    PushReport,
+    QueueError,
+    RunItem,
+    ThreadItem,
+    ensure_queue,
+    flagged_items,
+    push_items,
+)
+from langchain_perceived_error.online.threads import (
+    ThreadJudgement,
+    ThreadNotFoundError,
+    ThreadReadError,
+    ajudge_thread,
+    judge_thread,
+    read_thread,
+)
+
+__all__ = [
+    "FEEDBACK_KEY",
+    "FeedbackAction",
+    "FeedbackWrite",
+    "FeedbackWriteError",
+    "LangSmithClients",
+    "LangSmithConfigError",
+    "ProjectNotFoundError",
+    "PushReport",
+    "QueueError",
+    "RunItem",
+    "ThreadItem",
+    "ThreadJudgement",
+    "ThreadNotFoundError",
+    "ThreadReadError",
+    "ajudge_thread",
+    "ensure_queue",
+    "feedback_id",
+    "flagged_items",
+    "judge_thread",
+    "push_items",
+    "read_thread",
+    "resolve_project",
+    "write_feedback",
+    "write_thread_feedback",
+]

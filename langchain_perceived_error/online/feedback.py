@@ -1,0 +1,170 @@
+"""Write a judgement to LangSmith as ``perceived_error`` feedback, idempotently.
+
+What is written, by :class:`~langchain_perceived_error.schemas.JudgeStatus`:
+
+- **judged**: score 1 (perceived error) or 0, comment = the verdict's reason;
+- **skipped** (not multi-turn): nothing; the returned :class:`FeedbackWrite` says so;
+- **failed**: a feedback with NO score, ``error=True`` and the error in the comment, never a
+  score of 0 (a failure is not a verdict).
+
+Every feedback has ``feedback_source_type="model"``, source info ``{model, prompt_version}``,
+and ``extra`` ``{status, model, prompt_version, attempts, input_tokens, output_tokens}``;
+``session_id``, ``start_time`` and ``trace_id`` are always sent (LangSmith needs them).
+
+Idempotency: the feedback id is :func:`feedback_id`, a uuid5 of the key, the run the feedback is on
+and :data:`~langchain_perceived_error.prompts.PROMPT_VERSION`. Writing the same judgement again
+reuses the id, which LangSmith treats as the same feedback (assumed: confirm on a real
+workspace), so re-runs never duplicate; a new prompt version writes a new feedback.
+
+Threads: LangSmith has no public write path for thread-level feedback, so
+:func:`write_thread_feedback` writes trace-level feedback on the thread's LAST trace
+(``run_id = trace_id`` = that root run, ``session_id`` = the project), which LangSmith's thread
+feedback stats aggregate. When a thread grows and is judged again, the new feedback lands on its
+new last trace (a new id); the earlier one stays on the trace it was written for.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from enum import Enum
+from typing import Any
+from uuid import UUID
+
+from langsmith.utils import LangSmithError
+
+from langchain_perceived_error.online.clients import LangSmithClients
+from langchain_perceived_error.online.threads import ThreadJudgement
+from langchain_perceived_error.prompts import PROMPT_VERSION
+from langchain_perceived_error.schemas import JudgeResult, JudgeStatus
+
+__all__ = [
+    "FEEDBACK_KEY",
+    "FeedbackAction",
+    "FeedbackWrite",
+    "FeedbackWriteError",
+    "feedback_fields",
+    "feedback_id",
+    "write_feedback",
+    "write_thread_feedback",
+]
+
+FEEDBACK_KEY = "perceived_error"
+_NAMESPACE = uuid.UUID("5b0c8a52-4a4f-5d0e-9a43-7e1f4c9e2d10")
+"""Fixed uuid5 namespace of this package's feedback ids (never change it: ids would move)."""
+_ATTEMPTS = 3
+"""Bound on the SDK's own retry loop around a write (it retries a 404 up to 10 times by default,
+waiting for the run to be ingested); 429 and 5xx are retried underneath by the clients."""
+
+
+class FeedbackWriteError(RuntimeError):
+    """LangSmith refused or failed a feedback write (after the clients' retries)."""
+
+
+class FeedbackAction(str, Enum):
+    """What :func:`write_feedback` did."""
+
+    SCORED = "scored"
+    """A judged result: feedback with score 1 or 0."""
+    ERROR = "error"
+    """A failed result: feedback with no score and ``error=True``."""
+    SKIPPED = "skipped"
+    """A skipped result: nothing was written."""
+
+
+@dataclass(frozen=True)
+class FeedbackWrite:
+    """The outcome of one :func:`write_feedback` call."""
+
+    action: FeedbackAction
+    run_id: str
+    key: str
+    feedback_id: UUID | None = None
+    """The feedback's id, or None when nothing was written."""
+    score: int | None = None
+
+
+def feedback_id(target_id: str | UUID, key: str = FEEDBACK_KEY) -> UUID:
+    """The deterministic id of ``key`` feedback on ``target_id`` for this prompt version."""
+    return uuid.uuid5(_NAMESPACE, f"{key}\n{target_id}\n{PROMPT_VERSION}")
+
+
+def feedback_fields(result: JudgeResult) -> dict[str, Any] | None:
+    """The ``create_feedback`` arguments that depend on the result, or None when skipped."""
+    if result.status is JudgeStatus.SKIPPED:
+        return None
+    info = {"model": result.model, "prompt_version": PROMPT_VERSION}
+    extra: dict[str, Any] = {
+        "status": result.status.value,
+        **info,
+        "attempts": result.attempts,
+        "input_tokens": result.input_tokens,
+        "output_tokens": result.output_tokens,
+    }
+    if result.status is JudgeStatus.FAILED:
+        return {
+            "score": None,
+            "comment": f"judge failed: {result.error or 'unknown error'}",
+            "error": True,
+            "extra": {**extra, "error": True},
+            "source_info": info,
+        }
+    score = 1 if result.perceived_error else 0
+    return {"score": score, "comment": result.reason, "extra": extra, "source_info": info}
+
+
+def write_feedback(
+    clients: LangSmithClients,
+    *,
+    result: JudgeResult,
+    run_id: str | UUID,
+    trace_id: str | UUID,
+    session_id: str | UUID,
+    start_time: datetime | None,
+    key: str = FEEDBACK_KEY,
+) -> FeedbackWrite:
+    """Write ``result`` as ``key`` feedback on ``run_id`` (see the module docstring).
+
+    Raises:
+        FeedbackWriteError: when LangSmith fails the write (after retries).
+
+    """
+    fields = feedback_fields(result)
+    if fields is None:
+        return FeedbackWrite(action=FeedbackAction.SKIPPED, run_id=str(run_id), key=key)
+    identifier = feedback_id(run_id, key)
+    try:
+        clients.client.create_feedback(
+            run_id,
+            key,
+            trace_id=trace_id,
+            session_id=session_id,
+            start_time=start_time,
+            feedback_id=identifier,
+            feedback_source_type="model",
+            stop_after_attempt=_ATTEMPTS,
+            **fields,
+        )
+    except LangSmithError as e:
+        msg = f"could not write {key!r} feedback on run {run_id}: {e}"
+        raise FeedbackWriteError(msg) from e
+    action = FeedbackAction.ERROR if fields.get("error") else FeedbackAction.SCORED
+    return FeedbackWrite(
+        action=action, run_id=str(run_id), key=key, feedback_id=identifier, score=fields["score"]
+    )
+
+
+def write_thread_feedback(
+    clients: LangSmithClients, judgement: ThreadJudgement, *, key: str = FEEDBACK_KEY
+) -> FeedbackWrite:
+    """Write a thread's judgement on its last trace (trace-level feedback, project as session)."""
+    return write_feedback(
+        clients,
+        result=judgement.result,
+        run_id=judgement.last_trace_id,
+        trace_id=judgement.last_trace_id,
+        session_id=judgement.project_id,
+        start_time=judgement.last_start_time,
+        key=key,
+    )

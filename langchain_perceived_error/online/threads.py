@@ -1,0 +1,168 @@
+"""Read a LangSmith thread through the generated API and judge it as one conversation.
+
+A thread is the root traces of one project that share a ``thread_id`` (or ``session_id`` /
+``conversation_id``) in their metadata. :func:`read_thread` reads its traces with
+``threads.list_traces`` (``GET /api/v2/threads/{thread_id}/traces``; the hand-written
+``Client.read_thread`` is deprecated), every page, and returns run-like dicts
+(``id``, ``trace_id``, ``name``, ``start_time``, ``inputs``, ``outputs``) in start-time order, the
+shape :func:`~langchain_perceived_error.transcript.extract_thread` reads. Each trace usually repeats
+the history before it; the transcript merges them so every message appears once.
+
+:func:`judge_thread` / :func:`ajudge_thread` read and judge a thread and return a
+:class:`ThreadJudgement`: the judge's result plus the thread's last trace (its id and start
+time), which is where thread feedback goes (see
+:func:`~langchain_perceived_error.online.feedback.write_thread_feedback`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal
+
+from langsmith import APIError
+from langsmith.types import ThreadTrace
+
+from langchain_perceived_error.judge import PerceivedErrorJudge
+from langchain_perceived_error.online.clients import LangSmithClients
+from langchain_perceived_error.schemas import JudgeResult
+
+__all__ = [
+    "TRACE_SELECTS",
+    "ThreadJudgement",
+    "ThreadNotFoundError",
+    "ThreadReadError",
+    "ajudge_thread",
+    "judge_thread",
+    "read_thread",
+]
+
+_Select = Literal["TRACE_ID", "START_TIME", "INPUTS", "OUTPUTS", "NAME", "TURN_NUMBER"]
+TRACE_SELECTS: tuple[_Select, ...] = (
+    "TRACE_ID",
+    "START_TIME",
+    "INPUTS",
+    "OUTPUTS",
+    "NAME",
+    "TURN_NUMBER",
+)
+"""The trace fields read for each trace of a thread."""
+_PAGE_SIZE = 100  # the API's maximum
+
+
+class ThreadReadError(RuntimeError):
+    """LangSmith could not return a thread's traces (after the clients' retries)."""
+
+
+class ThreadNotFoundError(LookupError):
+    """The thread has no traces in the project."""
+
+
+@dataclass(frozen=True)
+class ThreadJudgement:
+    """A judged thread and the trace its feedback belongs on."""
+
+    project_id: str
+    thread_id: str
+    result: JudgeResult
+    """The judge's result; ``result.id`` is the thread id."""
+    last_trace_id: str
+    """The root run (trace) id of the thread's last trace."""
+    last_start_time: datetime | None
+    """When that trace started (feedback needs it)."""
+    trace_count: int
+
+
+def read_thread(
+    clients: LangSmithClients, *, project_id: str, thread_id: str
+) -> list[dict[str, Any]]:
+    """The thread's traces as run-like dicts, oldest first (every page is read).
+
+    Raises:
+        ThreadReadError: when LangSmith answers with an error (after retries).
+
+    """
+    try:
+        pages = clients.sdk.threads.list_traces(
+            thread_id,
+            project_id=project_id,
+            selects=list(TRACE_SELECTS),
+            page_size=_PAGE_SIZE,
+        )
+        traces = [_run_like(trace, thread_id) for trace in pages]
+    except APIError as e:
+        msg = f"could not read thread {thread_id!r} of project {project_id}: {e}"
+        raise ThreadReadError(msg) from e
+    return sorted(traces, key=_trace_order)
+
+
+def judge_thread(
+    judge: PerceivedErrorJudge, clients: LangSmithClients, *, project_id: str, thread_id: str
+) -> ThreadJudgement:
+    """Read a thread, judge it as one conversation, and name its last trace.
+
+    Raises:
+        ThreadNotFoundError: when the thread has no traces in the project.
+        ThreadReadError: when LangSmith cannot be read.
+
+    """
+    traces = read_thread(clients, project_id=project_id, thread_id=thread_id)
+    record = _thread_record(traces, project_id=project_id, thread_id=thread_id)
+    return _judgement(judge.judge(record), traces, project_id=project_id, thread_id=thread_id)
+
+
+async def ajudge_thread(
+    judge: PerceivedErrorJudge, clients: LangSmithClients, *, project_id: str, thread_id: str
+) -> ThreadJudgement:
+    """Async :func:`judge_thread`: the read runs in a worker thread, the judge on the loop."""
+    traces = await asyncio.to_thread(
+        read_thread, clients, project_id=project_id, thread_id=thread_id
+    )
+    record = _thread_record(traces, project_id=project_id, thread_id=thread_id)
+    result = await judge.ajudge(record)
+    return _judgement(result, traces, project_id=project_id, thread_id=thread_id)
+
+
+def _run_like(trace: ThreadTrace, thread_id: str) -> dict[str, Any]:
+    trace_id = str(trace.trace_id)
+    return {
+        "id": trace_id,
+        "trace_id": trace_id,
+        "thread_id": thread_id,
+        "name": trace.name,
+        "start_time": trace.start_time,
+        "turn_number": trace.turn_number,
+        "inputs": trace.inputs or {},
+        "outputs": trace.outputs or {},
+    }
+
+
+def _trace_order(trace: dict[str, Any]) -> tuple[str, str]:
+    start = trace.get("start_time")
+    stamp = start.isoformat() if isinstance(start, datetime) else str(start or "")
+    return stamp, trace["trace_id"]
+
+
+def _thread_record(
+    traces: list[dict[str, Any]], *, project_id: str, thread_id: str
+) -> dict[str, Any]:
+    if not traces:
+        msg = f"thread {thread_id!r} has no traces in project {project_id}"
+        raise ThreadNotFoundError(msg)
+    return {"id": thread_id, "runs": traces}
+
+
+def _judgement(
+    result: JudgeResult, traces: list[dict[str, Any]], *, project_id: str, thread_id: str
+) -> ThreadJudgement:
+    last = traces[-1]
+    start = last.get("start_time")
+    return ThreadJudgement(
+        project_id=project_id,
+        thread_id=thread_id,
+        result=result,
+        last_trace_id=last["trace_id"],
+        last_start_time=start if isinstance(start, datetime) else None,
+        trace_count=len(traces),
+    )

@@ -1,0 +1,161 @@
+"""`perceived-error queue` end to end: real clients, the local LangSmith server, Typer's runner."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from langchain_perceived_error.cli import app
+from langchain_perceived_error.judge import PerceivedErrorJudge
+from langchain_perceived_error.online.clients import LangSmithClients
+from langchain_perceived_error.online.feedback import write_thread_feedback
+from langchain_perceived_error.online.threads import judge_thread
+from tests.fixtures.agent_app import CapturedThread
+from tests.servers.langsmith_capture import LocalLangSmith
+
+SECRET = "lsv2-test-secret-key"
+_ENV_NAMES = (
+    "LANGSMITH_API_KEY",
+    "LANGCHAIN_API_KEY",
+    "LANGSMITH_ENDPOINT",
+    "LANGCHAIN_ENDPOINT",
+    "LANGSMITH_WORKSPACE_ID",
+    "LANGSMITH_TENANT_ID",
+)
+
+
+def _invoke(server: LocalLangSmith | None, *args: str, key: str | None = SECRET):
+    env: dict[str, str | None] = dict.fromkeys(_ENV_NAMES)
+    env["LANGSMITH_API_KEY"] = key
+    if server is not None:
+        env["LANGSMITH_ENDPOINT"] = server.url
+    return CliRunner().invoke(app, ["queue", *args], env=env)
+
+
+def _results(path: Path, records: list[dict]) -> Path:
+    path.write_text("".join(json.dumps(r) + "\n" for r in records) + "not json\n\n")
+    return path
+
+
+def _line(record_id: str, flagged: bool | None, **extra) -> dict:
+    status = "judged" if flagged is not None else "skipped"
+    return {"id": record_id, "status": status, "perceived_error": flagged, **extra}
+
+
+def _queue_id(server: LocalLangSmith) -> str:
+    (queue,) = server.queues
+    return str(queue["id"])
+
+
+def test_queue_from_a_results_file_then_again(langsmith_server: LocalLangSmith, tmp_path: Path):
+    run_a, run_b, project = str(uuid.uuid4()), str(uuid.uuid4()), str(uuid.uuid4())
+    results = _results(
+        tmp_path / "results.jsonl",
+        [
+            _line(run_a, True),
+            _line(str(uuid.uuid4()), False),
+            _line(run_b, True, session_id=project, start_time="2025-01-01T00:00:00+00:00"),
+            _line("cookbook/data/sample_traces.jsonl:7", True),
+            _line("t-1", True, thread_id="t-1", project_id=project),
+            _line(str(uuid.uuid4()), None),
+        ],
+    )
+    first = _invoke(langsmith_server, "--queue", "review", "--results", str(results))
+    assert first.exit_code == 0, first.output
+    assert "created" in first.stdout
+    assert "flagged: 4" in first.stdout
+    assert "skipped (id is not a run UUID): 1 (cookbook/data/sample_traces.jsonl:7)" in (
+        first.stdout
+    )
+    assert "skipped (unreadable lines): 1" in first.stdout
+    assert "added: 3 in 1 request(s)" in first.stdout
+    assert SECRET not in first.output
+    items = langsmith_server.queue_items(_queue_id(langsmith_server))
+    assert [(i["item_type"], i["run_id"], i["thread_id"]) for i in items] == [
+        ("RUN", run_a, None),
+        ("RUN", run_b, None),
+        ("THREAD", None, "t-1"),
+    ]
+    assert items[1]["project_id"] == project
+
+    second = _invoke(langsmith_server, "--queue", "review", "--results", str(results))
+    assert second.exit_code == 0, second.output
+    assert "existing" in second.stdout
+    assert "already in the queue: 3" in second.stdout
+    assert "added: 0 in 0 request(s)" in second.stdout
+    assert len(langsmith_server.queue_items(_queue_id(langsmith_server))) == 3
+    assert len(langsmith_server.queues) == 1
+
+
+def test_queue_sends_at_most_100_items_a_request(langsmith_server: LocalLangSmith, tmp_path: Path):
+    results = _results(tmp_path / "r.jsonl", [_line(str(uuid.uuid4()), True) for _ in range(250)])
+    answer = _invoke(langsmith_server, "--queue", "q", "--results", str(results))
+    assert answer.exit_code == 0, answer.output
+    assert "added: 250 in 3 request(s)" in answer.stdout
+    assert len(langsmith_server.queue_items(_queue_id(langsmith_server))) == 250
+
+
+def test_queue_from_a_project_pushes_its_flagged_thread(
+    langsmith_server: LocalLangSmith,
+    langsmith_clients: LangSmithClients,
+    traced_thread: CapturedThread,
+):
+    project_id = langsmith_server.project_id(traced_thread.project_name)
+    judgement = judge_thread(
+        PerceivedErrorJudge("rules"),
+        langsmith_clients,
+        project_id=project_id,
+        thread_id=traced_thread.thread_id,
+    )
+    write_thread_feedback(langsmith_clients, judgement)
+    args = ("--queue", "review", "--project", traced_thread.project_name)
+    first = _invoke(langsmith_server, *args)
+    assert first.exit_code == 0, first.output
+    assert "added: 1 in 1 request(s)" in first.stdout
+    (item,) = langsmith_server.queue_items(_queue_id(langsmith_server))
+    assert (item["item_type"], item["thread_id"], item["project_id"]) == (
+        "THREAD",
+        traced_thread.thread_id,
+        project_id,
+    )
+    second = _invoke(langsmith_server, *args)
+    assert "added: 0 in 0 request(s)" in second.stdout
+
+    runs = _invoke(langsmith_server, "--queue", "runs", *args[2:], "--item-type", "run")
+    assert runs.exit_code == 0, runs.output
+    runs_queue = next(q for q in langsmith_server.queues if q["name"] == "runs")
+    (run_item,) = langsmith_server.queue_items(runs_queue["id"])
+    assert run_item["run_id"] == judgement.last_trace_id
+
+
+@pytest.mark.parametrize(
+    ("args", "key", "message"),
+    [
+        (("--queue", "q"), SECRET, "exactly one of"),
+        (("--queue", "q", "--project", "p", "--results", "README.md"), SECRET, "exactly one"),
+        (("--queue", "q", "--project", "p", "--item-type", "x"), SECRET, "--item-type"),
+        (("--queue", "q", "--project", "p"), None, "LANGSMITH_API_KEY"),
+    ],
+)
+def test_usage_errors_exit_2(langsmith_server: LocalLangSmith, args, key, message):
+    answer = _invoke(langsmith_server, *args, key=key)
+    assert answer.exit_code == 2
+    assert message in answer.stderr
+
+
+def test_an_unknown_project_exits_1(langsmith_server: LocalLangSmith):
+    answer = _invoke(langsmith_server, "--queue", "q", "--project", "missing")
+    assert answer.exit_code == 1
+    assert "missing" in answer.stderr
+    assert langsmith_server.queues == []
+
+
+def test_help_never_shows_the_key():
+    answer = _invoke(None, "--help")
+    assert answer.exit_code == 0
+    assert "--api-key" in answer.stdout
+    assert SECRET not in answer.output
