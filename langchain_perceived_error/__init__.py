@@ -5,6 +5,19 @@ the built-in offline ``rules`` judge.
 """
 
 from langchain_perceived_error.eligibility import skip_reason
+from langchain_perceived_error.evaluators import (
+    PerceivedErrorEvaluator,
+    create_async_perceived_error_evaluator,
+    create_perceived_error_evaluator,
+)
+from langchain_perceived_error.experiments import (
+    ajudge_target,
+    conversation_examples,
+    judge_target,
+    label_match_evaluator,
+    labelled_examples,
+    replay_target,
+)
 from langchain_perceived_error.graph import DEFAULT_MAX_ATTEMPTS, JudgeState, build_judge_graph
 from langchain_perceived_error.judge import PerceivedErrorJudge, ajudge, judge
 from langchain_perceived_error.models import (
@@ -37,6 +50,7 @@ __all__ = [
     "JudgeStatus",
     "ModelSpec",
     "ModelSpecError",
+    "PerceivedErrorEvaluator",
     "PerceivedErrorJudge",
     "RulesJudge",
     "TranscriptError",
@@ -45,14 +59,22 @@ __all__ = [
     "VerdictParseError",
     "__version__",
     "ajudge",
+    "ajudge_target",
     "build_judge_graph",
     "build_judge_messages",
+    "conversation_examples",
+    "create_async_perceived_error_evaluator",
+    "create_perceived_error_evaluator",
     "extract_thread",
     "extract_transcript",
     "judge",
+    "judge_target",
+    "label_match_evaluator",
+    "labelled_examples",
     "model_name",
     "parse_verdict",
     "render_transcript",
+    "replay_target",
     "resolve_model",
     "skip_reason",
 ]
