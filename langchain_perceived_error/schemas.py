@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from enum import Enum
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator
 
-__all__ = ["JudgeResult", "JudgeStatus", "Role", "Turn", "Verdict"]
+__all__ = [
+    "JudgeResult",
+    "JudgeStatus",
+    "LabelledRecord",
+    "Provenance",
+    "Role",
+    "SourceIds",
+    "Turn",
+    "Verdict",
+]
 
 Role = Literal["human", "ai"]
 """Who spoke a turn. Tool activity, when kept, is folded into an ``ai`` turn as text."""
@@ -104,3 +114,39 @@ class JudgeResult(BaseModel):
             "latency_s": round(self.latency_s, 4),
             "error": self.error,
         }
+
+
+class Provenance(BaseModel):
+    """Who gave a label, and when."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: Literal["human", "panel", "model"] = Field(
+        description="A human reviewer, a panel of models (unanimous or adjudicated), or one model."
+    )
+    by: str = Field(description="The reviewer's id, or the model name(s), comma-separated.")
+    at: datetime | None = Field(default=None, description="When the label was given.")
+
+
+class SourceIds(BaseModel):
+    """Where a labelled conversation came from, as far as known."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    run_id: str | None = None
+    trace_id: str | None = None
+    thread_id: str | None = None
+    project_id: str | None = None
+
+
+class LabelledRecord(BaseModel):
+    """A conversation with a perceived-error label: the unit of datasets and SFT files."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str = Field(description="Stable id of the conversation (a thread id where there is one).")
+    turns: list[Turn] = Field(description="The transcript, as the judge reads it.")
+    label: Verdict
+    provenance: Provenance
+    sources: SourceIds = Field(default_factory=SourceIds)
+    metadata: dict[str, Any] = Field(default_factory=dict)
