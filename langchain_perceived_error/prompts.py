@@ -107,7 +107,9 @@ _INDENT = "  "
 
 
 def _clean_text(text: str) -> str:
-    text = _TAG_RE.sub(NEUTRALISED_TAG, text.replace("\r\n", "\n").replace("\r", "\n"))
+    # splitlines() breaks on every Unicode line boundary (\r, \v, \f, \x85, \u2028, ...), so no
+    # character a model might read as a new line can start an unindented fake turn.
+    text = _TAG_RE.sub(NEUTRALISED_TAG, "\n".join(text.splitlines()))
     text = _BLANK_RUN_RE.sub("\n\n", text)
     return "\n".join(line.rstrip() for line in text.strip().split("\n"))
 
