@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from langchain_perceived_error.cli import attach as _attach  # noqa: F401 - registers `attach`
 from langchain_perceived_error.cli import judge as _judge  # noqa: F401 - registers `judge`
 from langchain_perceived_error.cli import queue as _queue  # noqa: F401 - registers `queue`
+from langchain_perceived_error.cli import watch as _watch  # noqa: F401 - registers `watch`
 from langchain_perceived_error.cli.app import app
 
 __all__ = ["app", "main"]

@@ -1,0 +1,196 @@
+"""`perceived-error attach`: request shape against the in-memory LangSmith, dry run, the code."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from langchain_perceived_error import __version__
+from langchain_perceived_error.cli import app
+from langchain_perceived_error.judge import PerceivedErrorJudge
+from langchain_perceived_error.models import DEFAULT_MODEL
+from langchain_perceived_error.online.attach import (
+    EVALUATOR_CODE,
+    evaluator_code,
+    flagged_filter,
+    plan_attach,
+)
+from langchain_perceived_error.schemas import JudgeResult, JudgeStatus
+from tests.fixtures.agent_app import CapturedThread
+from tests.servers.langsmith_capture import LocalLangSmith
+
+SECRET = "lsv2-attach-sentinel-key"
+FIREWORKS_SECRET = "fw-attach-sentinel-key"
+_ENV_NAMES = (
+    "LANGSMITH_API_KEY",
+    "LANGCHAIN_API_KEY",
+    "LANGSMITH_ENDPOINT",
+    "LANGCHAIN_ENDPOINT",
+    "LANGSMITH_WORKSPACE_ID",
+    "LANGSMITH_TENANT_ID",
+)
+
+
+def _invoke(server: LocalLangSmith | None, *args: str, key: str | None = SECRET):
+    env: dict[str, str | None] = dict.fromkeys(_ENV_NAMES)
+    env["LANGSMITH_API_KEY"] = key
+    env["FIREWORKS_API_KEY"] = FIREWORKS_SECRET
+    if server is not None:
+        env["LANGSMITH_ENDPOINT"] = server.url
+    return CliRunner().invoke(app, ["attach", *args], env=env)
+
+
+def _no_secrets(result: Any) -> None:
+    for text in (result.stdout, result.stderr):
+        assert SECRET not in text
+        assert FIREWORKS_SECRET not in text
+
+
+def test_attach_creates_the_evaluator_and_rules(
+    langsmith_server: LocalLangSmith, traced_thread: CapturedThread
+):
+    project = traced_thread.project_name
+    result = _invoke(
+        langsmith_server, "--project", project, "--sampling-rate", "0.25", "--queue", "review"
+    )
+    assert result.exit_code == 0, result.output
+    _no_secrets(result)
+
+    (evaluator,) = langsmith_server.evaluators
+    assert evaluator["name"] == "perceived_error"
+    assert evaluator["type"] == "code"
+    code = evaluator["code_evaluator"]
+    assert code["language"] == "python"
+    assert code["dependencies"] == f"langchain-perceived-error=={__version__}"
+    assert code["code_evaluator_input"] == "thread"
+    assert code["advanced_features_enabled"] is True
+    assert code["workspace_secrets_keys"] == ["FIREWORKS_API_KEY"]
+    assert code["code"] == evaluator_code(DEFAULT_MODEL)
+
+    project_id = langsmith_server.project_id(project)
+    judge_rule, queue_rule = langsmith_server.rules
+    assert {k: v for k, v in judge_rule.items() if k not in ("id", "created_at")} == {
+        "display_name": f"perceived_error on {project}",
+        "session_id": project_id,
+        "sampling_rate": 0.25,
+        "group_by": "thread_id",
+        "evaluator_id": evaluator["id"],
+    }
+    (queue,) = langsmith_server.queues
+    assert queue_rule["session_id"] == project_id
+    assert queue_rule["filter"] == flagged_filter()
+    assert queue_rule["add_to_annotation_queue_id"] == queue["id"]
+    assert "evaluator_id" not in queue_rule
+
+    assert f"evaluator: {evaluator['id']} (created)" in result.stdout
+    assert f"rule: {judge_rule['id']} (created)" in result.stdout
+    assert f"queue rule: {queue_rule['id']} (created)" in result.stdout
+
+
+def test_attach_twice_reuses_what_exists(
+    langsmith_server: LocalLangSmith, traced_thread: CapturedThread
+):
+    args = ("--project", traced_thread.project_name, "--queue", "review")
+    assert _invoke(langsmith_server, *args).exit_code == 0
+    again = _invoke(langsmith_server, *args)
+    assert again.exit_code == 0, again.output
+    assert len(langsmith_server.evaluators) == 1
+    assert len(langsmith_server.rules) == 2
+    assert again.stdout.count("existing, reused") == 3
+
+    other_model = _invoke(langsmith_server, *args, "--model", "rules")
+    assert other_model.exit_code == 0
+    assert "exists with different code" in other_model.stderr
+    assert len(langsmith_server.evaluators) == 1
+
+
+def test_dry_run_prints_the_requests_and_sends_nothing(
+    langsmith_server: LocalLangSmith, traced_thread: CapturedThread
+):
+    before = list(langsmith_server.requests)
+    result = _invoke(
+        langsmith_server,
+        "--project",
+        traced_thread.project_name,
+        "--dry-run",
+        "--queue",
+        "review",
+        "--sampling-rate",
+        "0.5",
+    )
+    assert result.exit_code == 0, result.output
+    assert langsmith_server.requests == before  # nothing sent
+    assert langsmith_server.evaluators == []
+    assert langsmith_server.rules == []
+    _no_secrets(result)
+    out = result.stdout
+    assert out.count("POST /api/v1/runs/rules") == 2
+    assert "POST /api/v1/platform/evaluators" in out
+    assert '"code_evaluator_input": "thread"' in out
+    assert '"sampling_rate": 0.5' in out
+    assert '"FIREWORKS_API_KEY"' in out  # the secret's NAME only
+
+    no_key = _invoke(None, "--project", "p", "--dry-run", key=None)
+    assert no_key.exit_code == 0
+
+
+def test_the_plan_matches_what_is_sent():
+    planned = plan_attach(project="p", model="rules", sampling_rate=0.1)
+    assert [(r.method, r.path) for r in planned] == [
+        ("POST", "/api/v1/platform/evaluators"),
+        ("POST", "/api/v1/runs/rules"),
+    ]
+    body = planned[0].body
+    assert body["code_evaluator"]["workspace_secrets_keys"] == []  # rules needs no key
+    assert json.loads(planned[1].render().split("\n", 1)[1])["sampling_rate"] == 0.1
+
+
+# -- the evaluator code, executed ------------------------------------------------------------------
+
+
+def _perform_eval(model: str = "rules") -> Any:
+    namespace: dict[str, Any] = {"__name__": "langsmith_evaluator"}
+    exec(compile(evaluator_code(model), "<perceived_error evaluator>", "exec"), namespace)
+    return namespace["perform_eval"]
+
+
+def test_the_code_string_has_its_placeholder_filled():
+    assert "__PERCEIVED_ERROR_MODEL_SPEC__" in EVALUATOR_CODE
+    assert "__PERCEIVED_ERROR_MODEL_SPEC__" not in evaluator_code("rules")
+    assert 'MODEL = "rules"' in evaluator_code("rules")
+
+
+def test_the_code_string_judges_captured_thread_shapes(captured_thread: CapturedThread):
+    perform_eval = _perform_eval()
+    runs = captured_thread.root_runs
+    last_messages = runs[-1]["outputs"]["messages"]
+    for payload in (
+        runs,
+        {"runs": runs},
+        {"traces": runs},
+        {"messages": last_messages},
+        runs[-1],
+    ):
+        assert perform_eval(payload) == {"perceived_error": 1}, payload
+    assert perform_eval(runs[0]) == {}  # one exchange: not eligible, no score
+
+
+def test_the_code_string_scores_0_and_raises_on_failure(
+    captured_thread: CapturedThread, monkeypatch: pytest.MonkeyPatch
+):
+    clean = [
+        {"role": "user", "content": "What's the capital of France?"},
+        {"role": "assistant", "content": "Paris."},
+        {"role": "user", "content": "Thanks! And how many people live there?"},
+    ]
+    assert _perform_eval()({"messages": clean}) == {"perceived_error": 0}
+
+    def failed(self: PerceivedErrorJudge, record: Any) -> JudgeResult:
+        return JudgeResult(status=JudgeStatus.FAILED, error="model unavailable")
+
+    monkeypatch.setattr(PerceivedErrorJudge, "judge", failed)
+    with pytest.raises(RuntimeError, match="model unavailable"):
+        _perform_eval()(captured_thread.root_runs)
