@@ -37,3 +37,33 @@ def langsmith_clients(langsmith_server: LocalLangSmith) -> Iterator[LangSmithCli
 def traced_thread(langsmith_server: LocalLangSmith) -> CapturedThread:
     """The agent app's 3-turn thread, traced by the real SDK into ``langsmith_server``."""
     return capture_agent_thread(langsmith_server)
+
+
+# -- Fireworks (sft, fireworks and batch) ---------------------------------------------------------
+
+
+@pytest.fixture
+def fireworks_server(monkeypatch: pytest.MonkeyPatch) -> Iterator[object]:
+    """A fresh in-memory Fireworks on 127.0.0.1 (tests/servers/fireworks_server.py).
+
+    ``SSL_CERT_FILE`` points at its self-signed certificate, so plain httpx clients (the SDK's
+    signed-URL uploads, our downloads) trust its https signed URLs.
+    """
+    from tests.servers.fireworks_server import LocalFireworks
+
+    with LocalFireworks() as server:
+        if server.ca_file is not None:
+            monkeypatch.setenv("SSL_CERT_FILE", str(server.ca_file))
+        yield server
+
+
+@pytest.fixture
+def fireworks_env(fireworks_server: object, monkeypatch: pytest.MonkeyPatch) -> object:
+    """``fireworks_server`` plus the environment the CLI and cookbook read (key, account, URL)."""
+    from tests.servers.fireworks_server import API_KEY, LocalFireworks
+
+    assert isinstance(fireworks_server, LocalFireworks)
+    monkeypatch.setenv("FIREWORKS_API_KEY", API_KEY)
+    monkeypatch.setenv("FIREWORKS_ACCOUNT_ID", fireworks_server.account_id)
+    monkeypatch.setenv("FIREWORKS_BASE_URL", fireworks_server.url)
+    return fireworks_server

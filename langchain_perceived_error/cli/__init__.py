@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 from langchain_perceived_error.cli import attach as _attach  # noqa: F401 - registers `attach`
+from langchain_perceived_error.cli import batch as _batch  # noqa: F401 - registers `batch`
+from langchain_perceived_error.cli import dataset as _dataset  # noqa: F401 - registers `dataset`
 from langchain_perceived_error.cli import judge as _judge  # noqa: F401 - registers `judge`
+from langchain_perceived_error.cli import label as _label  # noqa: F401 - registers `label`
 from langchain_perceived_error.cli import queue as _queue  # noqa: F401 - registers `queue`
+from langchain_perceived_error.cli import sft as _sft  # noqa: F401 - registers `sft`
 from langchain_perceived_error.cli import watch as _watch  # noqa: F401 - registers `watch`
 from langchain_perceived_error.cli.app import app
 

@@ -1,0 +1,181 @@
+"""``perceived-error batch submit|collect``: judge at scale on Fireworks' batch engine.
+
+- ``submit INPUT... --model fireworks:<model>``: writes ``<work-dir>/<job>.requests.jsonl`` (one
+  request per eligible record, the judge's exact prompt) and ``<work-dir>/<job>.not-sent.jsonl``
+  (the records that are not sent, as ``judge`` reports them: skipped or unreadable), uploads the
+  requests and creates the job. Submitting the same input and model again finds the same job.
+- ``collect JOB --output FILE [--input INPUT...]``: downloads the results and writes the same
+  JSONL as ``perceived-error judge``. With ``--input`` (the inputs given to ``submit``) the lines
+  follow the input order and include the records that were not sent; without it only the job's
+  results are written, and the not-sent file from ``submit`` holds the rest.
+
+See :mod:`langchain_perceived_error.datasets.batch` for the formats.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from langchain_perceived_error.cli.app import app, stderr
+from langchain_perceived_error.cli.sft import (
+    AccountOption,
+    BaseUrlOption,
+    PollOption,
+    exit_with,
+    follow_job,
+    make_client,
+)
+from langchain_perceived_error.datasets.batch import (
+    BatchNotReadyError,
+    CollectReport,
+    batch_model_id,
+    collect_batch_results,
+    default_batch_job_id,
+    get_batch_status,
+    prepare_batch_requests,
+    submit_batch_job,
+)
+from langchain_perceived_error.datasets.fireworks_jobs import (
+    FireworksApiError,
+    FireworksConfigError,
+    JobConflictError,
+    PollPolicy,
+)
+from langchain_perceived_error.models import JUDGE_MAX_TOKENS
+from langchain_perceived_error.summary import RunSummary
+
+__all__ = ["batch_app"]
+
+batch_app = typer.Typer(
+    name="batch",
+    help="Judge many traces on Fireworks' batch engine (about half the serverless price).",
+    no_args_is_help=True,
+)
+app.add_typer(batch_app, name="batch")
+
+
+@batch_app.command("submit")
+def submit_command(
+    inputs: Annotated[
+        list[str], typer.Argument(help="Traces, as for `judge`: .jsonl / .json files, '-'.")
+    ],
+    model: Annotated[str, typer.Option("--model", "-m", help="fireworks:accounts/<a>/models/<m>")],
+    job_id: Annotated[
+        str | None,
+        typer.Option("--job-id", show_default=False, help="Default: a digest of the requests."),
+    ] = None,
+    dataset_id: Annotated[
+        str | None,
+        typer.Option("--dataset-id", show_default=False, help="Input dataset (JOB-input)."),
+    ] = None,
+    work_dir: Annotated[
+        Path, typer.Option("--work-dir", help="Where the requests and not-sent files go.")
+    ] = Path("."),
+    max_tokens: Annotated[int, typer.Option("--max-tokens", min=16)] = JUDGE_MAX_TOKENS,
+    include_tools: Annotated[bool, typer.Option("--include-tools")] = False,
+    account_id: AccountOption = None,
+    base_url: BaseUrlOption = None,
+    poll_interval: PollOption = 2.0,
+) -> None:
+    """Write the judge's requests, upload them and create a batch inference job."""
+    try:
+        model_id = batch_model_id(model)
+    except FireworksConfigError as e:
+        exit_with(e, 2)
+    client = make_client(account_id, base_url)
+    work_dir.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=work_dir) as scratch:
+        requests, not_sent = Path(scratch) / "requests.jsonl", Path(scratch) / "not-sent.jsonl"
+        report = prepare_batch_requests(
+            inputs, requests, not_sent, max_tokens=max_tokens, include_tools=include_tools
+        )
+        for problem in report.read.unreadable_sources:
+            stderr.print(f"[red]could not read[/red] {problem}", highlight=False, soft_wrap=True)
+        if report.requests == 0:
+            exit_with(f"nothing to send: {report.not_sent} records were skipped or unreadable")
+        job = job_id or default_batch_job_id(requests, model_id, max_tokens)
+        final_requests = work_dir / f"{job}.requests.jsonl"
+        final_not_sent = work_dir / f"{job}.not-sent.jsonl"
+        requests.replace(final_requests)
+        not_sent.replace(final_not_sent)
+    try:
+        submission = submit_batch_job(
+            client,
+            final_requests,
+            model=model_id,
+            job_id=job,
+            dataset_id=dataset_id,
+            max_tokens=max_tokens,
+            poll=PollPolicy(interval_s=poll_interval, max_s=30.0),
+        )
+    except (FireworksApiError, JobConflictError, FireworksConfigError, TimeoutError) as e:
+        exit_with(e)
+    verb = "created" if submission.action == "created" else "already submitted: reused"
+    typer.echo(f"batch job {submission.job_id}: {verb}; {submission.status.state}")
+    typer.echo(
+        f"requests: {report.requests} ({final_requests}); not sent: {report.not_sent} "
+        f"({final_not_sent})"
+    )
+    typer.echo(
+        f"collect with: perceived-error batch collect {submission.job_id} --output results.jsonl "
+        f"--input {' '.join(inputs)}"
+    )
+
+
+@batch_app.command("collect")
+def collect_command(
+    job: Annotated[str, typer.Argument(help="The batch job id.")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Where result lines go.")],
+    inputs: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--input", "-i", help="The inputs given to submit: input order, not-sent records."
+        ),
+    ] = None,
+    include_tools: Annotated[bool, typer.Option("--include-tools")] = False,
+    wait: Annotated[bool, typer.Option("--wait", help="Wait for the job to finish.")] = False,
+    account_id: AccountOption = None,
+    base_url: BaseUrlOption = None,
+    poll_interval: PollOption = 30.0,
+) -> None:
+    """Download a batch job's results as `perceived-error judge` lines."""
+    client = make_client(account_id, base_url)
+    if wait:
+        try:
+            follow_job(lambda: get_batch_status(client, job), poll_interval, "batch")
+        except (FireworksApiError, TimeoutError) as e:
+            exit_with(e)
+    report = CollectReport()
+    summary: RunSummary | None = None
+    try:
+        with output.open("w", encoding="utf-8") as out:
+            for result in collect_batch_results(
+                client, job, input_paths=inputs or None, include_tools=include_tools, report=report
+            ):
+                if summary is None:
+                    status = report.status
+                    summary = RunSummary(model=(status.model if status else None) or "batch")
+                out.write(json.dumps(result.to_record(), ensure_ascii=False) + "\n")
+                summary.add(result)
+    except (BatchNotReadyError, FireworksApiError) as e:
+        exit_with(e)
+    if summary is not None:
+        stderr.print(summary.table())
+    stderr.print(
+        "batch inference is billed at about half the serverless price: halve the estimate",
+        highlight=False,
+        soft_wrap=True,
+    )
+    stderr.print(
+        f"output rows: {report.output_rows} from {', '.join(report.files)}; unreadable rows: "
+        f"{report.unreadable_rows}; missing from the output: {report.missing}; not in the "
+        f"input: {report.unexpected}",
+        highlight=False,
+        soft_wrap=True,
+    )
+    typer.echo(f"results: {output}")

@@ -1,0 +1,477 @@
+"""``perceived-error label``: label traces with a panel of models, adjudicators and humans.
+
+::
+
+    perceived-error label traces.jsonl -p fireworks:<a> -p openai:gpt-5-mini -a anthropic:<c> \\
+        --review review.jsonl -o labelled.jsonl
+    # a human fills perceived_error (and reason) in review.jsonl, then:
+    perceived-error label traces.jsonl -p ... -a ... --import-reviews review.jsonl \\
+        --review review.jsonl -o labelled.jsonl
+
+Every panel model judges each trace; unanimous -> labelled; split -> the adjudicators decide
+with every panel verdict in view; still split or any failure -> a human: an annotation queue
+(``--queue``, for traces that carry LangSmith run or thread ids) or the review file (``--review``,
+default ``<output>.review.jsonl``). Labelled records go to ``--output`` (canonical JSONL).
+
+A later run imports the answers: ``--import-reviews FILE`` (answered lines become human labels;
+unanswered ones are carried over without judging them again) and ``--import-project NAME`` (human
+``perceived_error`` feedback on the project, e.g. from the queue). Traces with an imported answer
+are not judged again. A review file that holds answers is never overwritten unless it is imported.
+Both files are written to a temporary file and moved into place at the end, so a failed run leaves
+the previous ones intact.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import tempfile
+from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Annotated, NoReturn, TextIO
+
+import typer
+from langsmith.utils import LangSmithError
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from langchain_perceived_error.cli.app import app, stderr
+from langchain_perceived_error.datasets.labels import (
+    LabelFileError,
+    LangSmithLabelError,
+    LoadReport,
+    ReviewItem,
+    load_langsmith_labels,
+    read_reviews,
+)
+from langchain_perceived_error.datasets.panel import (
+    AgreementReport,
+    PanelLabeller,
+    PanelOutcome,
+    plan_outcomes,
+    queue_item_for,
+)
+from langchain_perceived_error.graph import DEFAULT_MAX_ATTEMPTS
+from langchain_perceived_error.judge import DEFAULT_CONCURRENCY
+from langchain_perceived_error.models import ModelSpecError
+from langchain_perceived_error.online.clients import (
+    LangSmithClients,
+    LangSmithConfigError,
+    ProjectNotFoundError,
+    resolve_project,
+)
+from langchain_perceived_error.online.queues import (
+    PushReport,
+    QueueError,
+    QueueItem,
+    ensure_queue,
+    push_items,
+)
+from langchain_perceived_error.records import ReadReport, count_records, read_records
+from langchain_perceived_error.schemas import LabelledRecord
+
+__all__ = [
+    "ApiKeyOption",
+    "ApiUrlOption",
+    "WorkspaceOption",
+    "agreement_tables",
+    "label_command",
+    "langsmith_clients",
+]
+
+ApiUrlOption = Annotated[
+    str | None,
+    typer.Option(
+        "--api-url",
+        envvar=["LANGSMITH_ENDPOINT", "LANGCHAIN_ENDPOINT"],
+        show_default=False,
+        help="LangSmith API URL. Default: LangSmith cloud.",
+    ),
+]
+ApiKeyOption = Annotated[
+    str | None,
+    typer.Option(
+        "--api-key",
+        envvar=["LANGSMITH_API_KEY", "LANGCHAIN_API_KEY"],
+        show_default=False,
+        help="LangSmith API key (never printed).",
+    ),
+]
+WorkspaceOption = Annotated[
+    str | None,
+    typer.Option(
+        "--workspace-id",
+        envvar=["LANGSMITH_WORKSPACE_ID", "LANGSMITH_TENANT_ID"],
+        show_default=False,
+        help="LangSmith workspace id, for org-scoped keys.",
+    ),
+]
+
+
+def _exit_with(error: Exception | str, code: int = 1) -> NoReturn:
+    stderr.print(f"[red]error:[/red] {error}")
+    raise typer.Exit(code) from (error if isinstance(error, Exception) else None)
+
+
+def langsmith_clients(
+    api_url: str | None, api_key: str | None, workspace_id: str | None
+) -> LangSmithClients:
+    """Both LangSmith clients, or exit 2 with the configuration problem."""
+    try:
+        return LangSmithClients.create(api_key=api_key, api_url=api_url, tenant_id=workspace_id)
+    except LangSmithConfigError as e:
+        _exit_with(e, 2)
+
+
+@contextmanager
+def _atomic_text(path: Path) -> Iterator[TextIO]:
+    """A file written in full or not at all: a temporary file moved over ``path`` on success."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as out:
+            yield out
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+# -- imported answers ------------------------------------------------------------------------------
+
+
+@dataclass
+class _Imports:
+    answers: dict[str, LabelledRecord] = field(default_factory=dict)
+    pending: dict[str, ReviewItem] = field(default_factory=dict)
+    reports: dict[str, LoadReport] = field(default_factory=dict)
+
+
+def _import_reviews(paths: list[Path], imports: _Imports) -> None:
+    for path in paths:
+        report = imports.reports.setdefault(str(path), LoadReport())
+        for item in read_reviews(path):
+            report.read += 1
+            if item.answered:
+                report.loaded += 1
+                imports.answers[item.id] = item.to_labelled()
+                imports.pending.pop(item.id, None)
+            elif item.id not in imports.answers:
+                report.skip("not answered yet", item.id)
+                imports.pending[item.id] = item
+
+
+def _import_project(
+    clients: LangSmithClients, project: str, since_days: float, imports: _Imports
+) -> None:
+    report = imports.reports.setdefault(f"project {project}", LoadReport())
+    since = datetime.now(timezone.utc) - timedelta(days=since_days)
+    project_id = resolve_project(clients, project)
+    for record in load_langsmith_labels(
+        clients, project_id=project_id, since=since, human_only=True, report=report
+    ):
+        imports.answers[record.id] = record
+        imports.pending.pop(record.id, None)
+
+
+def _check_review_file(review: Path, imported: list[Path]) -> None:
+    """Refuse to overwrite a review file holding answers that this run does not import."""
+    if not review.exists() or any(review.resolve() == p.resolve() for p in imported):
+        return
+    try:
+        answered = sum(1 for item in read_reviews(review) if item.answered)
+    except LabelFileError:
+        answered = 0
+    if answered:
+        _exit_with(
+            f"{review} holds {answered} human answer(s): import them with --import-reviews "
+            f"{review}, or write the review file elsewhere with --review",
+            2,
+        )
+
+
+# -- the run ---------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Routing:
+    queue_items: list[QueueItem] = field(default_factory=list)
+    to_file: int = 0
+    no_langsmith_ids: int = 0
+
+
+def _route(outcome: PanelOutcome, queue: bool, reviews: TextIO, routing: _Routing) -> None:
+    review = outcome.review
+    if review is None:
+        return
+    item = queue_item_for(review.sources) if queue else None
+    if item is not None:
+        routing.queue_items.append(item)
+        return
+    routing.no_langsmith_ids += queue
+    routing.to_file += 1
+    reviews.write(review.model_dump_json() + "\n")
+
+
+def _progress() -> Progress:
+    return Progress(
+        TextColumn("labelling"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=stderr,
+        disable=not stderr.is_terminal,
+        transient=True,
+    )
+
+
+async def _outcomes(
+    labeller: PanelLabeller | None,
+    inputs: list[str],
+    imports: _Imports,
+    concurrency: int,
+    read: ReadReport,
+) -> AsyncIterator[PanelOutcome]:
+    if labeller is None:  # nothing to judge: imported answers and waiting items only
+        for _, _, known in plan_outcomes([], imports.answers, imports.pending):
+            if known is not None:
+                yield known
+        return
+    async for outcome in labeller.alabel_many(
+        read_records(inputs, read),
+        concurrency=concurrency,
+        answers=imports.answers,
+        pending=imports.pending,
+    ):
+        yield outcome
+
+
+async def _label_all(
+    labeller: PanelLabeller | None,
+    inputs: list[str],
+    imports: _Imports,
+    *,
+    concurrency: int,
+    queue: bool,
+    out: TextIO,
+    reviews: TextIO,
+    read: ReadReport,
+) -> tuple[AgreementReport, _Routing]:
+    report = labeller.new_report() if labeller else AgreementReport(panel=[])
+    routing = _Routing()
+    total = count_records(inputs) if inputs else None
+    with _progress() as progress:
+        task = progress.add_task("label", total=total)
+        async for outcome in _outcomes(labeller, inputs, imports, concurrency, read):
+            report.add(outcome)
+            if outcome.record is not None:
+                out.write(outcome.record.model_dump_json() + "\n")
+            _route(outcome, queue, reviews, routing)
+            progress.advance(task)
+    return report, routing
+
+
+# -- the summary -----------------------------------------------------------------------------------
+
+
+def _rate(part: int, whole: int) -> str:
+    return f"{part} ({part / whole:.1%})" if whole else str(part)
+
+
+def agreement_tables(report: AgreementReport) -> list[Table]:
+    """The run summary (stages and rates) and the panel's pairwise agreement, as rich tables."""
+    stages = Table(title="perceived-error panel labelling", show_header=False)
+    stages.add_column("what", style="bold")
+    stages.add_column("value", justify="right")
+    stages.add_row("panel", ", ".join(report.panel))
+    stages.add_row("adjudicators", ", ".join(report.adjudicators) or "none")
+    stages.add_row("traces", str(report.records))
+    stages.add_row("  not multi-turn (skipped)", str(report.skipped))
+    stages.add_row("  unreadable", str(report.unreadable))
+    stages.add_row("  human answers imported", str(report.imported))
+    stages.add_row("  awaiting a human (carried over)", str(report.awaiting))
+    stages.add_row("panel judged", str(report.panel_judged))
+    whole = report.panel_unanimous + report.panel_split
+    stages.add_row("  unanimous (unanimity rate)", _rate(report.panel_unanimous, whole))
+    stages.add_row("    of which perceived error", str(report.panel_unanimous_true))
+    stages.add_row("  split", str(report.panel_split))
+    stages.add_row("  a member failed", str(report.panel_failed))
+    stages.add_row("adjudicated", str(report.adjudicated))
+    stages.add_row(
+        "  resolved (resolution rate)", _rate(report.adjudication_resolved, report.adjudicated)
+    )
+    stages.add_row("  still split", str(report.adjudication_split))
+    stages.add_row("  an adjudicator failed", str(report.adjudication_failed))
+    stages.add_row("sent to humans", str(report.to_humans))
+    stages.add_row(
+        "labelled",
+        f"{report.labelled} ({report.labelled_true} true, {report.labelled_false} false)",
+    )
+    pairs = Table(title="panel agreement (traces both judged)")
+    pairs.add_column("pair")
+    pairs.add_column("n", justify="right")
+    pairs.add_column("agreement", justify="right")
+    pairs.add_column("Cohen's kappa", justify="right")
+    for pair in report.pairs.values():
+        kappa = pair.kappa
+        agreement = pair.agreement
+        pairs.add_row(
+            f"{pair.first} / {pair.second}",
+            str(pair.n),
+            "n/a" if agreement is None else f"{agreement:.3f}",
+            "n/a" if kappa is None else f"{kappa:.3f}",
+        )
+    return [stages, pairs]
+
+
+def _print_imports(imports: _Imports) -> None:
+    for source, report in imports.reports.items():
+        stderr.print(f"imported from {source}: {report.describe()}")
+
+
+def _print_routing(
+    routing: _Routing, review: Path, queue: str | None, pushed: PushReport | None
+) -> None:
+    if pushed is not None:
+        stderr.print(
+            f"annotation queue {queue!r}: {len(routing.queue_items)} item(s), added "
+            f"{pushed.added}, already there {pushed.already_queued}"
+        )
+    if routing.no_langsmith_ids:
+        stderr.print(
+            f"[yellow]warning:[/yellow] {routing.no_langsmith_ids} trace(s) carry no LangSmith "
+            f"run or thread id and cannot go to the queue: written to {review} instead"
+        )
+    if routing.to_file:
+        stderr.print(f"review file: {review} ({routing.to_file} item(s) for a human)")
+
+
+# -- the command -----------------------------------------------------------------------------------
+
+
+@app.command("label")
+def label_command(
+    inputs: Annotated[
+        list[str] | None,
+        typer.Argument(
+            help="Traces to label: anything `judge` reads (.jsonl, .json, '-' = stdin).",
+            show_default=False,
+        ),
+    ] = None,
+    panel: Annotated[
+        list[str] | None,
+        typer.Option("--panel", "-p", help="A panel model spec (repeat: at least two)."),
+    ] = None,
+    adjudicator: Annotated[
+        list[str] | None,
+        typer.Option("--adjudicator", "-a", help="An adjudicator model spec (repeatable)."),
+    ] = None,
+    queue: Annotated[
+        str | None,
+        typer.Option("--queue", "-q", help="Send traces for humans to this annotation queue."),
+    ] = None,
+    review: Annotated[
+        Path | None,
+        typer.Option(
+            "--review",
+            help="Review JSONL for humans. Default: <output stem>.review.jsonl.",
+            show_default=False,
+        ),
+    ] = None,
+    output: Annotated[
+        Path, typer.Option("--output", "-o", help="Labelled records (canonical JSONL).")
+    ] = Path("labelled.jsonl"),
+    import_reviews: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--import-reviews",
+            exists=True,
+            dir_okay=False,
+            help="A review file with human answers to import (repeatable).",
+        ),
+    ] = None,
+    import_project: Annotated[
+        str | None,
+        typer.Option(
+            "--import-project", help="Import human perceived_error feedback of this project."
+        ),
+    ] = None,
+    since_days: Annotated[
+        float, typer.Option("--since-days", min=0, help="--import-project: look back this far.")
+    ] = 30.0,
+    concurrency: Annotated[
+        int, typer.Option("--concurrency", "-c", min=1, help="Traces labelled at once.")
+    ] = DEFAULT_CONCURRENCY,
+    max_attempts: Annotated[
+        int,
+        typer.Option("--max-attempts", min=1, help="Model calls per judgement, retries included."),
+    ] = DEFAULT_MAX_ATTEMPTS,
+    include_tools: Annotated[
+        bool, typer.Option("--include-tools", help="Show tool calls and results as text.")
+    ] = False,
+    api_url: ApiUrlOption = None,
+    api_key: ApiKeyOption = None,
+    workspace_id: WorkspaceOption = None,
+) -> None:
+    """Label traces with a panel of models; adjudicate splits; send the rest to humans."""
+    inputs, panel, imported = inputs or [], panel or [], import_reviews or []
+    if not inputs and not imported and import_project is None:
+        _exit_with(
+            "give traces to label, or answers to import (--import-reviews, --import-project)", 2
+        )
+    review_path = review or output.with_name(f"{output.stem}.review.jsonl")
+    _check_review_file(review_path, imported)
+    labeller = None
+    if inputs:
+        try:
+            labeller = PanelLabeller(
+                panel, adjudicator or [], max_attempts=max_attempts, include_tools=include_tools
+            )
+        except (ModelSpecError, ValueError) as e:
+            _exit_with(e, 2)
+    needs_langsmith = queue is not None or import_project is not None
+    clients = langsmith_clients(api_url, api_key, workspace_id) if needs_langsmith else None
+    try:
+        imports = _Imports()
+        _import_reviews(imported, imports)
+        if clients is not None and import_project is not None:
+            _import_project(clients, import_project, since_days, imports)
+        read = ReadReport()
+        with _atomic_text(output) as out, _atomic_text(review_path) as reviews:
+            report, routing = asyncio.run(
+                _label_all(
+                    labeller,
+                    inputs,
+                    imports,
+                    concurrency=concurrency,
+                    queue=queue is not None,
+                    out=out,
+                    reviews=reviews,
+                    read=read,
+                )
+            )
+        pushed = None
+        if clients is not None and queue is not None and routing.queue_items:
+            pushed = push_items(clients, ensure_queue(clients, queue), routing.queue_items)
+    except (
+        LabelFileError,
+        LangSmithLabelError,
+        ProjectNotFoundError,
+        QueueError,
+        LangSmithError,
+        OSError,
+    ) as e:
+        _exit_with(e)
+    finally:
+        if clients is not None:
+            clients.close()
+    for problem in read.unreadable_sources:
+        stderr.print(f"[red]could not read[/red] {problem}")
+    _print_imports(imports)
+    for table in agreement_tables(report):
+        stderr.print(table)
+    _print_routing(routing, review_path, queue, pushed)
+    stderr.print(f"labelled: {output}")

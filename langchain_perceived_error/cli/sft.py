@@ -1,0 +1,428 @@
+"""``perceived-error sft build|validate|upload|train|status``: train your own judge on Fireworks.
+
+- ``build LABELLED --out DIR``: ``train.jsonl``, ``holdout.jsonl`` and ``stats.json`` from a JSONL
+  of ``LabelledRecord`` lines (see :mod:`langchain_perceived_error.datasets.sft`).
+- ``validate FILE...``: the local checks Fireworks' format needs; exit 1 on any error, each with
+  its line number.
+- ``upload DIR --dataset-id ID``: validate, then create and upload ``ID`` (train) and
+  ``ID-holdout`` (evaluation), waiting for READY.
+- ``train --dataset-id ID --output-model NAME``: create the LoRA SFT job (or find the one it would
+  duplicate); the holdout dataset is the evaluation dataset when it exists.
+- ``status JOB [--wait]``: state, progress and estimated cost; at the end, the output model and
+  how to serve it.
+
+The key comes from ``FIREWORKS_API_KEY`` only (never an option, never printed); the account from
+``--account-id`` or ``FIREWORKS_ACCOUNT_ID``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, NoReturn
+
+import typer
+from fireworks import Fireworks
+from pydantic import ValidationError
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from langchain_perceived_error.cli.app import app, stderr
+from langchain_perceived_error.datasets.fireworks_jobs import (
+    FireworksApiError,
+    FireworksConfigError,
+    JobConflictError,
+    JobStatus,
+    PollPolicy,
+    SftJobSpec,
+    SftValidationError,
+    UploadResult,
+    check_base_model,
+    create_or_reuse_sft_job,
+    default_eval_dataset,
+    fireworks_client,
+    get_job_status,
+    job_status,
+    serving_instructions,
+    upload_sft_dir,
+    wait_for_job,
+)
+from langchain_perceived_error.datasets.labels import LabelFileError, read_labelled
+from langchain_perceived_error.datasets.sft import (
+    DEFAULT_HOLDOUT,
+    DEFAULT_MAX_TOKENS,
+    SftBuildStats,
+    build_sft_files,
+    validate_sft_file,
+)
+from langchain_perceived_error.datasets.tokens import CounterName, resolve_token_counter
+from langchain_perceived_error.models import DEFAULT_FIREWORKS_MODEL
+
+__all__ = [
+    "AccountOption",
+    "BaseUrlOption",
+    "PollOption",
+    "exit_with",
+    "follow_job",
+    "make_client",
+    "sft_app",
+]
+
+sft_app = typer.Typer(
+    name="sft",
+    help="Fireworks SFT files, uploads and LoRA fine-tuning jobs.",
+    no_args_is_help=True,
+)
+app.add_typer(sft_app, name="sft")
+
+AccountOption = Annotated[
+    str | None,
+    typer.Option(
+        "--account-id",
+        envvar="FIREWORKS_ACCOUNT_ID",
+        show_default=False,
+        help="Fireworks account id (default: $FIREWORKS_ACCOUNT_ID).",
+    ),
+]
+BaseUrlOption = Annotated[
+    str | None,
+    typer.Option(
+        "--base-url",
+        envvar="FIREWORKS_BASE_URL",
+        show_default=False,
+        help="Fireworks API URL (default: $FIREWORKS_BASE_URL, else api.fireworks.ai).",
+    ),
+]
+PollOption = Annotated[
+    float,
+    typer.Option(
+        "--poll-interval",
+        min=0,
+        help="Seconds between status checks at first; grows 1.5x up to 60 s.",
+    ),
+]
+
+
+def exit_with(error: Exception | str, code: int = 1) -> NoReturn:
+    """Print ``error`` in red on stderr and exit with ``code``."""
+    stderr.print(f"[red]error:[/red] {error}", highlight=False, soft_wrap=True)
+    raise typer.Exit(code) from (error if isinstance(error, Exception) else None)
+
+
+def make_client(account_id: str | None, base_url: str | None) -> Fireworks:
+    """The Fireworks client for these options; exit 2 with the reason when it cannot be built."""
+    try:
+        return fireworks_client(account_id=account_id, base_url=base_url)
+    except FireworksConfigError as e:
+        exit_with(e, 2)
+
+
+def _describe(status: JobStatus) -> str:
+    parts = [status.state]
+    if status.percent is not None:
+        parts.append(f"{status.percent}%")
+    if status.estimated_cost:
+        parts.append(f"est. {status.estimated_cost}")
+    if status.message:
+        parts.append(status.message)
+    return ", ".join(parts)
+
+
+def follow_job(fetch: Callable[[], JobStatus], poll_interval: float, label: str) -> JobStatus:
+    """Poll a job to its end with a progress bar (on a terminal) and a line per state change."""
+    last: list[str] = []
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.percentage:>3.0f}%"),
+        TimeElapsedColumn(),
+        console=stderr,
+        disable=not stderr.is_terminal,
+        transient=True,
+    ) as progress:
+        task = progress.add_task(label, total=100)
+
+        def update(status: JobStatus) -> None:
+            progress.update(
+                task, completed=status.percent or 0, description=f"{label}: {_describe(status)}"
+            )
+            line = _describe(status)
+            if not last or last[-1] != line:
+                last.append(line)
+                stderr.print(f"{label}: {line}", highlight=False, soft_wrap=True)
+
+        return wait_for_job(fetch, poll=PollPolicy(interval_s=poll_interval), on_update=update)
+
+
+# -- build and validate ----------------------------------------------------------------------------
+
+
+def _stats_table(stats: SftBuildStats) -> Table:
+    table = Table(title="SFT files")
+    for column in ("split", "examples", "conversations", "true", "false", "tokens min/mean/max"):
+        table.add_column(column, justify="left" if column == "split" else "right")
+    for split in (stats.train, stats.holdout):
+        tokens = split.tokens
+        table.add_row(
+            split.file,
+            str(split.examples),
+            str(split.conversations),
+            str(split.labels["true"]),
+            str(split.labels["false"]),
+            f"{tokens.min} / {tokens.mean:g} / {tokens.max}",
+        )
+    return table
+
+
+@sft_app.command("build")
+def build_command(
+    labelled: Annotated[
+        Path,
+        typer.Argument(exists=True, dir_okay=False, help="JSONL of LabelledRecord lines."),
+    ],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Directory for the files.")],
+    holdout: Annotated[
+        float, typer.Option("--holdout", min=0.0, max=0.95, help="Share held out.")
+    ] = DEFAULT_HOLDOUT,
+    seed: Annotated[int, typer.Option("--seed", help="Split seed.")] = 0,
+    max_tokens: Annotated[
+        int,
+        typer.Option("--max-tokens", min=1, help="Drop (and count) longer examples."),
+    ] = DEFAULT_MAX_TOKENS,
+    balance: Annotated[
+        bool,
+        typer.Option("--balance", help="Add per-sample weights so both classes weigh the same."),
+    ] = False,
+    token_counter: Annotated[
+        str,
+        typer.Option(
+            "--token-counter", help="auto | chars (estimate) | tiktoken (cached cl100k only)."
+        ),
+    ] = "auto",
+) -> None:
+    """Build train.jsonl, holdout.jsonl and stats.json from labelled records."""
+    try:
+        counter = resolve_token_counter(_counter_name(token_counter))
+        stats = build_sft_files(
+            read_labelled(labelled),
+            out,
+            holdout=holdout,
+            seed=seed,
+            max_tokens=max_tokens,
+            balance=balance,
+            counter=counter,
+        )
+    except LabelFileError as e:
+        exit_with(e)
+    except ValueError as e:  # a bad --token-counter
+        exit_with(e, 2)
+    stderr.print(_stats_table(stats))
+    dropped = ", ".join(f"{k} {v}" for k, v in stats.dropped.items())
+    stderr.print(
+        f"input records: {stats.input_records}; dropped: {dropped}", highlight=False, soft_wrap=True
+    )
+    stderr.print(
+        f"token counter: {stats.token_counter['description']}", highlight=False, soft_wrap=True
+    )
+    if stats.weights:
+        stderr.print(f"train weights: {stats.weights}", highlight=False, soft_wrap=True)
+    for warning in stats.warnings:
+        stderr.print(f"[yellow]warning:[/yellow] {warning}", highlight=False, soft_wrap=True)
+    typer.echo(f"wrote {out / 'train.jsonl'}, {out / 'holdout.jsonl'}, {out / 'stats.json'}")
+
+
+def _counter_name(name: str) -> CounterName:
+    if name not in ("auto", "chars", "tiktoken"):
+        msg = f"--token-counter must be auto, chars or tiktoken, got {name!r}"
+        raise ValueError(msg)
+    return name  # type: ignore[return-value]
+
+
+@sft_app.command("validate")
+def validate_command(
+    files: Annotated[list[Path], typer.Argument(help="SFT .jsonl files to check.")],
+    max_tokens: Annotated[
+        int | None,
+        typer.Option("--max-tokens", min=1, help="Also warn about rows estimated longer."),
+    ] = None,
+) -> None:
+    """Check SFT files line by line; exit 1 when any has an error."""
+    failed = False
+    for file in files:
+        report = validate_sft_file(file, max_tokens=max_tokens)
+        for line in report.lines():
+            stderr.print(line, highlight=False, markup=False, soft_wrap=True)
+        verdict = "ok" if report.ok else f"{len(report.errors)} error(s)"
+        typer.echo(f"{file}: {report.rows} rows, {verdict}, {len(report.warnings)} warning(s)")
+        failed = failed or not report.ok
+    if failed:
+        raise typer.Exit(1)
+
+
+# -- upload, train, status -----------------------------------------------------------------------
+
+
+def _upload_line(kind: str, result: UploadResult) -> str:
+    action = (
+        "created and uploaded"
+        if result.created
+        else ("uploaded" if result.uploaded else "already there with the same file: reused")
+    )
+    sharded = " (sharded)" if result.sharded else ""
+    return (
+        f"{kind}: {result.name}: {action}{sharded}, {result.example_count} examples, "
+        f"state {result.state}"
+    )
+
+
+@sft_app.command("upload")
+def upload_command(
+    directory: Annotated[
+        Path, typer.Argument(exists=True, file_okay=False, help="Output of `sft build`.")
+    ],
+    dataset_id: Annotated[str, typer.Option("--dataset-id", help="Train dataset id.")],
+    account_id: AccountOption = None,
+    base_url: BaseUrlOption = None,
+    wait: Annotated[bool, typer.Option("--wait/--no-wait", help="Wait for READY.")] = True,
+    poll_interval: PollOption = 2.0,
+) -> None:
+    """Validate, then upload train.jsonl as ID and holdout.jsonl as ID-holdout."""
+    client = make_client(account_id, base_url)
+    seen: set[str | None] = set()
+
+    def on_state(state: str | None) -> None:
+        if state not in seen:
+            seen.add(state)
+            stderr.print(f"dataset state: {state}", highlight=False, soft_wrap=True)
+
+    try:
+        upload = upload_sft_dir(
+            client,
+            directory,
+            dataset_id,
+            wait=wait,
+            poll=PollPolicy(interval_s=poll_interval, max_s=30.0),
+            on_state=on_state,
+        )
+    except SftValidationError as e:
+        for line in e.report.lines():
+            stderr.print(line, highlight=False, markup=False, soft_wrap=True)
+        exit_with(f"{e.report.path} is not a valid SFT file: nothing was uploaded")
+    except (FireworksApiError, JobConflictError, FireworksConfigError, TimeoutError) as e:
+        exit_with(e)
+    typer.echo(_upload_line("train", upload.train))
+    if upload.holdout is not None:
+        typer.echo(_upload_line("holdout", upload.holdout))
+    for note in upload.notes:
+        stderr.print(f"note: {note}", highlight=False, soft_wrap=True)
+
+
+@sft_app.command("train")
+def train_command(
+    dataset_id: Annotated[str, typer.Option("--dataset-id", help="Train dataset id.")],
+    output_model: Annotated[
+        str, typer.Option("--output-model", help="Name (or accounts/.../models/...) to create.")
+    ],
+    base_model: Annotated[
+        str, typer.Option("--base-model", help="Model to fine-tune.")
+    ] = DEFAULT_FIREWORKS_MODEL,
+    eval_dataset_id: Annotated[
+        str | None,
+        typer.Option(
+            "--eval-dataset-id",
+            show_default=False,
+            help="Evaluation dataset (default: ID-holdout when it exists).",
+        ),
+    ] = None,
+    epochs: Annotated[int | None, typer.Option("--epochs", min=1)] = None,
+    learning_rate: Annotated[float | None, typer.Option("--learning-rate")] = None,
+    lora_rank: Annotated[
+        int | None, typer.Option("--lora-rank", help="Power of 2 up to 32 (Fireworks: 8).")
+    ] = None,
+    max_context_length: Annotated[int | None, typer.Option("--max-context-length", min=1)] = None,
+    job_id: Annotated[
+        str | None, typer.Option("--job-id", show_default=False, help="Job id (reused if taken).")
+    ] = None,
+    wait: Annotated[bool, typer.Option("--wait", help="Follow the job to its end.")] = False,
+    account_id: AccountOption = None,
+    base_url: BaseUrlOption = None,
+    poll_interval: PollOption = 30.0,
+) -> None:
+    """Create the LoRA SFT job, or reuse the one it would duplicate; refuse a conflicting one."""
+    client = make_client(account_id, base_url)
+    try:
+        evaluation = eval_dataset_id or default_eval_dataset(client, dataset_id)
+        spec = SftJobSpec(
+            dataset_id=dataset_id,
+            output_model=output_model,
+            base_model=base_model,
+            eval_dataset_id=evaluation,
+            epochs=epochs,
+            learning_rate=learning_rate,
+            lora_rank=lora_rank,
+            max_context_length=max_context_length,
+            job_id=job_id,
+        )
+        for warning in check_base_model(client, base_model):
+            stderr.print(f"[yellow]warning:[/yellow] {warning}", highlight=False, soft_wrap=True)
+        outcome = create_or_reuse_sft_job(client, spec)
+    except ValidationError as e:
+        exit_with(f"invalid option: {e.errors()[0]['msg']}", 2)
+    except (FireworksApiError, FireworksConfigError) as e:
+        exit_with(e, 2 if isinstance(e, FireworksConfigError) else 1)
+    except JobConflictError as e:
+        exit_with(e)
+    if evaluation is None:
+        stderr.print(
+            "note: no evaluation dataset (no READY ID-holdout found)",
+            highlight=False,
+            soft_wrap=True,
+        )
+    for note in outcome.notes:
+        stderr.print(f"note: {note}", highlight=False, soft_wrap=True)
+    status = job_status(outcome.job)
+    verb = "created" if outcome.action == "created" else "reused (nothing created)"
+    typer.echo(f"job {status.name}: {verb}; {_describe(status)}")
+    typer.echo(f"output model: {status.output_model}")
+    if wait:
+        _finish(client, status.name, poll_interval)
+
+
+def _finish(client: Fireworks, job: str, poll_interval: float) -> None:
+    try:
+        status = follow_job(lambda: get_job_status(client, job), poll_interval, "fine-tuning")
+    except (FireworksApiError, TimeoutError) as e:
+        exit_with(e)
+    _report_end(status)
+
+
+def _report_end(status: JobStatus) -> None:
+    typer.echo(f"job {status.name}: {_describe(status)}")
+    if status.succeeded and status.output_model:
+        typer.echo(serving_instructions(status.output_model))
+    elif status.terminal:
+        raise typer.Exit(1)
+
+
+@sft_app.command("status")
+def status_command(
+    job: Annotated[str, typer.Argument(help="Job id or accounts/.../supervisedFineTuningJobs/...")],
+    wait: Annotated[bool, typer.Option("--wait", help="Follow the job to its end.")] = False,
+    account_id: AccountOption = None,
+    base_url: BaseUrlOption = None,
+    poll_interval: PollOption = 30.0,
+) -> None:
+    """Show a fine-tuning job's state; at COMPLETED, the output model and how to serve it."""
+    client = make_client(account_id, base_url)
+    if wait:
+        _finish(client, job, poll_interval)
+        return
+    try:
+        status = get_job_status(client, job)
+    except FireworksApiError as e:
+        exit_with(e)
+    if status.terminal:
+        _report_end(status)
+    else:
+        typer.echo(f"job {status.name}: {_describe(status)}")
