@@ -22,9 +22,9 @@ from functools import partial
 
 from langchain_perceived_error.schemas import Turn
 
-__all__ = ["REDACTION_PATTERNS", "redact_text", "redact_turns"]
+__all__ = ["KEY_PATTERN", "REDACTION_PATTERNS", "redact_text", "redact_turns"]
 
-_KEY_PATTERN = re.compile(
+KEY_PATTERN = re.compile(
     r"(?:\bBearer\s+[A-Za-z0-9._~+/-]{16,}=*)"
     r"|(?:\b(?:sk|pk|rk)-(?:[A-Za-z0-9]+-)*[A-Za-z0-9_]{16,})"
     r"|(?:\b(?:fw|lsv2_(?:pt|sk))_[A-Za-z0-9_]{16,})"
@@ -70,7 +70,7 @@ def _phone(match: re.Match[str]) -> str | None:
 _Replace = Callable[[re.Match[str]], str | None]
 
 REDACTION_PATTERNS: tuple[tuple[str, re.Pattern[str], _Replace], ...] = (
-    ("key", _KEY_PATTERN, lambda _: "[key]"),
+    ("key", KEY_PATTERN, lambda _: "[key]"),
     ("email", _EMAIL_PATTERN, lambda _: "[email]"),
     ("card", _CARD_PATTERN, _card),
     ("phone", _PHONE_PATTERN, _phone),
