@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.logging import RichHandler
 
 from langchain_perceived_error import __version__
+from langchain_perceived_error.scrub import scrub
 
 __all__ = ["app", "stderr"]
 
@@ -22,6 +23,15 @@ app = typer.Typer(
 )
 stderr = Console(stderr=True)
 """Progress, logs and summaries go to stderr; results go to stdout or --output."""
+
+
+class _ScrubSecrets(logging.Filter):
+    """Replace secret values in every log record before any handler formats it."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg = scrub(record.getMessage())
+        record.args = None
+        return True
 
 
 def _version(value: bool) -> None:
@@ -37,9 +47,11 @@ def _root(
     ] = False,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log debug details.")] = False,
 ) -> None:
+    handler = RichHandler(console=stderr, show_path=False, show_time=False)
+    handler.addFilter(_ScrubSecrets())
     logging.basicConfig(
         level=logging.DEBUG if verbose else logging.WARNING,
         format="%(message)s",
-        handlers=[RichHandler(console=stderr, show_path=False, show_time=False)],
+        handlers=[handler],
         force=True,
     )
