@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from langchain_perceived_error.cli import attach as _attach  # noqa: F401 - registers `attach`
 from langchain_perceived_error.cli import batch as _batch  # noqa: F401 - registers `batch`
+from langchain_perceived_error.cli import bench as _bench  # noqa: F401 - registers `bench`
+from langchain_perceived_error.cli import cost as _cost  # noqa: F401 - registers `cost`
 from langchain_perceived_error.cli import dataset as _dataset  # noqa: F401 - registers `dataset`
 from langchain_perceived_error.cli import judge as _judge  # noqa: F401 - registers `judge`
 from langchain_perceived_error.cli import label as _label  # noqa: F401 - registers `label`

@@ -107,7 +107,10 @@ async def test_async_client_against_the_local_server(httpserver, judge):
     httpserver.expect_request(PATH, method="POST").respond_with_json(
         completion('{"perceived_error": true, "reason": "The user corrects the day."}')
     )
-    result = await judge.ajudge(CONVERSATION)
+    try:
+        result = await judge.ajudge(CONVERSATION)
+    finally:
+        await judge.model.aclose()  # the aiohttp session must not outlive the loop
     assert result.status is JudgeStatus.JUDGED
     assert result.perceived_error is True
     assert result.output_tokens == 17

@@ -1,0 +1,65 @@
+"""Benchmark judges against labels, report accuracy per dollar, and project costs.
+
+- :mod:`~langchain_perceived_error.bench.metrics`: accuracy, precision, recall, F1, Cohen's kappa
+  and seeded bootstrap intervals (pure Python).
+- :mod:`~langchain_perceived_error.bench.runner`: read a labelled JSONL through a field mapping,
+  judge it with each model, score each model.
+- :mod:`~langchain_perceived_error.bench.report`: the table, ``report.json``, ``report.md``,
+  ``predictions.jsonl`` and PNG charts.
+- :mod:`~langchain_perceived_error.bench.cost`: daily and monthly cost of each judging option.
+
+The command line is ``perceived-error bench`` and ``perceived-error cost``.
+"""
+
+from langchain_perceived_error.bench.cost import (
+    CostProjection,
+    CostRow,
+    Deployment,
+    TokenProfile,
+    measure_sample,
+    project_costs,
+)
+from langchain_perceived_error.bench.metrics import ConfusionMatrix, Estimate
+from langchain_perceived_error.bench.report import BenchReport, bench_table, write_report
+from langchain_perceived_error.bench.runner import (
+    BenchDataError,
+    BenchSettings,
+    FieldMapping,
+    ItemOutcome,
+    LabelledItem,
+    ModelRun,
+    ModelScore,
+    arun_benchmark,
+    build_judges,
+    load_labelled,
+    parse_slices,
+    run_benchmark,
+    score_run,
+)
+
+__all__ = [
+    "BenchDataError",
+    "BenchReport",
+    "BenchSettings",
+    "ConfusionMatrix",
+    "CostProjection",
+    "CostRow",
+    "Deployment",
+    "Estimate",
+    "FieldMapping",
+    "ItemOutcome",
+    "LabelledItem",
+    "ModelRun",
+    "ModelScore",
+    "TokenProfile",
+    "arun_benchmark",
+    "bench_table",
+    "build_judges",
+    "load_labelled",
+    "measure_sample",
+    "parse_slices",
+    "project_costs",
+    "run_benchmark",
+    "score_run",
+    "write_report",
+]

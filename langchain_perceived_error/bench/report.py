@@ -1,0 +1,393 @@
+"""Benchmark output: a rich table, ``report.json``, ``report.md``, predictions and PNG charts.
+
+Files written by :func:`write_report` into the report directory:
+
+- ``report.json``: data, settings, definitions and one entry per model (every number of the table
+  with its interval, the confusion matrix, tokens, price and its source, cost, latency, cache).
+- ``report.md``: the same table in Markdown, with the definitions.
+- ``predictions.jsonl``: one line per model and item (id, label, status, verdict, reason, tokens,
+  calls, cache hits, latency), for error analysis. It holds reasons that may quote the data, so
+  keep third-party data's report directories out of version control.
+- ``cost_vs_accuracy.png`` and ``confusion_<model>.png`` when matplotlib is installed
+  (``pip install 'langchain-perceived-error[bench]'``); otherwise they are skipped and said so.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from rich.console import JustifyMethod
+from rich.table import Table
+
+from langchain_perceived_error import __version__
+from langchain_perceived_error.bench.metrics import METRIC_NAMES, Estimate
+from langchain_perceived_error.bench.runner import (
+    BenchSettings,
+    DataSummary,
+    ModelRun,
+    ModelScore,
+)
+from langchain_perceived_error.prompts import PROMPT_VERSION
+
+__all__ = [
+    "CHARTS_INSTALL_HINT",
+    "DEFINITIONS",
+    "REPORT_SCHEMA_VERSION",
+    "BenchReport",
+    "ChartsUnavailableError",
+    "bench_table",
+    "render_markdown",
+    "report_dict",
+    "write_charts",
+    "write_report",
+]
+
+REPORT_SCHEMA_VERSION = 1
+CHARTS_INSTALL_HINT = "pip install 'langchain-perceived-error[bench]'  (matplotlib)"
+
+DEFINITIONS = {
+    "metrics": "accuracy, precision, recall, F1 and Cohen's kappa are over judged records "
+    "(a verdict and a label); skipped and failed records are counted beside them",
+    "e2e_accuracy": "over all labelled records: skipped = predicted false (no user turn after an "
+    "assistant turn, no model call), failed = wrong",
+    "intervals": "95% percentile bootstrap over records, seeded (see settings)",
+    "positive_rate": "share of judged records the judge flagged",
+    "tokens": "mean per record that reached the model, format retries included; n/a when the "
+    "model reports no usage",
+    "usd_per_1k": "price-table cost of all calls / all labelled records x 1000 (skipped = $0); "
+    "n/a when the model has no price",
+    "latency": "per record, summed model-call wall time (format retries included), over "
+    "records that reached the model; a cache hit counts with its original call's latency",
+    "cached_calls": "calls served from --cache / all model calls (live + cached)",
+}
+"""How every column is computed; printed under the table and written into the reports."""
+
+_MODEL_COLUMNS: tuple[tuple[str, JustifyMethod], ...] = (
+    ("model", "left"),
+    ("judged", "right"),
+    ("accuracy", "right"),
+    ("precision", "right"),
+    ("recall", "right"),
+    ("F1", "right"),
+    ("kappa", "right"),
+    ("e2e acc", "right"),
+    ("pos rate", "right"),
+    ("skipped", "right"),
+    ("failed", "right"),
+    ("in tok", "right"),
+    ("out tok", "right"),
+    ("$/1k", "right"),
+    ("p50", "right"),
+    ("p95", "right"),
+    ("cached calls", "right"),
+)
+
+
+class ChartsUnavailableError(ImportError):
+    """matplotlib is not installed; the message says how to install it."""
+
+
+@dataclass
+class BenchReport:
+    """Everything one ``perceived-error bench`` run produced."""
+
+    data: DataSummary
+    settings: BenchSettings
+    runs: list[ModelRun]
+    scores: list[ModelScore]
+    created_at: str = field(default_factory=lambda: datetime.now(timezone.utc).isoformat())
+
+
+# -- formatting ------------------------------------------------------------------------------------
+
+
+def _num(value: float | None, digits: int = 3) -> str:
+    return "n/a" if value is None else f"{value:.{digits}f}"
+
+
+def _interval(estimate: Estimate) -> str:
+    if estimate.low is None or estimate.high is None:
+        return ""
+    return f"[{estimate.low:.3f}, {estimate.high:.3f}]"
+
+
+def _money(value: float | None) -> str:
+    if value is None:
+        return "n/a"
+    return f"${value:.4f}" if 0 < value < 0.01 else f"${value:,.2f}"
+
+
+def _ms(value: float | None) -> str:
+    return "n/a" if value is None else f"{value * 1000:,.0f} ms"
+
+
+def _tokens(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:,.0f}"
+
+
+def _rate(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.1%}"
+
+
+def _cells(score: ModelScore, separator: str) -> list[str]:
+    def stacked(estimate: Estimate) -> str:
+        interval = _interval(estimate)
+        return _num(estimate.value) + (f"{separator}{interval}" if interval else "")
+
+    return [
+        score.spec,
+        str(score.judged),
+        *(stacked(score.metrics[name]) for name in METRIC_NAMES),
+        stacked(score.e2e_accuracy),
+        _rate(score.positive_rate),
+        str(score.skipped),
+        str(score.failed),
+        _tokens(score.mean_input_tokens),
+        _tokens(score.mean_output_tokens),
+        _money(score.usd_per_1k),
+        _ms(score.latency_p50_s),
+        _ms(score.latency_p95_s),
+        f"{score.cache_hits}/{score.cache_hits + score.model_calls}",
+    ]
+
+
+def bench_table(scores: Sequence[ModelScore], *, title: str | None = None) -> Table:
+    """One row per model; intervals under their values."""
+    table = Table(title=title, header_style="bold")
+    for name, justify in _MODEL_COLUMNS:
+        table.add_column(name, justify=justify)
+    for score in scores:
+        table.add_row(*_cells(score, "\n"))
+    return table
+
+
+def _markdown_row(cells: Sequence[str]) -> str:
+    return "| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |"
+
+
+def render_markdown(report: BenchReport) -> str:
+    """``report.md``: the data, the table, prices and the definitions."""
+    data = report.data
+    slices = ", ".join(f"{k}={'|'.join(v)}" for k, v in data.slices.items()) or "none"
+    header = [name for name, _ in _MODEL_COLUMNS]
+    lines = [
+        "# perceived-error bench",
+        "",
+        f"- data: `{data.path}`; label `{data.mapping.label_field}`, conversation "
+        f"`{data.mapping.messages_field}`, id `{data.mapping.id_field}`; slice: {slices}",
+        f"- records: {data.records} read, {data.outside_slice} outside the slice, "
+        f"{data.null_label} null labels dropped, {data.over_limit} over the limit, "
+        f"**{data.used} used**",
+        f"- prompt `{PROMPT_VERSION}`, package {__version__}, {report.created_at}",
+        f"- bootstrap: {report.settings.resamples} resamples, seed {report.settings.seed}, "
+        f"{report.settings.confidence:.0%} intervals",
+        "",
+        _markdown_row(header),
+        _markdown_row(["---"] * len(header)),
+        *(_markdown_row(_cells(score, " ")) for score in report.scores),
+        "",
+        "## Confusion matrices (judged records)",
+        "",
+        _markdown_row(["model", "tp", "fp", "fn", "tn", "label positive rate"]),
+        _markdown_row(["---"] * 6),
+        *(
+            _markdown_row(
+                [
+                    s.spec,
+                    *(str(v) for v in s.matrix.to_dict().values()),
+                    _rate(s.label_positive_rate),
+                ]
+            )
+            for s in report.scores
+        ),
+        "",
+        "## Prices",
+        "",
+        *(_price_line(s) for s in report.scores),
+        "",
+        "## Definitions",
+        "",
+        *(f"- **{name}**: {text}" for name, text in DEFINITIONS.items()),
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def _price_line(score: ModelScore) -> str:
+    price = score.price
+    if price is None:
+        return f"- {score.spec}: no known price (n/a); supply one with --prices FILE"
+    batch = f", batch {_money(score.batch_usd_per_1k)}/1k" if price.batch_discount else ""
+    return (
+        f"- {score.spec}: ${price.input}/1M in, ${price.output}/1M out "
+        f"({price.source}, {price.as_of}){batch}"
+    )
+
+
+# -- report.json -----------------------------------------------------------------------------------
+
+
+def _score_dict(score: ModelScore) -> dict[str, Any]:
+    return {
+        "spec": score.spec,
+        "model": score.model,
+        "counts": {
+            "labelled": score.n,
+            "judged": score.judged,
+            "skipped": score.skipped,
+            "failed": score.failed,
+        },
+        "confusion": score.matrix.to_dict(),
+        "metrics": {name: score.metrics[name].to_dict() for name in METRIC_NAMES},
+        "e2e_accuracy": score.e2e_accuracy.to_dict(),
+        "positive_rate": score.positive_rate,
+        "label_positive_rate": score.label_positive_rate,
+        "tokens": {
+            "mean_input": score.mean_input_tokens,
+            "mean_output": score.mean_output_tokens,
+            "total_input": score.total_input_tokens,
+            "total_output": score.total_output_tokens,
+            "total_cached_input": score.total_cached_input_tokens,
+        },
+        "price": None if score.price is None else score.price.model_dump(),
+        "cost": {
+            "usd_total": score.usd_total,
+            "usd_per_1k": score.usd_per_1k,
+            "batch_usd_per_1k": score.batch_usd_per_1k,
+        },
+        "latency": {"p50_s": score.latency_p50_s, "p95_s": score.latency_p95_s},
+        "calls": {"model_calls": score.model_calls, "cache_hits": score.cache_hits},
+        "wall_s": score.wall_s,
+    }
+
+
+def report_dict(report: BenchReport) -> dict[str, Any]:
+    """``report.json`` as a dict."""
+    return {
+        "schema_version": REPORT_SCHEMA_VERSION,
+        "package_version": __version__,
+        "prompt_version": PROMPT_VERSION,
+        "created_at": report.created_at,
+        "data": report.data.to_dict(),
+        "settings": report.settings.to_dict(),
+        "definitions": DEFINITIONS,
+        "models": [_score_dict(score) for score in report.scores],
+    }
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("_") or "model"
+
+
+def write_report(report: BenchReport, directory: str | Path) -> tuple[list[Path], str | None]:
+    """Write every report file into ``directory`` (created if missing).
+
+    Returns the paths written and, when the charts were skipped, why.
+    """
+    out = Path(directory)
+    out.mkdir(parents=True, exist_ok=True)
+    written = [out / "report.json", out / "report.md", out / "predictions.jsonl"]
+    written[0].write_text(json.dumps(report_dict(report), indent=2) + "\n", encoding="utf-8")
+    written[1].write_text(render_markdown(report), encoding="utf-8")
+    with written[2].open("w", encoding="utf-8") as stream:
+        for run in report.runs:
+            for outcome in run.outcomes:
+                line = {"model": run.spec, **outcome.to_dict()}
+                stream.write(json.dumps(line, ensure_ascii=False) + "\n")
+    try:
+        written.extend(write_charts(report.scores, out))
+    except ChartsUnavailableError as e:
+        return written, str(e)
+    return written, None
+
+
+# -- charts ----------------------------------------------------------------------------------------
+
+
+def _pyplot() -> Any:
+    try:
+        matplotlib = importlib.import_module("matplotlib")
+    except ImportError as e:
+        msg = f"PNG charts need matplotlib: {CHARTS_INSTALL_HINT}"
+        raise ChartsUnavailableError(msg) from e
+    matplotlib.use("Agg")  # files only, never a window
+    return importlib.import_module("matplotlib.pyplot")
+
+
+def write_charts(scores: Sequence[ModelScore], directory: str | Path) -> list[Path]:
+    """``cost_vs_accuracy.png`` and one ``confusion_<model>.png`` per model.
+
+    Raises:
+        ChartsUnavailableError: when matplotlib is not installed.
+
+    """
+    plt = _pyplot()
+    out = Path(directory)
+    paths = [_cost_chart(plt, scores, out / "cost_vs_accuracy.png")]
+    paths.extend(
+        _confusion_chart(plt, score, out / f"confusion_{_slug(score.spec)}.png") for score in scores
+    )
+    return paths
+
+
+def _cost_chart(plt: Any, scores: Sequence[ModelScore], path: Path) -> Path:
+    figure, axes = plt.subplots(figsize=(7, 4.5))
+    unpriced = []
+    costs = [0.0]
+    for score in scores:
+        accuracy = score.metrics["accuracy"]
+        if score.usd_per_1k is None or accuracy.value is None:
+            unpriced.append(score.spec)
+            continue
+        costs.append(score.usd_per_1k)
+        low = accuracy.value - (accuracy.low if accuracy.low is not None else accuracy.value)
+        high = (accuracy.high if accuracy.high is not None else accuracy.value) - accuracy.value
+        axes.errorbar(
+            [score.usd_per_1k], [accuracy.value], yerr=[[low], [high]], fmt="o", capsize=4
+        )
+        axes.annotate(
+            score.spec, (score.usd_per_1k, accuracy.value), textcoords="offset points",
+            xytext=(6, 4), fontsize=8,
+        )  # fmt: skip
+    axes.set_xscale("symlog", linthresh=0.01)
+    axes.set_xlim(-0.003, max(0.1, max(costs) * 3))  # $0 (rules) stays visible at the left
+    axes.set_xlabel("USD per 1,000 traces (symlog)")
+    axes.set_ylabel("accuracy (judged records), 95% interval")
+    title = "perceived-error judges: cost against accuracy"
+    if unpriced:
+        title += f"\nnot plotted (no price or no verdicts): {', '.join(unpriced)}"
+    axes.set_title(title, fontsize=9)
+    axes.grid(True, alpha=0.3)
+    figure.tight_layout()
+    figure.savefig(path, dpi=120)
+    plt.close(figure)
+    return path
+
+
+def _confusion_chart(plt: Any, score: ModelScore, path: Path) -> Path:
+    m = score.matrix
+    grid = [[m.tn, m.fp], [m.fn, m.tp]]
+    figure, axes = plt.subplots(figsize=(3.8, 3.4))
+    axes.imshow(grid, cmap="Blues")
+    peak = max(max(row) for row in grid) or 1
+    for row in range(2):
+        for col in range(2):
+            value = grid[row][col]
+            color = "white" if value > peak / 2 else "black"
+            axes.text(col, row, str(value), ha="center", va="center", color=color)
+    axes.set_xticks([0, 1], labels=["false", "true"])
+    axes.set_yticks([0, 1], labels=["false", "true"])
+    axes.set_xlabel("judge")
+    axes.set_ylabel("label")
+    axes.set_title(f"{score.spec}\n(judged records: {m.n})", fontsize=9)
+    figure.tight_layout()
+    figure.savefig(path, dpi=120)
+    plt.close(figure)
+    return path
