@@ -35,4 +35,3 @@ def scrub(text: str) -> str:
     for value in secret_values():
         text = text.replace(value, REDACTED)
     return KEY_PATTERN.sub(REDACTED, text)
-
