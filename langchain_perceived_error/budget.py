@@ -1,0 +1,135 @@
+"""Fit a huge transcript into the judge's token budget, by an explicit and recorded policy.
+
+The evidence of a perceived error is a user turn that follows an assistant turn, read together
+with the assistant turn it answers. So when a transcript is over budget:
+
+1. every **evidence pair** (an assistant turn and the user turn right after it) is kept, and the
+   other turns are dropped, oldest first, until the transcript fits;
+2. if the evidence pairs alone are still over budget, the longest kept turns are shortened in the
+   middle (their start and end stay), longest first;
+3. each place where something was cut is marked in the text the judge reads
+   (``[... 3 earlier turns cut to fit the judge's context ...]``,
+   ``[... 1,234 characters cut to fit the judge's context ...]``), and the
+   :class:`BudgetCut` is recorded in the result.
+
+Tokens are estimated at :data:`CHARS_PER_TOKEN` characters per token (no model tokenizer is
+needed, or available offline); the default budget leaves a wide margin for that estimate.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from langchain_perceived_error.schemas import Turn
+
+__all__ = [
+    "CHARS_PER_TOKEN",
+    "DEFAULT_MAX_INPUT_TOKENS",
+    "BudgetCut",
+    "estimate_tokens",
+    "fit_to_budget",
+]
+
+CHARS_PER_TOKEN = 4
+DEFAULT_MAX_INPUT_TOKENS = 24_000
+"""For the transcript alone: well inside a 32k-token context with the prompt and the answer."""
+_TURN_OVERHEAD_TOKENS = 3
+_MIN_KEPT_CHARS = 400
+
+
+class BudgetCut(BaseModel):
+    """What :func:`fit_to_budget` removed to fit the budget."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    budget_tokens: int = Field(description="The transcript's token budget.")
+    tokens_before: int = Field(description="Estimated tokens of the whole transcript.")
+    tokens_after: int = Field(description="Estimated tokens of what the judge read.")
+    turns_dropped: int = Field(default=0, description="Whole turns removed.")
+    chars_cut: int = Field(default=0, description="Characters removed from inside kept turns.")
+
+
+def estimate_tokens(turns: Sequence[Turn]) -> int:
+    """Estimated tokens of a transcript (characters / 4 plus a little per turn)."""
+    return sum(len(t.text) // CHARS_PER_TOKEN + _TURN_OVERHEAD_TOKENS for t in turns)
+
+
+def _evidence_indices(turns: Sequence[Turn]) -> set[int]:
+    keep: set[int] = set()
+    for index in range(1, len(turns)):
+        if turns[index].role == "human" and turns[index - 1].role == "ai":
+            keep.update((index - 1, index))
+    return keep
+
+
+def _drop_turns(turns: list[Turn], budget: int) -> tuple[list[Turn], int]:
+    """Drop non-evidence turns, oldest first, until the transcript fits; mark each gap."""
+    evidence = _evidence_indices(turns)
+    dropped: set[int] = set()
+    total = estimate_tokens(turns)
+    for index, turn in enumerate(turns):
+        if total <= budget:
+            break
+        if index not in evidence:
+            dropped.add(index)
+            total -= len(turn.text) // CHARS_PER_TOKEN + _TURN_OVERHEAD_TOKENS
+    kept: list[Turn] = []
+    gap = 0
+    for index, turn in enumerate(turns):
+        if index in dropped:
+            gap += 1
+            continue
+        if gap:
+            plural = "s" if gap > 1 else ""
+            marker = f"[... {gap} earlier turn{plural} cut to fit the judge's context ...]"
+            turn = Turn(role=turn.role, text=f"{marker}\n{turn.text}")
+            gap = 0
+        kept.append(turn)
+    return kept, len(dropped)
+
+
+def _shorten(text: str, keep_chars: int) -> tuple[str, int]:
+    cut = len(text) - keep_chars
+    if cut <= 0:
+        return text, 0
+    head = keep_chars // 2
+    tail = keep_chars - head
+    marker = f"\n[... {cut:,} characters cut to fit the judge's context ...]\n"
+    return text[:head] + marker + text[len(text) - tail :], cut
+
+
+def _shorten_turns(turns: list[Turn], budget: int) -> tuple[list[Turn], int]:
+    """Shorten the longest turns, in the middle, until the transcript fits."""
+    chars_cut = 0
+    while estimate_tokens(turns) > budget:
+        longest = max(range(len(turns)), key=lambda i: len(turns[i].text))
+        excess_chars = (estimate_tokens(turns) - budget) * CHARS_PER_TOKEN
+        text = turns[longest].text
+        keep = max(_MIN_KEPT_CHARS, len(text) - excess_chars - 200)
+        if keep >= len(text):
+            break  # nothing left worth cutting: the evidence is as short as it gets
+        shortened, cut = _shorten(text, keep)
+        turns[longest] = Turn(role=turns[longest].role, text=shortened)
+        chars_cut += cut
+    return turns, chars_cut
+
+
+def fit_to_budget(turns: Sequence[Turn], budget_tokens: int) -> tuple[list[Turn], BudgetCut | None]:
+    """``turns`` cut to fit ``budget_tokens`` (see the module docstring), and what was cut.
+
+    Returns the turns unchanged and ``None`` when they already fit.
+    """
+    before = estimate_tokens(turns)
+    if before <= budget_tokens:
+        return list(turns), None
+    kept, dropped = _drop_turns(list(turns), budget_tokens)
+    kept, chars_cut = _shorten_turns(kept, budget_tokens)
+    return kept, BudgetCut(
+        budget_tokens=budget_tokens,
+        tokens_before=before,
+        tokens_after=estimate_tokens(kept),
+        turns_dropped=dropped,
+        chars_cut=chars_cut,
+    )
