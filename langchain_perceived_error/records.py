@@ -58,9 +58,11 @@ class ReadReport:
 
 def _parse(text: str, source: str) -> Any:
     try:
-        return json.loads(text)
+        return json.loads(text.removeprefix("\ufeff"))
     except json.JSONDecodeError as e:
         return UnreadableRecord(source=source, error=f"invalid JSON at {source}: {e}")
+    except RecursionError:
+        return UnreadableRecord(source=source, error=f"JSON nested too deeply at {source}")
 
 
 def _lines(stream: TextIO, name: str) -> Iterator[SourcedRecord]:
