@@ -10,7 +10,7 @@ CORPUS = Path(__file__).resolve().parents[1] / "data" / "nasty_records.jsonl"
 
 def test_every_nasty_record_ends_judged_skipped_or_failed_with_a_clear_error():
     text = CORPUS.read_text(encoding="utf-8")
-    source_lines = [line for line in text.splitlines() if line.strip()]
+    source_lines = [line for line in text.split("\n") if line.strip()]  # not splitlines: U+2028
     proc = run_cli("judge", CORPUS, "--model", "rules")
     assert proc.returncode == 0, proc.stderr
     assert "Traceback" not in proc.stderr
@@ -30,4 +30,4 @@ def test_every_nasty_record_ends_judged_skipped_or_failed_with_a_clear_error():
     assert by_id["bom"]["status"] == "judged"
     assert by_id["thread-empty"]["status"] == "skipped"
     assert by_id["many-turns"]["status"] == "judged"
-    assert json.loads(CORPUS.read_text(encoding="utf-8").splitlines()[-1])["id"] == {"nested": 1}
+    assert json.loads(source_lines[-1])["id"] == {"nested": 1}
