@@ -12,20 +12,26 @@ START -> extract --(skipped | failed)--> END
 ``extract`` turns any trace shape into human/AI turns and decides eligibility (no model call for a
 trace with no user turn after an assistant turn). ``judge`` calls the chat model; transient
 transport errors (429, 5xx, timeouts) are retried there by a LangGraph ``RetryPolicy`` with
-exponential backoff. ``validate`` parses the verdict; on invalid output the model is asked again
-with the validation error, at most ``max_attempts`` calls in all, then the result is ``failed``
-with the last error and raw output. A failure is never reported as ``perceived_error: false``.
+exponential backoff, after waiting at least the server's ``Retry-After``. With an
+:class:`~langchain_perceived_error.ratelimit.AdaptiveRateLimiter`, every call first takes a slot
+from it, and a 429/503 that says when to come back (``Retry-After``, X-Ratelimit reset) is waited
+out inside the node and sent again without using a ``RetryPolicy`` attempt. ``validate`` parses
+the verdict; on invalid output the model is asked again with the validation error, at most
+``max_attempts`` calls in all, then the result is ``failed`` with the last error and raw output.
+A failure is never reported as ``perceived_error: false``.
 """
 
 from __future__ import annotations
 
+import asyncio
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, Literal, TypedDict
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage
-from langchain_core.runnables import RunnableConfig, RunnableLambda
+from langchain_core.runnables import Runnable, RunnableConfig
+from langgraph._internal._runnable import RunnableCallable
 from langgraph.graph import START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
 from langgraph.types import RetryPolicy
@@ -33,8 +39,15 @@ from langgraph.types import RetryPolicy
 from langchain_perceived_error.eligibility import skip_reason
 from langchain_perceived_error.parsing import VerdictParseError, parse_verdict
 from langchain_perceived_error.prompts import build_judge_messages, build_retry_messages
+from langchain_perceived_error.ratelimit import DEFAULT_MAX_WAIT_S, AdaptiveRateLimiter, Slot
 from langchain_perceived_error.records import UnreadableRecord
-from langchain_perceived_error.retries import DEFAULT_TRANSPORT_RETRY, is_transient_error
+from langchain_perceived_error.retries import (
+    DEFAULT_TRANSPORT_RETRY,
+    is_rate_limit_error,
+    is_transient_error,
+    response_headers,
+    retry_after,
+)
 from langchain_perceived_error.schemas import JudgeResult, JudgeStatus, Turn, Verdict
 from langchain_perceived_error.transcript import TranscriptError, extract_transcript
 
@@ -75,6 +88,22 @@ def _add(total: int | None, value: Any) -> int | None:
     return (total or 0) + value
 
 
+def _node(name: str, func: Any, afunc: Any = None) -> Runnable[JudgeState, JudgeState]:
+    """A graph node with a real sync and async path and no per-node callback run.
+
+    LangGraph runs a plain sync function node in a thread pool when the graph is awaited (a
+    thread hop per node per trace), and a ``RunnableLambda`` opens a callback run per call; both
+    cost more CPU than the judging itself. ``RunnableCallable(trace=False)`` is what LangGraph
+    builds for plain function nodes, here with an async twin that runs on the event loop.
+    """
+    if afunc is None:
+
+        async def afunc(state: JudgeState) -> JudgeState:
+            return func(state)  # type: ignore[no-any-return]
+
+    return RunnableCallable(func, afunc, name=name, trace=False)
+
+
 def _make_extract(include_tools: bool) -> Any:
     def extract(state: JudgeState) -> JudgeState:
         try:
@@ -86,7 +115,7 @@ def _make_extract(include_tools: bool) -> Any:
             return {"turns": turns, "status": JudgeStatus.SKIPPED, "skip_reason": reason}
         return {"turns": turns, "attempts": 0, "retry_messages": []}
 
-    return extract
+    return _node("extract", extract)
 
 
 def _model_update(state: JudgeState, reply: BaseMessage) -> JudgeState:
@@ -110,29 +139,85 @@ def _model_failure(state: JudgeState, exc: Exception) -> JudgeState:
     }
 
 
-def _make_judge(model: BaseChatModel) -> RunnableLambda[JudgeState, JudgeState]:
+class _ModelCall:
+    """How one run of the judge node reacts to the model's errors (shared by sync and async).
+
+    ``after_error`` returns ``("again", 0)`` when the limiter took a throttle with a server hint
+    (the next ``slot`` waits it out; no ``RetryPolicy`` attempt is used), ``("raise", pause)``
+    for other transient errors (sleep ``pause``, at least ``Retry-After``, then let the
+    ``RetryPolicy`` back off), or ``("fail", 0)`` for errors that retrying cannot fix.
+    """
+
+    def __init__(self, limiter: AdaptiveRateLimiter | None) -> None:
+        self.limiter = limiter
+        self.deadline = limiter.deadline() if limiter is not None else None
+        self.not_before: float | None = None  # this call's Retry-After, on the limiter clock
+
+    def after_error(self, exc: Exception, slot: Slot | None) -> tuple[str, float]:
+        if not is_transient_error(exc):
+            return "fail", 0.0
+        hint = retry_after(exc)
+        if self.limiter is not None and is_rate_limit_error(exc):
+            hint = self.limiter.record_throttle(
+                slot, retry_after=hint, headers=response_headers(exc)
+            )
+            if hint is None:
+                return "raise", 0.0
+            self.not_before = self.limiter.now() + hint
+            return "again", 0.0
+        return "raise", min(hint or 0.0, DEFAULT_MAX_WAIT_S)
+
+    def after_success(self, slot: Slot | None, reply: BaseMessage) -> None:
+        if self.limiter is not None:
+            headers = (reply.response_metadata or {}).get("headers")
+            self.limiter.record_success(slot, headers if isinstance(headers, Mapping) else None)
+
+
+def _make_judge(
+    model: BaseChatModel, limiter: AdaptiveRateLimiter | None
+) -> Runnable[JudgeState, JudgeState]:
     def messages_for(state: JudgeState) -> list[BaseMessage]:
         return build_judge_messages(state["turns"]) + state.get("retry_messages", [])
 
     def judge(state: JudgeState, config: RunnableConfig) -> JudgeState:
-        try:
-            reply = model.invoke(messages_for(state), config)
-        except Exception as e:
-            if is_transient_error(e):
+        messages, call = messages_for(state), _ModelCall(limiter)
+        while True:
+            slot = None
+            try:
+                if limiter is not None:
+                    slot = limiter.slot(deadline=call.deadline, not_before=call.not_before)
+                reply = model.invoke(messages, config)
+            except Exception as e:
+                action, pause = call.after_error(e, slot)
+                if action == "again":
+                    continue
+                if action == "fail":
+                    return _model_failure(state, e)
+                time.sleep(pause)
                 raise  # the node's RetryPolicy backs off and calls again
-            return _model_failure(state, e)
-        return _model_update(state, reply)
+            call.after_success(slot, reply)
+            return _model_update(state, reply)
 
     async def ajudge(state: JudgeState, config: RunnableConfig) -> JudgeState:
-        try:
-            reply = await model.ainvoke(messages_for(state), config)
-        except Exception as e:
-            if is_transient_error(e):
+        messages, call = messages_for(state), _ModelCall(limiter)
+        while True:
+            slot = None
+            try:
+                if limiter is not None:
+                    slot = await limiter.aslot(deadline=call.deadline, not_before=call.not_before)
+                reply = await model.ainvoke(messages, config)
+            except Exception as e:
+                action, pause = call.after_error(e, slot)
+                if action == "again":
+                    continue
+                if action == "fail":
+                    return _model_failure(state, e)
+                await asyncio.sleep(pause)
                 raise
-            return _model_failure(state, e)
-        return _model_update(state, reply)
+            call.after_success(slot, reply)
+            return _model_update(state, reply)
 
-    return RunnableLambda(judge, afunc=ajudge, name="judge")
+    return _node("judge", judge, ajudge)
 
 
 def _make_validate(max_attempts: int) -> Any:
@@ -153,7 +238,7 @@ def _make_validate(max_attempts: int) -> Any:
             return {"retry_messages": state.get("retry_messages", []) + retry, "error": error}
         return {"status": JudgeStatus.JUDGED, "verdict": verdict, "error": None}
 
-    return validate
+    return _node("validate", validate)
 
 
 # A state with a status is finished (skipped, failed or judged): route it to the end.
@@ -169,12 +254,22 @@ def _route_after_validate(state: JudgeState) -> Literal["judge", "__end__"]:
     return "__end__" if state.get("status") else "judge"
 
 
+def _route(func: Any) -> Runnable[JudgeState, str]:
+    """A routing function with an async twin (no thread hop when the graph is awaited)."""
+
+    async def afunc(state: JudgeState) -> str:
+        return func(state)  # type: ignore[no-any-return]
+
+    return RunnableCallable(func, afunc, name=func.__name__, trace=False)
+
+
 def build_judge_graph(
     model: BaseChatModel,
     *,
     max_attempts: int = DEFAULT_MAX_ATTEMPTS,
     include_tools: bool = False,
     transport_retry: RetryPolicy | None = DEFAULT_TRANSPORT_RETRY,
+    rate_limiter: AdaptiveRateLimiter | None = None,
 ) -> CompiledStateGraph[JudgeState, None, JudgeState, JudgeState]:
     """Build the compiled judge graph for ``model``.
 
@@ -183,6 +278,8 @@ def build_judge_graph(
         max_attempts: model calls allowed per trace, format retries included (>= 1).
         include_tools: keep tool calls and results as compact text in the transcript.
         transport_retry: backoff for transient transport errors; ``None`` disables it.
+        rate_limiter: an adaptive limiter shared by every call of this graph (``None``: none;
+            :class:`~langchain_perceived_error.PerceivedErrorJudge` makes one by default).
 
     Invoke with ``{"record": <any trace shape>}``; turn the final state into a
     :class:`~langchain_perceived_error.JudgeResult` with :func:`result_from_state`.
@@ -193,12 +290,12 @@ def build_judge_graph(
         raise ValueError(msg)
     builder = StateGraph(JudgeState)
     builder.add_node("extract", _make_extract(include_tools))
-    builder.add_node("judge", _make_judge(model), retry_policy=transport_retry)
+    builder.add_node("judge", _make_judge(model, rate_limiter), retry_policy=transport_retry)
     builder.add_node("validate", _make_validate(max_attempts))
     builder.add_edge(START, "extract")
-    builder.add_conditional_edges("extract", _route_after_extract)
-    builder.add_conditional_edges("judge", _route_after_judge)
-    builder.add_conditional_edges("validate", _route_after_validate)
+    builder.add_conditional_edges("extract", _route(_route_after_extract))
+    builder.add_conditional_edges("judge", _route(_route_after_judge))
+    builder.add_conditional_edges("validate", _route(_route_after_validate))
     return builder.compile(name="perceived_error_judge")
 
 

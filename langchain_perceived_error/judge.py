@@ -12,7 +12,7 @@ import time
 from collections import deque
 from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Any, cast
+from typing import Any, Literal, cast
 
 from langchain_core.runnables import RunnableConfig
 from langgraph.types import RetryPolicy
@@ -24,6 +24,7 @@ from langchain_perceived_error.graph import (
     result_from_state,
 )
 from langchain_perceived_error.models import ModelSpec, model_name, resolve_model
+from langchain_perceived_error.ratelimit import AdaptiveRateLimiter
 from langchain_perceived_error.retries import DEFAULT_TRANSPORT_RETRY
 from langchain_perceived_error.schemas import JudgeResult, JudgeStatus
 
@@ -57,16 +58,41 @@ class PerceivedErrorJudge:
         max_attempts: int = DEFAULT_MAX_ATTEMPTS,
         include_tools: bool = False,
         transport_retry: RetryPolicy | None = DEFAULT_TRANSPORT_RETRY,
+        rate_limiter: AdaptiveRateLimiter | Literal["adaptive"] | None = "adaptive",
+        max_rps: float | None = None,
     ) -> None:
-        """Resolve ``model`` (see :func:`resolve_model`) and build the judge graph."""
+        """Resolve ``model`` (see :func:`resolve_model`) and build the judge graph.
+
+        Args:
+            model: a model spec or chat model instance.
+            max_attempts: model calls per trace, format retries included.
+            include_tools: show tool calls and results to the judge as compact text.
+            transport_retry: backoff for transient transport errors; ``None`` disables it.
+            rate_limiter: ``"adaptive"`` (default) gives this judge its own
+                :class:`~langchain_perceived_error.ratelimit.AdaptiveRateLimiter`, shared by all
+                its concurrent calls; pass an instance to share one between judges, or ``None``
+                for no client-side limiting (``Retry-After`` is still waited for on retries).
+            max_rps: a hard cap in requests per second for the default adaptive limiter.
+
+        Raises:
+            ValueError: when ``max_rps`` is combined with a limiter instance or ``None``.
+
+        """
+        if rate_limiter == "adaptive":
+            rate_limiter = AdaptiveRateLimiter(max_rps=max_rps)
+        elif max_rps is not None:
+            msg = "max_rps applies to the default adaptive limiter; set it on your limiter instead"
+            raise ValueError(msg)
         self.model = resolve_model(model)
         self.model_name = model_name(self.model)
         self.max_attempts = max_attempts
+        self.rate_limiter: AdaptiveRateLimiter | None = rate_limiter
         self.graph = build_judge_graph(
             self.model,
             max_attempts=max_attempts,
             include_tools=include_tools,
             transport_retry=transport_retry,
+            rate_limiter=rate_limiter,
         )
         # extract + (judge + validate) per attempt, with room to spare
         self._config: RunnableConfig = {"recursion_limit": 2 * max_attempts + 6}

@@ -4,18 +4,43 @@ Format retries (the model answered, but not with a valid verdict) live in the ju
 the validation error back to the model. Transport retries (429, 5xx, timeouts, dropped connections)
 re-run the same call with exponential backoff through LangGraph's ``RetryPolicy`` on the judge
 node, so the two never mix: a flaky network does not use up format attempts.
+
+Rate limits (429, and 503/529 load shedding) are a third kind: the judge node hands them to the
+adaptive limiter (:mod:`langchain_perceived_error.ratelimit`), which waits at least the server's
+``Retry-After`` and slows every concurrent call down, without using up ``RetryPolicy`` attempts.
+:func:`retry_after` and :func:`response_headers` read what the server said from any SDK's error.
 """
 
 from __future__ import annotations
 
 import asyncio
+import math
+import time
+from collections.abc import Mapping
+from email.utils import parsedate_to_datetime
+from typing import Any
 
 from langgraph.types import RetryPolicy
 
-__all__ = ["DEFAULT_TRANSPORT_RETRY", "TRANSIENT_STATUS_CODES", "is_transient_error", "status_code"]
+__all__ = [
+    "DEFAULT_TRANSPORT_RETRY",
+    "THROTTLE_STATUS_CODES",
+    "TRANSIENT_STATUS_CODES",
+    "is_rate_limit_error",
+    "is_transient_error",
+    "parse_retry_after",
+    "response_headers",
+    "retry_after",
+    "status_code",
+]
 
 TRANSIENT_STATUS_CODES = frozenset({408, 409, 425, 429, 500, 502, 503, 504, 529})
 """HTTP statuses that mean "try again later" rather than "this request is wrong"."""
+
+THROTTLE_STATUS_CODES = frozenset({429, 503, 529})
+"""Statuses that mean "too much traffic": rate limited (429) or load shedding (503, 529)."""
+
+_THROTTLE_NAMES = frozenset({"RateLimitError", "ModelRateLimitError", "OverloadedError"})
 
 _TRANSIENT_NAMES = frozenset(
     {
@@ -45,7 +70,10 @@ DEFAULT_TRANSPORT_RETRY = RetryPolicy(
     jitter=True,
     retry_on=lambda exc: is_transient_error(exc),
 )
-"""Up to 6 tries over about a minute (1, 2, 4, 8, 16 s plus jitter) on transient errors only."""
+"""Up to 6 tries over about a minute (1, 2, 4, 8, 16 s plus jitter) on transient errors only.
+
+LangGraph's policy cannot read ``Retry-After``; the judge node waits for it before handing an error
+to this policy (and, with the adaptive limiter on, absorbs 429s itself without using attempts)."""
 
 
 def status_code(exc: BaseException) -> int | None:
@@ -68,3 +96,67 @@ def is_transient_error(exc: BaseException) -> bool:
     if isinstance(exc, (TimeoutError, asyncio.TimeoutError, ConnectionError)):
         return True
     return any(cls.__name__ in _TRANSIENT_NAMES for cls in type(exc).__mro__)
+
+
+def is_rate_limit_error(exc: BaseException) -> bool:
+    """True for "too much traffic" errors: 429, 503 and 529, or an SDK's rate-limit error type."""
+    code = status_code(exc)
+    if code is not None:
+        return code in THROTTLE_STATUS_CODES
+    return any(cls.__name__ in _THROTTLE_NAMES for cls in type(exc).__mro__)
+
+
+def response_headers(exc: BaseException) -> Mapping[str, str] | None:
+    """The HTTP response headers an SDK exception carries (``exc.response.headers``), if any.
+
+    Works for the OpenAI-style SDKs (fireworks, openai, anthropic: an ``httpx.Response``), for
+    ``requests``/``aiohttp``-style errors with ``headers``, and for a plain ``headers`` mapping.
+    """
+    for holder in (getattr(exc, "response", None), exc):
+        headers = getattr(holder, "headers", None)
+        if isinstance(headers, Mapping):
+            return headers
+    return None
+
+
+def parse_retry_after(
+    headers: Mapping[str, Any] | None, *, now: float | None = None
+) -> float | None:
+    """Seconds to wait from ``retry-after-ms`` or ``Retry-After`` (seconds or an HTTP date).
+
+    Header names are matched case-insensitively. Returns None when neither header is present or
+    readable; negative waits become 0.
+    """
+    if not headers:
+        return None
+    lowered = {str(k).lower(): v for k, v in headers.items()}
+    milliseconds = _as_float(lowered.get("retry-after-ms"))
+    if milliseconds is not None:
+        return max(0.0, milliseconds / 1000.0)
+    value = lowered.get("retry-after")
+    if value is None:
+        return None
+    seconds = _as_float(value)
+    if seconds is not None:
+        return max(0.0, seconds)
+    try:
+        when = parsedate_to_datetime(str(value))
+    except (TypeError, ValueError, IndexError):
+        return None
+    current = time.time() if now is None else now
+    return max(0.0, when.timestamp() - current)
+
+
+def retry_after(exc: BaseException) -> float | None:
+    """The wait in seconds that the server asked for in the error's response, if any."""
+    return parse_retry_after(response_headers(exc))
+
+
+def _as_float(value: Any) -> float | None:
+    if value is None:
+        return None
+    try:
+        number = float(str(value).strip())
+    except ValueError:
+        return None
+    return number if math.isfinite(number) else None

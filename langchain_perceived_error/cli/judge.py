@@ -109,10 +109,37 @@ def judge_command(
         bool,
         typer.Option("--include-tools", help="Show tool calls and results to the judge as text."),
     ] = False,
+    max_rps: Annotated[
+        float | None,
+        typer.Option(
+            "--max-rps",
+            min=0.001,
+            help="Cap on model requests per second (default: no cap; the limiter adapts to "
+            "429s and Retry-After by itself).",
+            show_default=False,
+        ),
+    ] = None,
+    rate_limit: Annotated[
+        bool,
+        typer.Option(
+            "--rate-limit/--no-rate-limit",
+            help="Adaptive client-side rate limiting (slows down on 429/503, honours "
+            "Retry-After and X-Ratelimit headers).",
+        ),
+    ] = True,
 ) -> None:
     """Judge every trace and write one JSON line per input record, in input order."""
+    if max_rps is not None and not rate_limit:
+        stderr.print("[red]error:[/red] --max-rps needs the rate limiter; drop --no-rate-limit")
+        raise typer.Exit(2)
     try:
-        judge = PerceivedErrorJudge(model, max_attempts=max_attempts, include_tools=include_tools)
+        judge = PerceivedErrorJudge(
+            model,
+            max_attempts=max_attempts,
+            include_tools=include_tools,
+            rate_limiter="adaptive" if rate_limit else None,
+            max_rps=max_rps,
+        )
     except ModelSpecError as e:
         stderr.print(f"[red]error:[/red] {e}")
         raise typer.Exit(2) from e
