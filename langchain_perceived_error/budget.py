@@ -20,9 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from pydantic import BaseModel, ConfigDict, Field
-
-from langchain_perceived_error.schemas import Turn
+from langchain_perceived_error.schemas import BudgetCut, Turn
 
 __all__ = [
     "CHARS_PER_TOKEN",
@@ -37,18 +35,6 @@ DEFAULT_MAX_INPUT_TOKENS = 24_000
 """For the transcript alone: well inside a 32k-token context with the prompt and the answer."""
 _TURN_OVERHEAD_TOKENS = 3
 _MIN_KEPT_CHARS = 400
-
-
-class BudgetCut(BaseModel):
-    """What :func:`fit_to_budget` removed to fit the budget."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    budget_tokens: int = Field(description="The transcript's token budget.")
-    tokens_before: int = Field(description="Estimated tokens of the whole transcript.")
-    tokens_after: int = Field(description="Estimated tokens of what the judge read.")
-    turns_dropped: int = Field(default=0, description="Whole turns removed.")
-    chars_cut: int = Field(default=0, description="Characters removed from inside kept turns.")
 
 
 def estimate_tokens(turns: Sequence[Turn]) -> int:

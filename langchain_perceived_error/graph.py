@@ -36,19 +36,23 @@ from langgraph.graph import START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
 from langgraph.types import RetryPolicy
 
+from langchain_perceived_error.budget import DEFAULT_MAX_INPUT_TOKENS, fit_to_budget
 from langchain_perceived_error.eligibility import skip_reason
 from langchain_perceived_error.parsing import VerdictParseError, parse_verdict
 from langchain_perceived_error.prompts import build_judge_messages, build_retry_messages
 from langchain_perceived_error.ratelimit import DEFAULT_MAX_WAIT_S, AdaptiveRateLimiter, Slot
 from langchain_perceived_error.records import UnreadableRecord
+from langchain_perceived_error.redact import redact_turns
 from langchain_perceived_error.retries import (
     DEFAULT_TRANSPORT_RETRY,
     is_rate_limit_error,
     is_transient_error,
     response_headers,
     retry_after,
+    status_code,
 )
-from langchain_perceived_error.schemas import JudgeResult, JudgeStatus, Turn, Verdict
+from langchain_perceived_error.schemas import BudgetCut, JudgeResult, JudgeStatus, Turn, Verdict
+from langchain_perceived_error.scrub import scrub
 from langchain_perceived_error.transcript import TranscriptError, extract_transcript
 
 __all__ = ["DEFAULT_MAX_ATTEMPTS", "JudgeState", "build_judge_graph", "result_from_state"]
@@ -72,6 +76,8 @@ class JudgeState(TypedDict, total=False):
     attempts: int
     input_tokens: int | None
     output_tokens: int | None
+    budget_cut: BudgetCut | None
+    redactions: dict[str, int]
 
 
 def _as_turns(record: Any, include_tools: bool) -> list[Turn]:
@@ -104,7 +110,7 @@ def _node(name: str, func: Any, afunc: Any = None) -> Runnable[JudgeState, Judge
     return RunnableCallable(func, afunc, name=name, trace=False)
 
 
-def _make_extract(include_tools: bool) -> Any:
+def _make_extract(include_tools: bool, max_input_tokens: int | None, redact: bool) -> Any:
     def extract(state: JudgeState) -> JudgeState:
         try:
             turns = _as_turns(state["record"], include_tools)
@@ -113,7 +119,13 @@ def _make_extract(include_tools: bool) -> Any:
         reason = skip_reason(turns)
         if reason is not None:
             return {"turns": turns, "status": JudgeStatus.SKIPPED, "skip_reason": reason}
-        return {"turns": turns, "attempts": 0, "retry_messages": []}
+        update: JudgeState = {"attempts": 0, "retry_messages": []}
+        if redact:  # before anything leaves this process
+            turns, update["redactions"] = redact_turns(turns)
+        if max_input_tokens is not None:
+            turns, update["budget_cut"] = fit_to_budget(turns, max_input_tokens)
+        update["turns"] = turns
+        return update
 
     return _node("extract", extract)
 
@@ -130,13 +142,26 @@ def _model_update(state: JudgeState, reply: BaseMessage) -> JudgeState:
     }
 
 
+_TOO_LONG_HINTS = (
+    "context length",
+    "context_length",
+    "maximum context",
+    "too many tokens",
+    "prompt is too long",
+    "input is too long",
+    "request too large",
+)
+
+
 def _model_failure(state: JudgeState, exc: Exception) -> JudgeState:
     """A non-transient model error (bad key, unknown model, request too large): record it."""
-    return {
-        "status": JudgeStatus.FAILED,
-        "error": f"model call failed: {type(exc).__name__}: {exc}",
-        "attempts": state.get("attempts", 0) + 1,
-    }
+    error = f"model call failed: {type(exc).__name__}: {exc}"
+    if status_code(exc) == 413 or any(hint in str(exc).lower() for hint in _TOO_LONG_HINTS):
+        error += (
+            " -- the transcript is too long for this model: lower the token budget "
+            "(--max-input-tokens / max_input_tokens=) or use a model with a longer context"
+        )
+    return {"status": JudgeStatus.FAILED, "error": error, "attempts": state.get("attempts", 0) + 1}
 
 
 class _ModelCall:
@@ -270,6 +295,8 @@ def build_judge_graph(
     include_tools: bool = False,
     transport_retry: RetryPolicy | None = DEFAULT_TRANSPORT_RETRY,
     rate_limiter: AdaptiveRateLimiter | None = None,
+    max_input_tokens: int | None = DEFAULT_MAX_INPUT_TOKENS,
+    redact: bool = False,
 ) -> CompiledStateGraph[JudgeState, None, JudgeState, JudgeState]:
     """Build the compiled judge graph for ``model``.
 
@@ -280,6 +307,10 @@ def build_judge_graph(
         transport_retry: backoff for transient transport errors; ``None`` disables it.
         rate_limiter: an adaptive limiter shared by every call of this graph (``None``: none;
             :class:`~langchain_perceived_error.PerceivedErrorJudge` makes one by default).
+        max_input_tokens: the transcript's token budget; longer transcripts are cut by the policy
+            of :mod:`langchain_perceived_error.budget` and the cut is recorded (``None``: no cut).
+        redact: mask e-mails, phone and card numbers and keys before the model sees the turns
+            (:mod:`langchain_perceived_error.redact`); the counts are recorded.
 
     Invoke with ``{"record": <any trace shape>}``; turn the final state into a
     :class:`~langchain_perceived_error.JudgeResult` with :func:`result_from_state`.
@@ -289,7 +320,7 @@ def build_judge_graph(
         msg = f"max_attempts must be at least 1, got {max_attempts}"
         raise ValueError(msg)
     builder = StateGraph(JudgeState)
-    builder.add_node("extract", _make_extract(include_tools))
+    builder.add_node("extract", _make_extract(include_tools, max_input_tokens, redact))
     builder.add_node("judge", _make_judge(model, rate_limiter), retry_policy=transport_retry)
     builder.add_node("validate", _make_validate(max_attempts))
     builder.add_edge(START, "extract")
@@ -310,12 +341,16 @@ def result_from_state(
         status=status,
         verdict=state.get("verdict") if status is JudgeStatus.JUDGED else None,
         skip_reason=state.get("skip_reason"),
-        error=(state.get("error") or "the judge stopped without a verdict") if failed else None,
-        raw_output=state.get("raw_output") if failed else None,
+        error=scrub(state.get("error") or "the judge stopped without a verdict")
+        if failed
+        else None,
+        raw_output=scrub(state.get("raw_output") or "") or None if failed else None,
         attempts=state.get("attempts", 0),
         model=model,
         input_tokens=state.get("input_tokens"),
         output_tokens=state.get("output_tokens"),
         latency_s=time.perf_counter() - started,
         turns=state.get("turns", []),
+        budget_cut=state.get("budget_cut"),
+        redactions=state.get("redactions"),
     )

@@ -17,6 +17,7 @@ from typing import Any, Literal, cast
 from langchain_core.runnables import RunnableConfig
 from langgraph.types import RetryPolicy
 
+from langchain_perceived_error.budget import DEFAULT_MAX_INPUT_TOKENS
 from langchain_perceived_error.graph import (
     DEFAULT_MAX_ATTEMPTS,
     JudgeState,
@@ -27,6 +28,7 @@ from langchain_perceived_error.models import ModelSpec, model_name, resolve_mode
 from langchain_perceived_error.ratelimit import AdaptiveRateLimiter
 from langchain_perceived_error.retries import DEFAULT_TRANSPORT_RETRY
 from langchain_perceived_error.schemas import JudgeResult, JudgeStatus
+from langchain_perceived_error.scrub import scrub
 
 __all__ = ["DEFAULT_CONCURRENCY", "PerceivedErrorJudge", "ajudge", "judge", "record_id_of"]
 
@@ -60,6 +62,8 @@ class PerceivedErrorJudge:
         transport_retry: RetryPolicy | None = DEFAULT_TRANSPORT_RETRY,
         rate_limiter: AdaptiveRateLimiter | Literal["adaptive"] | None = "adaptive",
         max_rps: float | None = None,
+        max_input_tokens: int | None = DEFAULT_MAX_INPUT_TOKENS,
+        redact: bool = False,
     ) -> None:
         """Resolve ``model`` (see :func:`resolve_model`) and build the judge graph.
 
@@ -73,6 +77,11 @@ class PerceivedErrorJudge:
                 its concurrent calls; pass an instance to share one between judges, or ``None``
                 for no client-side limiting (``Retry-After`` is still waited for on retries).
             max_rps: a hard cap in requests per second for the default adaptive limiter.
+            max_input_tokens: the transcript's token budget (estimated at 4 characters per
+                token); longer transcripts are cut, keeping the evidence, and the cut is recorded
+                in ``JudgeResult.budget_cut``. ``None`` sends transcripts whole.
+            redact: mask personal data and keys before the model sees them; counts are recorded
+                in ``JudgeResult.redactions``.
 
         Raises:
             ValueError: when ``max_rps`` is combined with a limiter instance or ``None``.
@@ -93,6 +102,8 @@ class PerceivedErrorJudge:
             include_tools=include_tools,
             transport_retry=transport_retry,
             rate_limiter=rate_limiter,
+            max_input_tokens=max_input_tokens,
+            redact=redact,
         )
         # extract + (judge + validate) per attempt, with room to spare
         self._config: RunnableConfig = {"recursion_limit": 2 * max_attempts + 6}
@@ -105,12 +116,18 @@ class PerceivedErrorJudge:
             return JudgeResult(
                 id=record_id,
                 status=JudgeStatus.FAILED,
-                error=f"{type(error).__name__}: {error}",
+                error=scrub(f"{type(error).__name__}: {error}"),
                 model=self.model_name,
                 latency_s=time.perf_counter() - started,
             )
         assert state is not None
         return result_from_state(state, record_id=record_id, model=self.model_name, started=started)
+
+    async def aclose(self) -> None:
+        """Close the model's async HTTP client, if it has one (call before the event loop ends)."""
+        close = getattr(self.model, "aclose", None)
+        if close is not None:
+            await close()
 
     def judge(self, record: Any) -> JudgeResult:
         """Judge one trace (any shape :func:`extract_transcript` reads, or a list of Turns)."""

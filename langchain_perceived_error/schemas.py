@@ -9,6 +9,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator
 
 __all__ = [
+    "BudgetCut",
     "JudgeResult",
     "JudgeStatus",
     "LabelledRecord",
@@ -55,6 +56,18 @@ class Verdict(BaseModel):
         return stripped
 
 
+class BudgetCut(BaseModel):
+    """What :func:`fit_to_budget` removed to fit the budget."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    budget_tokens: int = Field(description="The transcript's token budget.")
+    tokens_before: int = Field(description="Estimated tokens of the whole transcript.")
+    tokens_after: int = Field(description="Estimated tokens of what the judge read.")
+    turns_dropped: int = Field(default=0, description="Whole turns removed.")
+    chars_cut: int = Field(default=0, description="Characters removed from inside kept turns.")
+
+
 class JudgeStatus(str, Enum):
     """How a judgement ended."""
 
@@ -87,6 +100,12 @@ class JudgeResult(BaseModel):
     )
     latency_s: float = Field(default=0.0, description="Wall time of the whole judgement.")
     turns: list[Turn] = Field(default_factory=list, description="The transcript that was judged.")
+    budget_cut: BudgetCut | None = Field(
+        default=None, description="What was cut to fit the token budget, if anything."
+    )
+    redactions: dict[str, int] | None = Field(
+        default=None, description="With redaction on: how many items of each kind were masked."
+    )
 
     @property
     def perceived_error(self) -> bool | None:
@@ -113,6 +132,8 @@ class JudgeResult(BaseModel):
             "output_tokens": self.output_tokens,
             "latency_s": round(self.latency_s, 4),
             "error": self.error,
+            "budget_cut": self.budget_cut.model_dump() if self.budget_cut else None,
+            "redactions": self.redactions,
         }
 
 

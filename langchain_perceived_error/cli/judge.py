@@ -14,9 +14,10 @@ from typing import Annotated, Any, TextIO
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from langchain_perceived_error.budget import DEFAULT_MAX_INPUT_TOKENS
 from langchain_perceived_error.cli.app import app, stderr
 from langchain_perceived_error.graph import DEFAULT_MAX_ATTEMPTS
-from langchain_perceived_error.judge import DEFAULT_CONCURRENCY, PerceivedErrorJudge
+from langchain_perceived_error.judge import DEFAULT_CONCURRENCY, PerceivedErrorJudge, record_id_of
 from langchain_perceived_error.models import ModelSpecError
 from langchain_perceived_error.records import ReadReport, SourcedRecord, count_records, read_records
 from langchain_perceived_error.schemas import JudgeResult
@@ -53,22 +54,63 @@ async def _judge_stream(
         yield result if result.id is not None else result.model_copy(update={"id": source})
 
 
+class ResumeMismatchError(ValueError):
+    """The output file of ``--resume`` was not written from these inputs."""
+
+
+def _resume_point(output: Path) -> tuple[int, str | None]:
+    """Drop a half-written last line of ``output``; return its complete lines and the last id."""
+    if not output.exists():
+        return 0, None
+    with output.open("rb+") as stream:
+        data_end = stream.seek(0, 2)
+        stream.seek(0)
+        done, last_id, kept = 0, None, 0
+        for line in stream:
+            if not line.endswith(b"\n"):
+                break  # killed mid-write: this line is redone
+            done, kept = done + 1, kept + len(line)
+            last_id = json.loads(line).get("id")
+        if kept < data_end:
+            stream.truncate(kept)
+    return done, last_id
+
+
+def _skip_done(
+    records: Iterator[SourcedRecord], done: int, last_id: str | None
+) -> Iterator[SourcedRecord]:
+    """Skip the ``done`` records already judged, checking the last one is the output's last."""
+    for index, record in enumerate(records):
+        if index >= done:
+            yield record
+        elif index == done - 1:
+            found = record_id_of(record.payload) or record.source
+            if found != last_id:
+                msg = (
+                    f"the output's last line is record {last_id!r}, but input record {done} is "
+                    f"{found!r}: resume with the same inputs, or drop --resume"
+                )
+                raise ResumeMismatchError(msg)
+
+
 async def _run_judge(
     judge: PerceivedErrorJudge,
-    inputs: list[str],
+    records: Iterator[SourcedRecord],
+    total: int | None,
     out: TextIO,
     concurrency: int,
-    report: ReadReport,
 ) -> RunSummary:
     summary = RunSummary(model=judge.model_name)
-    total = count_records(inputs)
-    with _progress() as progress:
-        task = progress.add_task("judge", total=total)
-        async for result in _judge_stream(judge, read_records(inputs, report), concurrency):
-            out.write(json.dumps(result.to_record(), ensure_ascii=False) + "\n")
-            out.flush()
-            summary.add(result)
-            progress.advance(task)
+    try:
+        with _progress() as progress:
+            task = progress.add_task("judge", total=total)
+            async for result in _judge_stream(judge, records, concurrency):
+                out.write(json.dumps(result.to_record(), ensure_ascii=False) + "\n")
+                out.flush()
+                summary.add(result)
+                progress.advance(task)
+    finally:
+        await judge.aclose()
     return summary
 
 
@@ -127,10 +169,35 @@ def judge_command(
             "Retry-After and X-Ratelimit headers).",
         ),
     ] = True,
+    resume: Annotated[
+        bool,
+        typer.Option(
+            "--resume",
+            help="Continue an --output file after a crash: keep its complete lines, redo the rest.",
+        ),
+    ] = False,
+    redact: Annotated[
+        bool,
+        typer.Option(
+            "--redact",
+            help="Mask e-mails, phone and card numbers and keys before the model sees a trace.",
+        ),
+    ] = False,
+    max_input_tokens: Annotated[
+        int,
+        typer.Option(
+            "--max-input-tokens",
+            min=100,
+            help="Token budget of a transcript; longer ones are cut, keeping the evidence.",
+        ),
+    ] = DEFAULT_MAX_INPUT_TOKENS,
 ) -> None:
     """Judge every trace and write one JSON line per input record, in input order."""
     if max_rps is not None and not rate_limit:
         stderr.print("[red]error:[/red] --max-rps needs the rate limiter; drop --no-rate-limit")
+        raise typer.Exit(2)
+    if resume and output is None:
+        stderr.print("[red]error:[/red] --resume needs --output FILE")
         raise typer.Exit(2)
     try:
         judge = PerceivedErrorJudge(
@@ -139,18 +206,33 @@ def judge_command(
             include_tools=include_tools,
             rate_limiter="adaptive" if rate_limit else None,
             max_rps=max_rps,
+            max_input_tokens=max_input_tokens,
+            redact=redact,
         )
     except ModelSpecError as e:
         stderr.print(f"[red]error:[/red] {e}")
         raise typer.Exit(2) from e
     report = ReadReport()
+    done, last_id = _resume_point(output) if resume and output is not None else (0, None)
+    records = _skip_done(read_records(inputs, report), done, last_id)
+    total = count_records(inputs)
     with ExitStack() as stack:
         out = (
             sys.stdout
             if output is None
-            else stack.enter_context(output.open("w", encoding="utf-8"))
+            else stack.enter_context(output.open("a" if resume else "w", encoding="utf-8"))
         )
-        summary = asyncio.run(_run_judge(judge, inputs, out, concurrency, report))
+        try:
+            summary = asyncio.run(
+                _run_judge(
+                    judge, records, None if total is None else total - done, out, concurrency
+                )
+            )
+        except ResumeMismatchError as e:
+            stderr.print(f"[red]error:[/red] {e}")
+            raise typer.Exit(2) from e
+    if done:
+        stderr.print(f"resumed: {done} records already in {output} were kept")
     for problem in report.unreadable_sources:
         stderr.print(f"[red]could not read[/red] {problem}")
     if report.records == 0:

@@ -25,20 +25,9 @@ from langchain_perceived_error.prompts import render_verdict
 from langchain_perceived_error.schemas import Turn
 from tests.fakes import ScriptedChatModel
 from tests.servers.fireworks_server import API_KEY, rules_responder
+from tests.unit_tests.test_cli import FIELDS  # the `judge` output line
 
 MODEL = "fireworks:accounts/fireworks/models/qwen3p5-35b-a3b"
-FIELDS = [
-    "id",
-    "status",
-    "perceived_error",
-    "reason",
-    "model",
-    "attempts",
-    "input_tokens",
-    "output_tokens",
-    "latency_s",
-    "error",
-]
 FAST = PollPolicy(interval_s=0)
 runner = CliRunner()
 

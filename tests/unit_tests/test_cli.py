@@ -21,6 +21,8 @@ FIELDS = [
     "output_tokens",
     "latency_s",
     "error",
+    "budget_cut",
+    "redactions",
 ]
 
 

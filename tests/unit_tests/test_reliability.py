@@ -1,0 +1,138 @@
+"""Crash-safe resume, redaction before sending, token budgets and too-long errors."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from langchain_perceived_error import JudgeStatus, PerceivedErrorJudge
+from tests.fakes import ScriptedChatModel, ScriptedError
+from tests.unit_tests.test_cli import ROOT, read_lines, run_cli
+from tests.unit_tests.test_graph import FAST_RETRY
+
+TRUE = '{"perceived_error": true, "reason": "The user corrects it."}'
+
+
+def _records(path: Path, n: int) -> list[str]:
+    ids = [f"r{i:05d}" for i in range(n)]
+    with path.open("w") as f:
+        for i, record_id in enumerate(ids):
+            last = "No, I said Tuesday." if i % 2 else "Thanks!"
+            messages = [
+                ["user", f"move meeting {i}"],
+                ["assistant", "Moved to Wednesday."],
+                ["user", last],
+            ]
+            f.write(json.dumps({"id": record_id, "messages": messages}) + "\n")
+    return ids
+
+
+def test_judge_resume_after_sigkill_loses_nothing_and_writes_nothing_twice(tmp_path):
+    inputs, output = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
+    ids = _records(inputs, 3000)
+    env = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY")}
+    command = [
+        sys.executable,
+        "-m",
+        "langchain_perceived_error",
+        "judge",
+        str(inputs),
+        "--model",
+        "rules",
+        "-c",
+        "2",
+        "-o",
+        str(output),
+    ]
+    proc = subprocess.Popen(command, cwd=ROOT, env=env, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and (not output.exists() or output.stat().st_size < 20_000):
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=30)
+    written = output.read_bytes()
+    assert 0 < written.count(b"\n") < len(ids), "the kill must land mid-run"
+    with output.open("ab") as f:  # as if the kill had cut a line in half
+        f.write(b'{"id": "r99999", "status": "jud')
+    resumed = run_cli("judge", inputs, "--model", "rules", "-o", output, "--resume")
+    assert resumed.returncode == 0, resumed.stderr
+    assert "records already in" in resumed.stderr
+    lines = read_lines(output.read_text())
+    assert [line["id"] for line in lines] == ids  # every record once, in order
+    assert {line["status"] for line in lines} == {"judged"}
+
+
+def test_resume_refuses_an_output_of_other_inputs(tmp_path):
+    inputs, output = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
+    _records(inputs, 5)
+    output.write_text(json.dumps({"id": "something-else"}) + "\n")
+    proc = run_cli("judge", inputs, "--model", "rules", "-o", output, "--resume")
+    assert proc.returncode == 2
+    assert "resume with the same inputs" in proc.stderr
+
+
+def test_redaction_masks_personal_data_before_the_model_sees_it():
+    model = ScriptedChatModel(script=[TRUE])
+    judge = PerceivedErrorJudge(model, redact=True, transport_retry=FAST_RETRY)
+    result = judge.judge(
+        [
+            ("user", "Email the invoice to jane.doe@example.com, card 4111 1111 1111 1111."),
+            ("assistant", "Sent to jane.doe@example.org."),
+            (
+                "user",
+                "No! I said .com. Call me on +44 20 7946 0958. My key is sk-abcdefghijklmnop1234",
+            ),
+        ]
+    )
+    sent = "\n".join(m.text for m in model.calls[0])
+    for original in ("jane.doe@", "4111", "7946", "sk-abcdefghijklmnop1234"):
+        assert original not in sent
+    assert "[email]" in sent
+    assert result.redactions == {"email": 2, "card": 1, "phone": 1, "key": 1}
+    assert result.to_record()["redactions"] == result.redactions
+
+
+def test_without_redaction_the_text_is_sent_as_is():
+    model = ScriptedChatModel(script=[TRUE])
+    result = PerceivedErrorJudge(model, transport_retry=FAST_RETRY).judge(
+        [("user", "mail a@example.com"), ("assistant", "done"), ("user", "wrong address")]
+    )
+    assert "a@example.com" in model.calls[0][1].text
+    assert result.redactions is None
+
+
+def test_a_huge_trace_is_cut_to_the_budget_and_the_cut_is_recorded():
+    model = ScriptedChatModel(script=[TRUE])
+    judge = PerceivedErrorJudge(model, max_input_tokens=2000, transport_retry=FAST_RETRY)
+    turns = [
+        ("user", "context " * 20_000),
+        ("assistant", "answer " * 20_000),
+        ("user", "No, wrong."),
+    ]
+    result = judge.judge(turns)
+    assert result.status is JudgeStatus.JUDGED
+    assert result.budget_cut is not None
+    assert result.budget_cut.tokens_before > 20_000
+    assert result.budget_cut.tokens_after <= 2000
+    sent = model.calls[0][1].text
+    assert "cut to fit the judge's context" in sent
+    assert "user: No, wrong." in sent
+    assert len(sent) < 2000 * 4 + 1000
+
+
+def test_a_context_length_error_is_a_failure_with_advice():
+    model = ScriptedChatModel(script=[ScriptedError(413, "Request Entity Too Large")])
+    result = PerceivedErrorJudge(model, transport_retry=FAST_RETRY).judge(
+        [("user", "a"), ("assistant", "b"), ("user", "c")]
+    )
+    assert result.status is JudgeStatus.FAILED
+    assert "too long for this model" in (result.error or "")
+    assert "--max-input-tokens" in (result.error or "")
+    model = ScriptedChatModel(script=[ScriptedError(400, "maximum context length is 32768 tokens")])
+    result = PerceivedErrorJudge(model, transport_retry=FAST_RETRY).judge(
+        [("user", "a"), ("assistant", "b"), ("user", "c")]
+    )
+    assert "too long for this model" in (result.error or "")
