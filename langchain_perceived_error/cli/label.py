@@ -38,6 +38,7 @@ from langsmith.utils import LangSmithError
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from langchain_perceived_error.cache import CacheError, DiskCache, with_cache
 from langchain_perceived_error.cli.app import app, stderr
 from langchain_perceived_error.datasets.labels import (
     LabelFileError,
@@ -56,7 +57,7 @@ from langchain_perceived_error.datasets.panel import (
 )
 from langchain_perceived_error.graph import DEFAULT_MAX_ATTEMPTS
 from langchain_perceived_error.judge import DEFAULT_CONCURRENCY
-from langchain_perceived_error.models import ModelSpecError
+from langchain_perceived_error.models import ModelSpec, ModelSpecError, resolve_model
 from langchain_perceived_error.online.clients import (
     LangSmithClients,
     LangSmithConfigError,
@@ -352,6 +353,14 @@ def _print_routing(
 # -- the command -----------------------------------------------------------------------------------
 
 
+def _cached(specs: list[str], cache: Path | None) -> list[ModelSpec]:
+    """The specs as models reading and writing ``cache`` (the specs as they are without one)."""
+    if cache is None:
+        return list(specs)
+    disk = DiskCache(cache)
+    return [with_cache(resolve_model(spec), disk) for spec in specs]
+
+
 @app.command("label")
 def label_command(
     inputs: Annotated[
@@ -412,6 +421,13 @@ def label_command(
     include_tools: Annotated[
         bool, typer.Option("--include-tools", help="Show tool calls and results as text.")
     ] = False,
+    cache: Annotated[
+        Path | None,
+        typer.Option(
+            "--cache",
+            help="On-disk cache of model calls: a re-run after a crash repeats no finished call.",
+        ),
+    ] = None,
     api_url: ApiUrlOption = None,
     api_key: ApiKeyOption = None,
     workspace_id: WorkspaceOption = None,
@@ -428,9 +444,12 @@ def label_command(
     if inputs:
         try:
             labeller = PanelLabeller(
-                panel, adjudicator or [], max_attempts=max_attempts, include_tools=include_tools
+                _cached(panel, cache),
+                _cached(adjudicator or [], cache),
+                max_attempts=max_attempts,
+                include_tools=include_tools,
             )
-        except (ModelSpecError, ValueError) as e:
+        except (ModelSpecError, ValueError, CacheError) as e:
             _exit_with(e, 2)
     needs_langsmith = queue is not None or import_project is not None
     clients = langsmith_clients(api_url, api_key, workspace_id) if needs_langsmith else None

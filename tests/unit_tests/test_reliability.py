@@ -136,3 +136,40 @@ def test_a_context_length_error_is_a_failure_with_advice():
         [("user", "a"), ("assistant", "b"), ("user", "c")]
     )
     assert "too long for this model" in (result.error or "")
+
+
+def test_label_with_a_cache_repeats_no_finished_model_call(tmp_path, httpserver, monkeypatch):
+    """A crashed `label` run re-run with the same --cache makes no model call it already made."""
+    from tests.unit_tests.test_fireworks_local import PATH, completion
+
+    httpserver.expect_request(PATH, method="POST").respond_with_json(
+        completion('{"perceived_error": true, "reason": "The user corrects it."}')
+    )
+    monkeypatch.setenv("FIREWORKS_API_KEY", "fw-local-test")
+    monkeypatch.setenv("FIREWORKS_API_BASE", httpserver.url_for("/inference"))
+    inputs = tmp_path / "in.jsonl"
+    _records(inputs, 6)
+    spec = "fireworks:accounts/fireworks/models/gpt-oss-20b"
+    args = [
+        "label",
+        inputs,
+        "-p",
+        spec,
+        "-p",
+        "rules",
+        "-o",
+        tmp_path / "labelled.jsonl",
+        "--cache",
+        tmp_path / "cache",
+    ]
+    from typer.testing import CliRunner
+
+    from langchain_perceived_error.cli import app
+
+    first = CliRunner().invoke(app, [str(a) for a in args])
+    assert first.exit_code == 0, first.output
+    calls = len(httpserver.log)
+    assert calls == 6
+    second = CliRunner().invoke(app, [str(a) for a in args])
+    assert second.exit_code == 0, second.output
+    assert len(httpserver.log) == calls  # every call came from the cache
