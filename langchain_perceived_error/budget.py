@@ -26,6 +26,7 @@ __all__ = [
     "CHARS_PER_TOKEN",
     "DEFAULT_MAX_INPUT_TOKENS",
     "BudgetCut",
+    "budget_for_model",
     "estimate_tokens",
     "fit_to_budget",
 ]
@@ -33,8 +34,20 @@ __all__ = [
 CHARS_PER_TOKEN = 4
 DEFAULT_MAX_INPUT_TOKENS = 24_000
 """For the transcript alone: well inside a 32k-token context with the prompt and the answer."""
+CONTEXT_SHARE = 0.75
+"""Share of a model's context given to the transcript: the rest holds the prompt and the answer,
+and absorbs the error of the 4-characters-a-token estimate."""
 _TURN_OVERHEAD_TOKENS = 3
 _MIN_KEPT_CHARS = 400
+
+
+def budget_for_model(model: object) -> int:
+    """The transcript budget for ``model``: 75% of its context when its profile says, else 24k."""
+    profile = getattr(model, "profile", None)
+    context = profile.get("max_input_tokens") if isinstance(profile, dict) else None
+    if isinstance(context, int) and context > 0:
+        return max(1000, int(context * CONTEXT_SHARE))
+    return DEFAULT_MAX_INPUT_TOKENS
 
 
 def estimate_tokens(turns: Sequence[Turn]) -> int:

@@ -17,7 +17,7 @@ from typing import Any, Literal, cast
 from langchain_core.runnables import RunnableConfig
 from langgraph.types import RetryPolicy
 
-from langchain_perceived_error.budget import DEFAULT_MAX_INPUT_TOKENS
+from langchain_perceived_error.budget import budget_for_model
 from langchain_perceived_error.graph import (
     DEFAULT_MAX_ATTEMPTS,
     JudgeState,
@@ -62,7 +62,7 @@ class PerceivedErrorJudge:
         transport_retry: RetryPolicy | None = DEFAULT_TRANSPORT_RETRY,
         rate_limiter: AdaptiveRateLimiter | Literal["adaptive"] | None = "adaptive",
         max_rps: float | None = None,
-        max_input_tokens: int | None = DEFAULT_MAX_INPUT_TOKENS,
+        max_input_tokens: int | Literal["auto"] | None = "auto",
         redact: bool = False,
     ) -> None:
         """Resolve ``model`` (see :func:`resolve_model`) and build the judge graph.
@@ -79,7 +79,8 @@ class PerceivedErrorJudge:
             max_rps: a hard cap in requests per second for the default adaptive limiter.
             max_input_tokens: the transcript's token budget (estimated at 4 characters per
                 token); longer transcripts are cut, keeping the evidence, and the cut is recorded
-                in ``JudgeResult.budget_cut``. ``None`` sends transcripts whole.
+                in ``JudgeResult.budget_cut``. ``"auto"``: 75% of the model's context when its
+                LangChain profile gives one, else 24,000. ``None`` sends transcripts whole.
             redact: mask personal data and keys before the model sees them; counts are recorded
                 in ``JudgeResult.redactions``.
 
@@ -94,6 +95,9 @@ class PerceivedErrorJudge:
             raise ValueError(msg)
         self.model = resolve_model(model)
         self.model_name = model_name(self.model)
+        if max_input_tokens == "auto":
+            max_input_tokens = budget_for_model(self.model)
+        self.max_input_tokens = max_input_tokens
         self.max_attempts = max_attempts
         self.rate_limiter: AdaptiveRateLimiter | None = rate_limiter
         self.graph = build_judge_graph(

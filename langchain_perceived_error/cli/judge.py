@@ -14,7 +14,6 @@ from typing import Annotated, Any, TextIO
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from langchain_perceived_error.budget import DEFAULT_MAX_INPUT_TOKENS
 from langchain_perceived_error.cli.app import app, stderr
 from langchain_perceived_error.graph import DEFAULT_MAX_ATTEMPTS
 from langchain_perceived_error.judge import DEFAULT_CONCURRENCY, PerceivedErrorJudge, record_id_of
@@ -184,13 +183,15 @@ def judge_command(
         ),
     ] = False,
     max_input_tokens: Annotated[
-        int,
+        int | None,
         typer.Option(
             "--max-input-tokens",
             min=100,
-            help="Token budget of a transcript; longer ones are cut, keeping the evidence.",
+            help="Token budget of a transcript; longer ones are cut, keeping the evidence. "
+            "Default: 75% of the model's context when known, else 24,000.",
+            show_default=False,
         ),
-    ] = DEFAULT_MAX_INPUT_TOKENS,
+    ] = None,
 ) -> None:
     """Judge every trace and write one JSON line per input record, in input order."""
     if max_rps is not None and not rate_limit:
@@ -206,7 +207,7 @@ def judge_command(
             include_tools=include_tools,
             rate_limiter="adaptive" if rate_limit else None,
             max_rps=max_rps,
-            max_input_tokens=max_input_tokens,
+            max_input_tokens="auto" if max_input_tokens is None else max_input_tokens,
             redact=redact,
         )
     except ModelSpecError as e:

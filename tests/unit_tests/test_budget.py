@@ -44,3 +44,15 @@ def test_evidence_alone_over_budget_is_shortened_in_the_middle():
     assert kept[0].text.endswith(" END")
     assert "characters cut to fit the judge's context" in kept[0].text
     assert kept[1].text == "That's wrong."
+
+
+def test_the_budget_follows_the_models_context_when_its_profile_gives_it():
+    from langchain_perceived_error import PerceivedErrorJudge
+    from langchain_perceived_error.budget import DEFAULT_MAX_INPUT_TOKENS, budget_for_model
+    from tests.fakes import ScriptedChatModel
+
+    long_context = ScriptedChatModel(script=["x"], profile={"max_input_tokens": 128_000})
+    assert budget_for_model(long_context) == 96_000
+    assert budget_for_model(ScriptedChatModel(script=["x"])) == DEFAULT_MAX_INPUT_TOKENS
+    assert PerceivedErrorJudge(long_context).max_input_tokens == 96_000
+    assert PerceivedErrorJudge(long_context, max_input_tokens=5000).max_input_tokens == 5000
