@@ -421,6 +421,10 @@ def label_command(
     include_tools: Annotated[
         bool, typer.Option("--include-tools", help="Show tool calls and results as text.")
     ] = False,
+    redact: Annotated[
+        bool,
+        typer.Option("--redact", help="Mask personal data and keys before any model sees a trace."),
+    ] = False,
     cache: Annotated[
         Path | None,
         typer.Option(
@@ -448,6 +452,7 @@ def label_command(
                 _cached(adjudicator or [], cache),
                 max_attempts=max_attempts,
                 include_tools=include_tools,
+                redact=redact,
             )
         except (ModelSpecError, ValueError, CacheError) as e:
             _exit_with(e, 2)

@@ -61,9 +61,10 @@ def _open(
     config: WatchConfig,
     model: str | None,
     clients: LangSmithClients,
+    redact: bool,
 ) -> Watcher:
     try:
-        judge = PerceivedErrorJudge(model)
+        judge = PerceivedErrorJudge(model, redact=redact)
     except ModelSpecError as e:
         _exit_with(e, 2)
     try:
@@ -128,6 +129,10 @@ def watch_command(
             show_default=False,
         ),
     ] = None,
+    redact: Annotated[
+        bool,
+        typer.Option("--redact", help="Mask personal data and keys before the model sees a trace."),
+    ] = False,
     concurrency: Annotated[
         int, typer.Option("--concurrency", "-c", min=1, help="Judgements at once.")
     ] = DEFAULT_CONCURRENCY,
@@ -204,7 +209,7 @@ def watch_command(
     package_logger.setLevel(min(level or logging.INFO, logging.INFO))  # the per-batch lines
     try:
         with clients:
-            watcher = _open(config, model, clients)
+            watcher = _open(config, model, clients, redact)
             _watch(watcher, once)
     finally:
         package_logger.setLevel(level)

@@ -554,8 +554,11 @@ class PanelLabeller:
         max_attempts: int = DEFAULT_MAX_ATTEMPTS,
         include_tools: bool = False,
         transport_retry: RetryPolicy | None = DEFAULT_TRANSPORT_RETRY,
+        redact: bool = False,
     ) -> None:
         """Resolve every model spec (see :func:`~langchain_perceived_error.resolve_model`).
+
+        ``redact`` masks personal data and keys before any panel model or adjudicator sees a trace.
 
         Raises:
             ValueError: when the panel has fewer than two members.
@@ -565,7 +568,11 @@ class PanelLabeller:
         if len(panel) < 2:
             msg = f"a panel needs at least two models, got {len(panel)}"
             raise ValueError(msg)
-        options: dict[str, Any] = {"max_attempts": max_attempts, "transport_retry": transport_retry}
+        options: dict[str, Any] = {
+            "max_attempts": max_attempts,
+            "transport_retry": transport_retry,
+            "redact": redact,
+        }
         self.panel = [
             PerceivedErrorJudge(spec, include_tools=include_tools, **options) for spec in panel
         ]

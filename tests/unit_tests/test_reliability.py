@@ -173,3 +173,33 @@ def test_label_with_a_cache_repeats_no_finished_model_call(tmp_path, httpserver,
     second = CliRunner().invoke(app, [str(a) for a in args])
     assert second.exit_code == 0, second.output
     assert len(httpserver.log) == calls  # every call came from the cache
+
+
+def test_the_panel_redacts_before_any_model_sees_the_trace():
+    from langchain_perceived_error.datasets.panel import PanelLabeller
+
+    first = ScriptedChatModel(script=[TRUE])
+    second = ScriptedChatModel(script=['{"perceived_error": false, "reason": "fine"}'])
+    adjudicator = ScriptedChatModel(script=[TRUE])
+    labeller = PanelLabeller([first, second], [adjudicator], redact=True)
+    labeller.label(
+        {
+            "id": "x",
+            "messages": [
+                ["user", "mail me at jane@example.com"],
+                ["assistant", "ok"],
+                ["user", "No, jane@example.com not jane@example.org"],
+            ],
+        }
+    )
+    for model in (first, second, adjudicator):
+        assert model.calls, "every model was asked"
+        sent = "\n".join(m.text for call in model.calls for m in call)
+        assert "jane@" not in sent
+        assert "[email]" in sent
+
+
+def test_watch_and_label_offer_redact():
+    for command in ("watch", "label"):
+        proc = run_cli(command, "--help")
+        assert "--redact" in proc.stdout
