@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Iterator
 
 import pytest
@@ -67,3 +68,15 @@ def fireworks_env(fireworks_server: object, monkeypatch: pytest.MonkeyPatch) -> 
     monkeypatch.setenv("FIREWORKS_ACCOUNT_ID", fireworks_server.account_id)
     monkeypatch.setenv("FIREWORKS_BASE_URL", fireworks_server.url)
     return fireworks_server
+
+
+_HTTP_CLIENT_FIXTURES = frozenset({"httpserver", "fireworks_server", "fireworks_env"})
+
+
+@pytest.fixture(autouse=True)
+def _collect_garbage_after_http_tests(request: pytest.FixtureRequest) -> Iterator[None]:
+    """After a test that talks HTTP to a local server, collect garbage, so an unclosed client
+    (an aiohttp session) warns in the test that leaked it, not at random in a later one."""
+    yield
+    if _HTTP_CLIENT_FIXTURES.intersection(request.fixturenames):
+        gc.collect()

@@ -26,12 +26,12 @@ from __future__ import annotations
 import asyncio
 import os
 import tempfile
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Annotated, NoReturn, TextIO
+from typing import Annotated, NoReturn, TextIO, TypeVar
 
 import typer
 from langsmith.utils import LangSmithError
@@ -353,6 +353,18 @@ def _print_routing(
 # -- the command -----------------------------------------------------------------------------------
 
 
+_T = TypeVar("_T")
+
+
+async def _closing(labeller: PanelLabeller | None, work: Awaitable[_T]) -> _T:
+    """Await ``work``, then close the labeller's HTTP clients on the same event loop."""
+    try:
+        return await work
+    finally:
+        if labeller is not None:
+            await labeller.aclose()
+
+
 def _cached(specs: list[str], cache: Path | None) -> list[ModelSpec]:
     """The specs as models reading and writing ``cache`` (the specs as they are without one)."""
     if cache is None:
@@ -466,15 +478,18 @@ def label_command(
         read = ReadReport()
         with _atomic_text(output) as out, _atomic_text(review_path) as reviews:
             report, routing = asyncio.run(
-                _label_all(
+                _closing(
                     labeller,
-                    inputs,
-                    imports,
-                    concurrency=concurrency,
-                    queue=queue is not None,
-                    out=out,
-                    reviews=reviews,
-                    read=read,
+                    _label_all(
+                        labeller,
+                        inputs,
+                        imports,
+                        concurrency=concurrency,
+                        queue=queue is not None,
+                        out=out,
+                        reviews=reviews,
+                        read=read,
+                    ),
                 )
             )
         pushed = None

@@ -220,9 +220,9 @@ def _watch(watcher: Watcher, once: bool) -> None:
     with stop_on_signals(threading.Event()) as stop:
         try:
             if once:
-                watcher.drain(stop)
+                watcher.drain(stop, close=True)
             else:
-                watcher.run(stop)
+                watcher.run(stop, close=True)
         except (WatchBatchError, StateFileError) as e:
             _print_totals(watcher)
             _exit_with(e)

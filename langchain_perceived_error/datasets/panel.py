@@ -584,6 +584,16 @@ class PanelLabeller:
             for model, name in zip(models, self.adjudicator_names, strict=True)
         ]
 
+    async def aclose(self) -> None:
+        """Close every model's async HTTP client (call before the event loop ends)."""
+        for judge in self.panel:
+            await judge.aclose()
+        for adjudicator in self.adjudicators:
+            inner = getattr(adjudicator.model, "inner", None)
+            close = getattr(inner, "aclose", None)
+            if close is not None:
+                await close()
+
     def new_report(self) -> AgreementReport:
         """An empty :class:`AgreementReport` for this panel."""
         return AgreementReport(panel=list(self.panel_names), adjudicators=self.adjudicator_names)

@@ -313,13 +313,27 @@ class Watcher:
         """List what is pending and process (and commit) the oldest batch of it."""
         return _run_sync(self.apoll_once)
 
-    def drain(self, stop: threading.Event | None = None) -> list[BatchReport]:
-        """Process everything pending now, batch by batch, until done or ``stop`` is set."""
-        return _run_sync(lambda: self.adrain(stop))
+    def drain(
+        self, stop: threading.Event | None = None, *, close: bool = False
+    ) -> list[BatchReport]:
+        """Process everything pending now, batch by batch, until done or ``stop`` is set.
 
-    def run(self, stop: threading.Event) -> None:
+        ``close=True`` closes the judge model's HTTP client on the way out (the last call of a
+        process, as the CLI does): each sync call runs its own event loop, and an async client
+        must be closed on the loop that opened it.
+        """
+        return _run_sync(lambda: self._closing(self.adrain(stop), close))
+
+    def run(self, stop: threading.Event, *, close: bool = False) -> None:
         """Drain, wait ``interval_s``, repeat until ``stop`` is set (see :meth:`arun`)."""
-        _run_sync(lambda: self.arun(stop))
+        _run_sync(lambda: self._closing(self.arun(stop), close))
+
+    async def _closing(self, work: Awaitable[_T], close: bool) -> _T:
+        try:
+            return await work
+        finally:
+            if close:
+                await self.judge.aclose()
 
     # -- async core ------------------------------------------------------------------------------
     async def apoll_once(self) -> BatchReport:
