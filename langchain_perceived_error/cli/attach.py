@@ -12,12 +12,18 @@ needed for it. The key is never printed; the Fireworks key is only named (the wo
 
 from __future__ import annotations
 
-from typing import Annotated, NoReturn
+from typing import Annotated
 
 import typer
 from langsmith.utils import LangSmithError
 
 from langchain_perceived_error.cli.app import app, stderr
+from langchain_perceived_error.cli.options import (
+    ApiKeyOption,
+    ApiUrlOption,
+    WorkspaceOption,
+    exit_with,
+)
 from langchain_perceived_error.models import DEFAULT_MODEL
 from langchain_perceived_error.online.attach import (
     DEFAULT_EVALUATOR_NAME,
@@ -34,11 +40,6 @@ from langchain_perceived_error.online.clients import (
 from langchain_perceived_error.online.queues import QueueError
 
 __all__ = ["attach_command"]
-
-
-def _exit_with(error: Exception, code: int = 1) -> NoReturn:
-    stderr.print(f"[red]error:[/red] {error}")
-    raise typer.Exit(code) from error
 
 
 def _print_result(result: AttachResult, project: str) -> None:
@@ -76,33 +77,9 @@ def attach_command(
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Print the requests; send nothing.")
     ] = False,
-    api_url: Annotated[
-        str | None,
-        typer.Option(
-            "--api-url",
-            envvar=["LANGSMITH_ENDPOINT", "LANGCHAIN_ENDPOINT"],
-            show_default=False,
-            help="LangSmith API URL. Default: LangSmith cloud.",
-        ),
-    ] = None,
-    api_key: Annotated[
-        str | None,
-        typer.Option(
-            "--api-key",
-            envvar=["LANGSMITH_API_KEY", "LANGCHAIN_API_KEY"],
-            show_default=False,
-            help="LangSmith API key (never printed).",
-        ),
-    ] = None,
-    workspace_id: Annotated[
-        str | None,
-        typer.Option(
-            "--workspace-id",
-            envvar=["LANGSMITH_WORKSPACE_ID", "LANGSMITH_TENANT_ID"],
-            show_default=False,
-            help="LangSmith workspace id, for org-scoped keys.",
-        ),
-    ] = None,
+    api_url: ApiUrlOption = None,
+    api_key: ApiKeyOption = None,
+    workspace_id: WorkspaceOption = None,
 ) -> None:
     """Create a LangSmith online evaluator running this judge on the project's threads."""
     if dry_run:
@@ -116,7 +93,7 @@ def attach_command(
     try:
         clients = LangSmithClients.create(api_key=api_key, api_url=api_url, tenant_id=workspace_id)
     except LangSmithConfigError as e:
-        _exit_with(e, 2)
+        exit_with(e, 2)
     with clients:
         try:
             result = attach(
@@ -128,5 +105,5 @@ def attach_command(
                 name=name,
             )
         except (ProjectNotFoundError, AttachError, QueueError, LangSmithError) as e:
-            _exit_with(e)
+            exit_with(e)
     _print_result(result, project)

@@ -15,15 +15,16 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated
 
 import typer
 
 from langchain_perceived_error.cli.app import app, stderr
-from langchain_perceived_error.cli.label import (
+from langchain_perceived_error.cli.options import (
     ApiKeyOption,
     ApiUrlOption,
     WorkspaceOption,
+    exit_with,
     langsmith_clients,
 )
 from langchain_perceived_error.datasets.labels import LabelFileError, read_labelled
@@ -45,11 +46,6 @@ dataset_app = typer.Typer(
 app.add_typer(dataset_app)
 
 _SHOWN = 5
-
-
-def _exit_with(error: Exception | str, code: int = 1) -> NoReturn:
-    stderr.print(f"[red]error:[/red] {error}")
-    raise typer.Exit(code) from (error if isinstance(error, Exception) else None)
 
 
 def merge_labelled(paths: Sequence[Path]) -> Iterator[LabelledRecord]:
@@ -128,7 +124,7 @@ def push_command(
 ) -> None:
     """Push labelled records as LangSmith examples, split train/holdout, once each."""
     if split_from is not None and holdout is not None:
-        _exit_with("give --split-from or --holdout, not both (the SFT build fixed its split)", 2)
+        exit_with("give --split-from or --holdout, not both (the SFT build fixed its split)", 2)
     clients = langsmith_clients(api_url, api_key, workspace_id)
     try:
         report = push_labelled_dataset(
@@ -141,7 +137,7 @@ def push_command(
             description=description,
         )
     except (LabelFileError, DatasetPushError, ValueError, OSError) as e:
-        _exit_with(e)
+        exit_with(e)
     finally:
         clients.close()
     _print(report)

@@ -31,7 +31,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Annotated, NoReturn, TextIO, TypeVar
+from typing import Annotated, TextIO, TypeVar
 
 import typer
 from langsmith.utils import LangSmithError
@@ -40,6 +40,13 @@ from rich.table import Table
 
 from langchain_perceived_error.cache import CacheError, DiskCache, with_cache
 from langchain_perceived_error.cli.app import app, stderr
+from langchain_perceived_error.cli.options import (
+    ApiKeyOption,
+    ApiUrlOption,
+    WorkspaceOption,
+    exit_with,
+    langsmith_clients,
+)
 from langchain_perceived_error.datasets.labels import (
     LabelFileError,
     LangSmithLabelError,
@@ -60,7 +67,6 @@ from langchain_perceived_error.judge import DEFAULT_CONCURRENCY
 from langchain_perceived_error.models import ModelSpec, ModelSpecError, resolve_model
 from langchain_perceived_error.online.clients import (
     LangSmithClients,
-    LangSmithConfigError,
     ProjectNotFoundError,
     resolve_project,
 )
@@ -75,56 +81,9 @@ from langchain_perceived_error.records import ReadReport, count_records, read_re
 from langchain_perceived_error.schemas import LabelledRecord
 
 __all__ = [
-    "ApiKeyOption",
-    "ApiUrlOption",
-    "WorkspaceOption",
     "agreement_tables",
     "label_command",
-    "langsmith_clients",
 ]
-
-ApiUrlOption = Annotated[
-    str | None,
-    typer.Option(
-        "--api-url",
-        envvar=["LANGSMITH_ENDPOINT", "LANGCHAIN_ENDPOINT"],
-        show_default=False,
-        help="LangSmith API URL. Default: LangSmith cloud.",
-    ),
-]
-ApiKeyOption = Annotated[
-    str | None,
-    typer.Option(
-        "--api-key",
-        envvar=["LANGSMITH_API_KEY", "LANGCHAIN_API_KEY"],
-        show_default=False,
-        help="LangSmith API key (never printed).",
-    ),
-]
-WorkspaceOption = Annotated[
-    str | None,
-    typer.Option(
-        "--workspace-id",
-        envvar=["LANGSMITH_WORKSPACE_ID", "LANGSMITH_TENANT_ID"],
-        show_default=False,
-        help="LangSmith workspace id, for org-scoped keys.",
-    ),
-]
-
-
-def _exit_with(error: Exception | str, code: int = 1) -> NoReturn:
-    stderr.print(f"[red]error:[/red] {error}")
-    raise typer.Exit(code) from (error if isinstance(error, Exception) else None)
-
-
-def langsmith_clients(
-    api_url: str | None, api_key: str | None, workspace_id: str | None
-) -> LangSmithClients:
-    """Both LangSmith clients, or exit 2 with the configuration problem."""
-    try:
-        return LangSmithClients.create(api_key=api_key, api_url=api_url, tenant_id=workspace_id)
-    except LangSmithConfigError as e:
-        _exit_with(e, 2)
 
 
 @contextmanager
@@ -187,7 +146,7 @@ def _check_review_file(review: Path, imported: list[Path]) -> None:
     except LabelFileError:
         answered = 0
     if answered:
-        _exit_with(
+        exit_with(
             f"{review} holds {answered} human answer(s): import them with --import-reviews "
             f"{review}, or write the review file elsewhere with --review",
             2,
@@ -451,7 +410,7 @@ def label_command(
     """Label traces with a panel of models; adjudicate splits; send the rest to humans."""
     inputs, panel, imported = inputs or [], panel or [], import_reviews or []
     if not inputs and not imported and import_project is None:
-        _exit_with(
+        exit_with(
             "give traces to label, or answers to import (--import-reviews, --import-project)", 2
         )
     review_path = review or output.with_name(f"{output.stem}.review.jsonl")
@@ -467,7 +426,7 @@ def label_command(
                 redact=redact,
             )
         except (ModelSpecError, ValueError, CacheError) as e:
-            _exit_with(e, 2)
+            exit_with(e, 2)
     needs_langsmith = queue is not None or import_project is not None
     clients = langsmith_clients(api_url, api_key, workspace_id) if needs_langsmith else None
     try:
@@ -503,7 +462,7 @@ def label_command(
         LangSmithError,
         OSError,
     ) as e:
-        _exit_with(e)
+        exit_with(e)
     finally:
         if clients is not None:
             clients.close()

@@ -27,12 +27,18 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import Annotated, Any
 
 import typer
 from langsmith.utils import LangSmithError
 
 from langchain_perceived_error.cli.app import app, stderr
+from langchain_perceived_error.cli.options import (
+    ApiKeyOption,
+    ApiUrlOption,
+    WorkspaceOption,
+    exit_with,
+)
 from langchain_perceived_error.online.clients import (
     LangSmithClients,
     LangSmithConfigError,
@@ -128,12 +134,7 @@ def _clients(
     try:
         return LangSmithClients.create(api_key=api_key, api_url=api_url, tenant_id=workspace_id)
     except LangSmithConfigError as e:
-        _exit_with(e, 2)
-
-
-def _exit_with(error: Exception, code: int = 1) -> NoReturn:
-    stderr.print(f"[red]error:[/red] {error}")
-    raise typer.Exit(code) from error
+        exit_with(e, 2)
 
 
 def _print_summary(
@@ -186,33 +187,9 @@ def queue_command(
             help="--project: auto (THREAD for runs in a thread, else RUN), run or thread.",
         ),
     ] = "auto",
-    api_url: Annotated[
-        str | None,
-        typer.Option(
-            "--api-url",
-            envvar=["LANGSMITH_ENDPOINT", "LANGCHAIN_ENDPOINT"],
-            show_default=False,
-            help="LangSmith API URL. Default: LangSmith cloud.",
-        ),
-    ] = None,
-    api_key: Annotated[
-        str | None,
-        typer.Option(
-            "--api-key",
-            envvar=["LANGSMITH_API_KEY", "LANGCHAIN_API_KEY"],
-            show_default=False,
-            help="LangSmith API key (never printed).",
-        ),
-    ] = None,
-    workspace_id: Annotated[
-        str | None,
-        typer.Option(
-            "--workspace-id",
-            envvar=["LANGSMITH_WORKSPACE_ID", "LANGSMITH_TENANT_ID"],
-            show_default=False,
-            help="LangSmith workspace id, for org-scoped keys.",
-        ),
-    ] = None,
+    api_url: ApiUrlOption = None,
+    api_key: ApiKeyOption = None,
+    workspace_id: WorkspaceOption = None,
 ) -> None:
     """Push flagged runs and threads to an annotation queue, once each."""
     if (results is None) == (project is None):
@@ -232,7 +209,7 @@ def queue_command(
             queue_id = existed or create_queue(clients, queue, key=key)
             report = push_items(clients, queue_id, items)
         except (ProjectNotFoundError, QueueError, LangSmithError, OSError) as e:
-            _exit_with(e)
+            exit_with(e)
     _print_summary(queue, queue_id, existed is None, report, scan)
 
 

@@ -24,12 +24,18 @@ import logging
 import threading
 from datetime import timedelta
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated
 
 import typer
 from langsmith.utils import LangSmithError
 
 from langchain_perceived_error.cli.app import app, stderr
+from langchain_perceived_error.cli.options import (
+    ApiKeyOption,
+    ApiUrlOption,
+    WorkspaceOption,
+    exit_with,
+)
 from langchain_perceived_error.judge import DEFAULT_CONCURRENCY, PerceivedErrorJudge
 from langchain_perceived_error.models import ModelSpecError
 from langchain_perceived_error.online.clients import (
@@ -52,11 +58,6 @@ from langchain_perceived_error.online.watch import (
 __all__ = ["watch_command"]
 
 
-def _exit_with(error: Exception, code: int = 1) -> NoReturn:
-    stderr.print(f"[red]error:[/red] {error}")
-    raise typer.Exit(code) from error
-
-
 def _open(
     config: WatchConfig,
     model: str | None,
@@ -66,11 +67,11 @@ def _open(
     try:
         judge = PerceivedErrorJudge(model, redact=redact)
     except ModelSpecError as e:
-        _exit_with(e, 2)
+        exit_with(e, 2)
     try:
         return Watcher.open(clients, judge, config)
     except (ProjectNotFoundError, StateFileError, LangSmithError) as e:
-        _exit_with(e)
+        exit_with(e)
 
 
 def _print_totals(watcher: Watcher) -> None:
@@ -150,33 +151,9 @@ def watch_command(
         float,
         typer.Option("--since-days", min=0.0, help="With no state yet: look back this far."),
     ] = 1.0,
-    api_url: Annotated[
-        str | None,
-        typer.Option(
-            "--api-url",
-            envvar=["LANGSMITH_ENDPOINT", "LANGCHAIN_ENDPOINT"],
-            show_default=False,
-            help="LangSmith API URL. Default: LangSmith cloud.",
-        ),
-    ] = None,
-    api_key: Annotated[
-        str | None,
-        typer.Option(
-            "--api-key",
-            envvar=["LANGSMITH_API_KEY", "LANGCHAIN_API_KEY"],
-            show_default=False,
-            help="LangSmith API key (never printed).",
-        ),
-    ] = None,
-    workspace_id: Annotated[
-        str | None,
-        typer.Option(
-            "--workspace-id",
-            envvar=["LANGSMITH_WORKSPACE_ID", "LANGSMITH_TENANT_ID"],
-            show_default=False,
-            help="LangSmith workspace id, for org-scoped keys.",
-        ),
-    ] = None,
+    api_url: ApiUrlOption = None,
+    api_key: ApiKeyOption = None,
+    workspace_id: WorkspaceOption = None,
 ) -> None:
     """Judge new threads (or root runs) of a project; feedback, queue, resumable state."""
     if threads and runs:
@@ -199,11 +176,11 @@ def watch_command(
             since=timedelta(days=since_days),
         )
     except ValueError as e:
-        _exit_with(e, 2)
+        exit_with(e, 2)
     try:
         clients = LangSmithClients.create(api_key=api_key, api_url=api_url, tenant_id=workspace_id)
     except LangSmithConfigError as e:
-        _exit_with(e, 2)
+        exit_with(e, 2)
     package_logger = logging.getLogger("langchain_perceived_error")
     level = package_logger.level
     package_logger.setLevel(min(level or logging.INFO, logging.INFO))  # the per-batch lines
@@ -225,4 +202,4 @@ def _watch(watcher: Watcher, once: bool) -> None:
                 watcher.run(stop, close=True)
         except (WatchBatchError, StateFileError) as e:
             _print_totals(watcher)
-            _exit_with(e)
+            exit_with(e)

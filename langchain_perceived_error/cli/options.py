@@ -1,0 +1,56 @@
+"""Options and helpers shared by the commands that talk to LangSmith."""
+
+from __future__ import annotations
+
+from typing import Annotated, NoReturn
+
+import typer
+
+from langchain_perceived_error.cli.app import stderr
+from langchain_perceived_error.online.clients import LangSmithClients, LangSmithConfigError
+
+__all__ = ["ApiKeyOption", "ApiUrlOption", "WorkspaceOption", "exit_with", "langsmith_clients"]
+
+ApiUrlOption = Annotated[
+    str | None,
+    typer.Option(
+        "--api-url",
+        envvar=["LANGSMITH_ENDPOINT", "LANGCHAIN_ENDPOINT"],
+        show_default=False,
+        help="LangSmith API URL. Default: LangSmith cloud.",
+    ),
+]
+ApiKeyOption = Annotated[
+    str | None,
+    typer.Option(
+        "--api-key",
+        envvar=["LANGSMITH_API_KEY", "LANGCHAIN_API_KEY"],
+        show_default=False,
+        help="LangSmith API key (never printed).",
+    ),
+]
+WorkspaceOption = Annotated[
+    str | None,
+    typer.Option(
+        "--workspace-id",
+        envvar=["LANGSMITH_WORKSPACE_ID", "LANGSMITH_TENANT_ID"],
+        show_default=False,
+        help="LangSmith workspace id, for org-scoped keys.",
+    ),
+]
+
+
+def exit_with(error: Exception | str, code: int = 1) -> NoReturn:
+    """Print ``error`` on stderr and exit with ``code``."""
+    stderr.print(f"[red]error:[/red] {error}")
+    raise typer.Exit(code) from (error if isinstance(error, Exception) else None)
+
+
+def langsmith_clients(
+    api_url: str | None, api_key: str | None, workspace_id: str | None
+) -> LangSmithClients:
+    """Both LangSmith clients, or exit 2 with the configuration problem."""
+    try:
+        return LangSmithClients.create(api_key=api_key, api_url=api_url, tenant_id=workspace_id)
+    except LangSmithConfigError as e:
+        exit_with(e, 2)
