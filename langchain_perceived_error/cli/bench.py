@@ -69,6 +69,10 @@ def bench_command(
         Path | None,
         typer.Option(help="Write report.json, report.md, predictions.jsonl and PNG charts here."),
     ] = None,
+    redact: Annotated[
+        bool,
+        typer.Option("--redact", help="Mask personal data and keys before a model sees a trace."),
+    ] = False,
     cache: Annotated[
         Path | None,
         typer.Option(help="On-disk cache of model calls: a re-run makes no model calls."),
@@ -119,7 +123,7 @@ def bench_command(
         raise _fail(msg, 1)
     try:
         disk_cache = DiskCache(cache) if cache is not None else None
-        judges = build_judges(model, cache=disk_cache, settings=settings)
+        judges = build_judges(model, cache=disk_cache, settings=settings, redact=redact)
     except (CacheError, ModelSpecError) as e:
         raise _fail(str(e), 2) from e
 

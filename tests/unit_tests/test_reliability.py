@@ -199,7 +199,7 @@ def test_the_panel_redacts_before_any_model_sees_the_trace():
         assert "[email]" in sent
 
 
-def test_watch_and_label_offer_redact():
-    for command in ("watch", "label"):
+def test_watch_label_and_bench_offer_redact():
+    for command in ("watch", "label", "bench"):
         proc = run_cli(command, "--help")
         assert "--redact" in proc.stdout
