@@ -8,11 +8,12 @@ from typing import Annotated
 import typer
 from rich.console import Console
 from rich.logging import RichHandler
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from langchain_perceived_error import __version__
 from langchain_perceived_error.scrub import scrub
 
-__all__ = ["app", "stderr"]
+__all__ = ["app", "progress_bar", "stderr"]
 
 app = typer.Typer(
     name="perceived-error",
@@ -23,6 +24,19 @@ app = typer.Typer(
 )
 stderr = Console(stderr=True)
 """Progress, logs and summaries go to stderr; results go to stdout or --output."""
+
+
+def progress_bar(label: str) -> Progress:
+    """A transient ``label [bar] done/total elapsed`` bar on stderr, shown only on a terminal."""
+    return Progress(
+        TextColumn(label),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=stderr,
+        disable=not stderr.is_terminal,
+        transient=True,
+    )
 
 
 class _ScrubSecrets(logging.Filter):

@@ -23,6 +23,7 @@ from langchain_perceived_error.cli.options import (
     ApiUrlOption,
     WorkspaceOption,
     exit_with,
+    langsmith_clients,
 )
 from langchain_perceived_error.models import DEFAULT_MODEL
 from langchain_perceived_error.online.attach import (
@@ -33,8 +34,6 @@ from langchain_perceived_error.online.attach import (
     plan_attach,
 )
 from langchain_perceived_error.online.clients import (
-    LangSmithClients,
-    LangSmithConfigError,
     ProjectNotFoundError,
 )
 from langchain_perceived_error.online.queues import QueueError
@@ -90,10 +89,7 @@ def attach_command(
         for request in requests:
             typer.echo(request.render())
         return
-    try:
-        clients = LangSmithClients.create(api_key=api_key, api_url=api_url, tenant_id=workspace_id)
-    except LangSmithConfigError as e:
-        exit_with(e, 2)
+    clients = langsmith_clients(api_url, api_key, workspace_id)
     with clients:
         try:
             result = attach(

@@ -12,9 +12,8 @@ from pathlib import Path
 from typing import Annotated, Any, TextIO
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from langchain_perceived_error.cli.app import app, stderr
+from langchain_perceived_error.cli.app import app, progress_bar, stderr
 from langchain_perceived_error.graph import DEFAULT_MAX_ATTEMPTS
 from langchain_perceived_error.judge import DEFAULT_CONCURRENCY, PerceivedErrorJudge, record_id_of
 from langchain_perceived_error.models import ModelSpecError
@@ -23,18 +22,6 @@ from langchain_perceived_error.schemas import JudgeResult
 from langchain_perceived_error.summary import RunSummary
 
 __all__ = ["judge_command"]
-
-
-def _progress() -> Progress:
-    return Progress(
-        TextColumn("judging"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=stderr,
-        disable=not stderr.is_terminal,
-        transient=True,
-    )
 
 
 async def _judge_stream(
@@ -101,7 +88,7 @@ async def _run_judge(
 ) -> RunSummary:
     summary = RunSummary(model=judge.model_name)
     try:
-        with _progress() as progress:
+        with progress_bar("judging") as progress:
             task = progress.add_task("judge", total=total)
             async for result in _judge_stream(judge, records, concurrency):
                 out.write(json.dumps(result.to_record(), ensure_ascii=False) + "\n")

@@ -35,11 +35,10 @@ from typing import Annotated, TextIO, TypeVar
 
 import typer
 from langsmith.utils import LangSmithError
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from langchain_perceived_error.cache import CacheError, DiskCache, with_cache
-from langchain_perceived_error.cli.app import app, stderr
+from langchain_perceived_error.cli.app import app, progress_bar, stderr
 from langchain_perceived_error.cli.options import (
     ApiKeyOption,
     ApiUrlOption,
@@ -176,18 +175,6 @@ def _route(outcome: PanelOutcome, queue: bool, reviews: TextIO, routing: _Routin
     reviews.write(review.model_dump_json() + "\n")
 
 
-def _progress() -> Progress:
-    return Progress(
-        TextColumn("labelling"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=stderr,
-        disable=not stderr.is_terminal,
-        transient=True,
-    )
-
-
 async def _outcomes(
     labeller: PanelLabeller | None,
     inputs: list[str],
@@ -223,7 +210,7 @@ async def _label_all(
     report = labeller.new_report() if labeller else AgreementReport(panel=[])
     routing = _Routing()
     total = count_records(inputs) if inputs else None
-    with _progress() as progress:
+    with progress_bar("labelling") as progress:
         task = progress.add_task("label", total=total)
         async for outcome in _outcomes(labeller, inputs, imports, concurrency, read):
             report.add(outcome)

@@ -38,10 +38,10 @@ from langchain_perceived_error.cli.options import (
     ApiUrlOption,
     WorkspaceOption,
     exit_with,
+    langsmith_clients,
 )
 from langchain_perceived_error.online.clients import (
     LangSmithClients,
-    LangSmithConfigError,
     ProjectNotFoundError,
     resolve_project,
 )
@@ -128,15 +128,6 @@ def _as_uuid(value: Any) -> str | None:
         return None
 
 
-def _clients(
-    api_url: str | None, api_key: str | None, workspace_id: str | None
-) -> LangSmithClients:
-    try:
-        return LangSmithClients.create(api_key=api_key, api_url=api_url, tenant_id=workspace_id)
-    except LangSmithConfigError as e:
-        exit_with(e, 2)
-
-
 def _print_summary(
     queue: str, queue_id: str, created: bool, report: PushReport, scan: ResultsScan | None
 ) -> None:
@@ -198,7 +189,7 @@ def queue_command(
     if item_type not in ("auto", "run", "thread"):
         stderr.print(f"[red]error:[/red] --item-type must be auto, run or thread: {item_type!r}")
         raise typer.Exit(2)
-    with _clients(api_url, api_key, workspace_id) as clients:
+    with langsmith_clients(api_url, api_key, workspace_id) as clients:
         scan = ResultsScan() if results is not None else None
         try:
             if results is not None and scan is not None:

@@ -35,12 +35,12 @@ from langchain_perceived_error.cli.options import (
     ApiUrlOption,
     WorkspaceOption,
     exit_with,
+    langsmith_clients,
 )
 from langchain_perceived_error.judge import DEFAULT_CONCURRENCY, PerceivedErrorJudge
 from langchain_perceived_error.models import ModelSpecError
 from langchain_perceived_error.online.clients import (
     LangSmithClients,
-    LangSmithConfigError,
     ProjectNotFoundError,
 )
 from langchain_perceived_error.online.feedback import FEEDBACK_KEY
@@ -177,10 +177,7 @@ def watch_command(
         )
     except ValueError as e:
         exit_with(e, 2)
-    try:
-        clients = LangSmithClients.create(api_key=api_key, api_url=api_url, tenant_id=workspace_id)
-    except LangSmithConfigError as e:
-        exit_with(e, 2)
+    clients = langsmith_clients(api_url, api_key, workspace_id)
     package_logger = logging.getLogger("langchain_perceived_error")
     level = package_logger.level
     package_logger.setLevel(min(level or logging.INFO, logging.INFO))  # the per-batch lines
