@@ -22,7 +22,7 @@ from langsmith.run_helpers import get_tracing_context, tracing_context
 from langsmith.schemas import Example, Run
 
 from langchain_perceived_error.graph import DEFAULT_MAX_ATTEMPTS
-from langchain_perceived_error.judge import PerceivedErrorJudge
+from langchain_perceived_error.judge import PerceivedErrorJudge, resolve_judge
 from langchain_perceived_error.models import ModelSpec
 from langchain_perceived_error.prompts import PROMPT_VERSION
 from langchain_perceived_error.schemas import JudgeResult, JudgeStatus
@@ -153,21 +153,6 @@ def thread_id_of(run: Run | Mapping[str, Any]) -> str | None:
     return None
 
 
-def _judge_for(
-    model: ModelSpec,
-    judge: PerceivedErrorJudge | None,
-    *,
-    max_attempts: int,
-    include_tools: bool,
-) -> PerceivedErrorJudge:
-    if judge is None:
-        return PerceivedErrorJudge(model, max_attempts=max_attempts, include_tools=include_tools)
-    if model is not None:
-        msg = "pass either a model spec or a ready judge, not both"
-        raise ValueError(msg)
-    return judge
-
-
 class PerceivedErrorEvaluator(RunEvaluator):
     """Scores a LangSmith run for perceived error: 1 flagged, 0 not flagged.
 
@@ -230,7 +215,7 @@ class PerceivedErrorEvaluator(RunEvaluator):
         self.key = key
         self.source: Source = source
         self.thread_reader = thread_reader
-        self.judge = _judge_for(
+        self.judge = resolve_judge(
             model, judge, max_attempts=max_attempts, include_tools=include_tools
         )
 
@@ -356,7 +341,7 @@ def create_perceived_error_evaluator(
     ``run_multiturn_simulation(..., trajectory_evaluators=[...])``). The dict has ``key``,
     ``score``, ``comment``, ``evaluator_info`` and ``extra``, as in :func:`evaluation_result`.
     """
-    bound = _judge_for(model, judge, max_attempts=max_attempts, include_tools=include_tools)
+    bound = resolve_judge(model, judge, max_attempts=max_attempts, include_tools=include_tools)
 
     def perceived_error(*, outputs: Any, **kwargs: Any) -> dict[str, Any]:
         return _as_dict(evaluation_result(judge_quietly(bound, outputs), key=key))
@@ -374,7 +359,7 @@ def create_async_perceived_error_evaluator(
     judge: PerceivedErrorJudge | None = None,
 ) -> Callable[..., Awaitable[dict[str, Any]]]:
     """Async :func:`create_perceived_error_evaluator` (for ``aevaluate`` and async simulations)."""
-    bound = _judge_for(model, judge, max_attempts=max_attempts, include_tools=include_tools)
+    bound = resolve_judge(model, judge, max_attempts=max_attempts, include_tools=include_tools)
 
     async def perceived_error(*, outputs: Any, **kwargs: Any) -> dict[str, Any]:
         return _as_dict(evaluation_result(await ajudge_quietly(bound, outputs), key=key))

@@ -42,7 +42,7 @@ from langsmith.schemas import Dataset, Example
 
 from langchain_perceived_error.evaluators import ajudge_quietly, judge_quietly
 from langchain_perceived_error.graph import DEFAULT_MAX_ATTEMPTS
-from langchain_perceived_error.judge import PerceivedErrorJudge, record_id_of
+from langchain_perceived_error.judge import PerceivedErrorJudge, record_id_of, resolve_judge
 from langchain_perceived_error.models import ModelSpec
 from langchain_perceived_error.prompts import PROMPT_VERSION
 from langchain_perceived_error.schemas import JudgeResult, JudgeStatus
@@ -241,17 +241,6 @@ def judge_output(result: JudgeResult) -> dict[str, Any]:
     }
 
 
-def _bound_judge(
-    model: ModelSpec, judge: PerceivedErrorJudge | None, max_attempts: int, include_tools: bool
-) -> PerceivedErrorJudge:
-    if judge is None:
-        return PerceivedErrorJudge(model, max_attempts=max_attempts, include_tools=include_tools)
-    if model is not None:
-        msg = "pass either a model spec or a ready judge, not both"
-        raise ValueError(msg)
-    return judge
-
-
 def judge_target(
     model: ModelSpec = None,
     *,
@@ -263,7 +252,7 @@ def judge_target(
 
     The inputs (``{"messages": [...]}`` or any shape the judge reads) are judged as they are.
     """
-    bound = _bound_judge(model, judge, max_attempts, include_tools)
+    bound = resolve_judge(model, judge, max_attempts=max_attempts, include_tools=include_tools)
 
     def perceived_error_judge(inputs: dict[str, Any]) -> dict[str, Any]:
         return judge_output(judge_quietly(bound, inputs))
@@ -279,7 +268,7 @@ def ajudge_target(
     include_tools: bool = False,
 ) -> AsyncTarget:
     """Async :func:`judge_target`, for ``langsmith.aevaluate``."""
-    bound = _bound_judge(model, judge, max_attempts, include_tools)
+    bound = resolve_judge(model, judge, max_attempts=max_attempts, include_tools=include_tools)
 
     async def perceived_error_judge(inputs: dict[str, Any]) -> dict[str, Any]:
         return judge_output(await ajudge_quietly(bound, inputs))

@@ -30,7 +30,14 @@ from langchain_perceived_error.retries import DEFAULT_TRANSPORT_RETRY
 from langchain_perceived_error.schemas import JudgeResult, JudgeStatus
 from langchain_perceived_error.scrub import scrub
 
-__all__ = ["DEFAULT_CONCURRENCY", "PerceivedErrorJudge", "ajudge", "judge", "record_id_of"]
+__all__ = [
+    "DEFAULT_CONCURRENCY",
+    "PerceivedErrorJudge",
+    "ajudge",
+    "judge",
+    "record_id_of",
+    "resolve_judge",
+]
 
 DEFAULT_CONCURRENCY = 8
 
@@ -221,6 +228,22 @@ async def _aiter(records: Iterable[Any] | AsyncIterable[Any]) -> AsyncIterator[A
     else:
         for record in records:
             yield record
+
+
+def resolve_judge(
+    model: ModelSpec,
+    judge: PerceivedErrorJudge | None,
+    *,
+    max_attempts: int = DEFAULT_MAX_ATTEMPTS,
+    include_tools: bool = False,
+) -> PerceivedErrorJudge:
+    """``judge`` when given, else a new judge for ``model``; giving both is an error."""
+    if judge is None:
+        return PerceivedErrorJudge(model, max_attempts=max_attempts, include_tools=include_tools)
+    if model is not None:
+        msg = "pass either a model spec or a ready judge, not both"
+        raise ValueError(msg)
+    return judge
 
 
 def judge(record: Any, model: ModelSpec = None, **options: Any) -> JudgeResult:
