@@ -37,6 +37,7 @@ from langgraph.graph.state import CompiledStateGraph
 from langgraph.types import RetryPolicy
 
 from langchain_perceived_error.budget import DEFAULT_MAX_INPUT_TOKENS, fit_to_budget
+from langchain_perceived_error.cpu_gate import off_cpu
 from langchain_perceived_error.eligibility import skip_reason
 from langchain_perceived_error.parsing import VerdictParseError, parse_verdict
 from langchain_perceived_error.prompts import build_judge_messages, build_retry_messages
@@ -225,22 +226,25 @@ def _make_judge(
 
     async def ajudge(state: JudgeState, config: RunnableConfig) -> JudgeState:
         messages, call = messages_for(state), _ModelCall(limiter)
-        while True:
-            slot = None
-            try:
-                if limiter is not None:
-                    slot = await limiter.aslot(deadline=call.deadline, not_before=call.not_before)
-                reply = await model.ainvoke(messages, config)
-            except Exception as e:
-                action, pause = call.after_error(e, slot)
-                if action == "again":
-                    continue
-                if action == "fail":
-                    return _model_failure(state, e)
-                await asyncio.sleep(pause)
-                raise
-            call.after_success(slot, reply)
-            return _model_update(state, reply)
+        async with off_cpu():  # other traces use the CPU while this one waits
+            while True:
+                slot = None
+                try:
+                    if limiter is not None:
+                        slot = await limiter.aslot(
+                            deadline=call.deadline, not_before=call.not_before
+                        )
+                    reply = await model.ainvoke(messages, config)
+                except Exception as e:
+                    action, pause = call.after_error(e, slot)
+                    if action == "again":
+                        continue
+                    if action == "fail":
+                        return _model_failure(state, e)
+                    await asyncio.sleep(pause)
+                    raise
+                call.after_success(slot, reply)
+                return _model_update(state, reply)
 
     return _node("judge", judge, ajudge)
 

@@ -18,6 +18,7 @@ from langchain_core.runnables import RunnableConfig
 from langgraph.types import RetryPolicy
 
 from langchain_perceived_error.budget import budget_for_model
+from langchain_perceived_error.cpu_gate import CpuGate
 from langchain_perceived_error.graph import (
     DEFAULT_MAX_ATTEMPTS,
     JudgeState,
@@ -118,6 +119,8 @@ class PerceivedErrorJudge:
         )
         # extract + (judge + validate) per attempt, with room to spare
         self._config: RunnableConfig = {"recursion_limit": 2 * max_attempts + 6}
+        # concurrent ajudge calls take FIFO turns on the CPU (see cpu_gate)
+        self._cpu_gate = CpuGate()
 
     def _finish(
         self, state: JudgeState | None, error: Exception | None, record: Any, started: float
@@ -153,7 +156,10 @@ class PerceivedErrorJudge:
         """Async :meth:`judge`."""
         started = time.perf_counter()
         try:
-            state = cast("JudgeState", await self.graph.ainvoke({"record": record}, self._config))
+            async with self._cpu_gate.turn():
+                state = cast(
+                    "JudgeState", await self.graph.ainvoke({"record": record}, self._config)
+                )
         except Exception as e:
             return self._finish(None, e, record, started)
         return self._finish(state, None, record, started)

@@ -485,11 +485,27 @@ def _render(message: BaseMessage, kind: _Kind, tool_names: dict[str, str]) -> tu
 
 
 def _blocks(message: BaseMessage) -> list[Mapping[str, Any]]:
+    if _is_plain_text(message):  # the common case, without LangChain's five block translators
+        return [{"type": "text", "text": message.content}] if message.content else []
     try:
         return [block for block in message.content_blocks if isinstance(block, Mapping)]
     except _READ_ERRORS as e:
         msg = f"could not read the content of a {type(message).__name__}: {e}"
         raise TranscriptError(msg) from e
+
+
+def _is_plain_text(message: BaseMessage) -> bool:
+    """String content and nothing ``content_blocks`` would add to it (tool calls, reasoning)."""
+    if not isinstance(message.content, str):
+        return False
+    if isinstance(message, AIMessage):
+        return not (
+            message.tool_calls
+            or message.invalid_tool_calls
+            or message.additional_kwargs
+            or message.response_metadata.get("model_provider")
+        )
+    return True
 
 
 def _tool_line(
