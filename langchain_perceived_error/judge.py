@@ -153,7 +153,12 @@ class PerceivedErrorJudge:
         return self._finish(state, None, record, started)
 
     async def ajudge(self, record: Any) -> JudgeResult:
-        """Async :meth:`judge`."""
+        """Async :meth:`judge`.
+
+        Concurrent calls on one event loop take the CPU in turns, in the order they were made,
+        and give it up while waiting on the model (:mod:`~langchain_perceived_error.cpu_gate`):
+        a batch that starts together does not move in lock step.
+        """
         started = time.perf_counter()
         try:
             async with self._cpu_gate.turn():
