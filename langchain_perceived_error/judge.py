@@ -28,6 +28,7 @@ from langchain_perceived_error.graph import (
 from langchain_perceived_error.models import ModelSpec, model_name, resolve_model
 from langchain_perceived_error.ratelimit import AdaptiveRateLimiter
 from langchain_perceived_error.retries import DEFAULT_TRANSPORT_RETRY
+from langchain_perceived_error.rules import RulesJudge
 from langchain_perceived_error.schemas import JudgeResult, JudgeStatus
 from langchain_perceived_error.scrub import scrub
 
@@ -119,8 +120,9 @@ class PerceivedErrorJudge:
         )
         # extract + (judge + validate) per attempt, with room to spare
         self._config: RunnableConfig = {"recursion_limit": 2 * max_attempts + 6}
-        # concurrent ajudge calls take FIFO turns on the CPU (see cpu_gate)
-        self._cpu_gate = CpuGate()
+        # concurrent ajudge calls take FIFO turns on the CPU (see cpu_gate); the offline rules
+        # judge never waits on I/O, so for it turns would only cost hand-overs
+        self._cpu_gate = CpuGate(enabled=not isinstance(self.model, RulesJudge))
 
     def _finish(
         self, state: JudgeState | None, error: Exception | None, record: Any, started: float

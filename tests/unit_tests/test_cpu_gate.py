@@ -169,3 +169,9 @@ async def test_a_transport_backoff_does_not_hold_the_turn():
     assert [r.status for r in results] == [JudgeStatus.JUDGED] * 2
     asked_about = ["tea" if "tea" in str(call[-1].content) else "rain" for call in model.calls]
     assert asked_about == ["tea", "rain", "tea"]  # B did not wait for A's retry
+
+
+def test_the_offline_rules_judge_takes_no_turns():
+    """Rules never wait on I/O: giving up and retaking the CPU around them would only cost."""
+    assert not PerceivedErrorJudge("rules")._cpu_gate.enabled
+    assert PerceivedErrorJudge(ScriptedChatModel(script=[FALSE]))._cpu_gate.enabled
