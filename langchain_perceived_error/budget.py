@@ -100,31 +100,42 @@ def _shorten(text: str, keep_chars: int) -> tuple[str, int]:
 
 
 def _shorten_turns(turns: list[Turn], budget: int) -> tuple[list[Turn], int]:
-    """Shorten the longest turns, in the middle, until the transcript fits."""
+    """Shorten the longest turns, in the middle, each at most once, until the transcript fits.
+
+    A turn already at its minimum (or made no shorter by the cut marker) is left as it is; when
+    every turn is, the transcript stays over budget and the caller records that.
+    """
     chars_cut = 0
+    done: set[int] = set()
     while estimate_tokens(turns) > budget:
-        longest = max(range(len(turns)), key=lambda i: len(turns[i].text))
+        candidates = [i for i in range(len(turns)) if i not in done]
+        if not candidates:
+            break  # the evidence is as short as it gets
+        longest = max(candidates, key=lambda i: len(turns[i].text))
+        done.add(longest)
         excess_chars = (estimate_tokens(turns) - budget) * CHARS_PER_TOKEN
         text = turns[longest].text
-        keep = max(_MIN_KEPT_CHARS, len(text) - excess_chars - 200)
-        if keep >= len(text):
-            break  # nothing left worth cutting: the evidence is as short as it gets
-        shortened, cut = _shorten(text, keep)
-        turns[longest] = Turn(role=turns[longest].role, text=shortened)
-        chars_cut += cut
+        shortened, cut = _shorten(text, max(_MIN_KEPT_CHARS, len(text) - excess_chars - 200))
+        if len(shortened) < len(text):
+            turns[longest] = Turn(role=turns[longest].role, text=shortened)
+            chars_cut += cut
     return turns, chars_cut
 
 
 def fit_to_budget(turns: Sequence[Turn], budget_tokens: int) -> tuple[list[Turn], BudgetCut | None]:
     """``turns`` cut to fit ``budget_tokens`` (see the module docstring), and what was cut.
 
-    Returns the turns unchanged and ``None`` when they already fit.
+    Returns the turns unchanged and ``None`` when they already fit. When the evidence alone is
+    over budget even at its shortest, the result is too, and ``tokens_after`` says by how much
+    (the turns come back unchanged if cutting would not make them shorter at all).
     """
     before = estimate_tokens(turns)
     if before <= budget_tokens:
         return list(turns), None
     kept, dropped = _drop_turns(list(turns), budget_tokens)
     kept, chars_cut = _shorten_turns(kept, budget_tokens)
+    if estimate_tokens(kept) >= before:  # the cut markers would cost more than they save
+        kept, dropped, chars_cut = list(turns), 0, 0
     return kept, BudgetCut(
         budget_tokens=budget_tokens,
         tokens_before=before,

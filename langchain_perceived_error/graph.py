@@ -36,14 +36,14 @@ from langgraph.graph import START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
 from langgraph.types import RetryPolicy
 
-from langchain_perceived_error.budget import DEFAULT_MAX_INPUT_TOKENS, fit_to_budget
+from langchain_perceived_error.budget import DEFAULT_MAX_INPUT_TOKENS
 from langchain_perceived_error.cpu_gate import off_cpu
 from langchain_perceived_error.eligibility import skip_reason
 from langchain_perceived_error.parsing import VerdictParseError, parse_verdict
+from langchain_perceived_error.preparation import prepare_turns
 from langchain_perceived_error.prompts import build_judge_messages, build_retry_messages
 from langchain_perceived_error.ratelimit import DEFAULT_MAX_WAIT_S, AdaptiveRateLimiter, Slot
 from langchain_perceived_error.records import UnreadableRecord
-from langchain_perceived_error.redact import redact_turns
 from langchain_perceived_error.retries import (
     DEFAULT_TRANSPORT_RETRY,
     is_rate_limit_error,
@@ -120,12 +120,12 @@ def _make_extract(include_tools: bool, max_input_tokens: int | None, redact: boo
         reason = skip_reason(turns)
         if reason is not None:
             return {"turns": turns, "status": JudgeStatus.SKIPPED, "skip_reason": reason}
-        update: JudgeState = {"attempts": 0, "retry_messages": []}
-        if redact:  # before anything leaves this process
-            turns, update["redactions"] = redact_turns(turns)
+        prepared = prepare_turns(turns, redact=redact, max_input_tokens=max_input_tokens)
+        update: JudgeState = {"attempts": 0, "retry_messages": [], "turns": prepared.turns}
+        if prepared.redactions is not None:
+            update["redactions"] = prepared.redactions
         if max_input_tokens is not None:
-            turns, update["budget_cut"] = fit_to_budget(turns, max_input_tokens)
-        update["turns"] = turns
+            update["budget_cut"] = prepared.budget_cut
         return update
 
     return _node("extract", extract)

@@ -2,8 +2,9 @@
 
 - :mod:`~langchain_perceived_error.bench.metrics`: accuracy, precision, recall, F1, Cohen's kappa
   and seeded bootstrap intervals (pure Python).
-- :mod:`~langchain_perceived_error.bench.runner`: read a labelled JSONL through a field mapping,
-  judge it with each model, score each model.
+- :mod:`~langchain_perceived_error.bench.data`: read a labelled JSONL through a field mapping.
+- :mod:`~langchain_perceived_error.bench.runner`: judge the labelled items with each model.
+- :mod:`~langchain_perceived_error.bench.scoring`: score each model's run against the labels.
 - :mod:`~langchain_perceived_error.bench.report`: the table, ``report.json``, ``report.md``,
   ``predictions.jsonl`` and PNG charts.
 - :mod:`~langchain_perceived_error.bench.cost`: daily and monthly cost of each judging option.
@@ -19,23 +20,24 @@ from langchain_perceived_error.bench.cost import (
     measure_sample,
     project_costs,
 )
+from langchain_perceived_error.bench.data import (
+    BenchDataError,
+    FieldMapping,
+    LabelledItem,
+    load_labelled,
+    parse_slices,
+)
 from langchain_perceived_error.bench.metrics import ConfusionMatrix, Estimate
 from langchain_perceived_error.bench.report import BenchReport, bench_table, write_report
 from langchain_perceived_error.bench.runner import (
-    BenchDataError,
     BenchSettings,
-    FieldMapping,
     ItemOutcome,
-    LabelledItem,
     ModelRun,
-    ModelScore,
     arun_benchmark,
     build_judges,
-    load_labelled,
-    parse_slices,
     run_benchmark,
-    score_run,
 )
+from langchain_perceived_error.bench.scoring import ModelScore, score_run
 
 __all__ = [
     "BenchDataError",

@@ -27,13 +27,10 @@ from rich.console import JustifyMethod
 from rich.table import Table
 
 from langchain_perceived_error import __version__
+from langchain_perceived_error.bench.data import DataSummary
 from langchain_perceived_error.bench.metrics import METRIC_NAMES, Estimate
-from langchain_perceived_error.bench.runner import (
-    BenchSettings,
-    DataSummary,
-    ModelRun,
-    ModelScore,
-)
+from langchain_perceived_error.bench.runner import BenchSettings, ModelRun
+from langchain_perceived_error.bench.scoring import ModelScore
 from langchain_perceived_error.prompts import PROMPT_VERSION
 
 __all__ = [

@@ -22,6 +22,7 @@ from typing import Annotated
 import typer
 
 from langchain_perceived_error.cli.app import app, stderr
+from langchain_perceived_error.cli.options import MaxInputTokensOption, RedactOption
 from langchain_perceived_error.cli.sft import (
     AccountOption,
     BaseUrlOption,
@@ -33,6 +34,7 @@ from langchain_perceived_error.cli.sft import (
 from langchain_perceived_error.datasets.batch import (
     BatchNotReadyError,
     CollectReport,
+    batch_input_budget,
     batch_model_id,
     collect_batch_results,
     default_batch_job_id,
@@ -78,6 +80,8 @@ def submit_command(
     ] = Path("."),
     max_tokens: Annotated[int, typer.Option("--max-tokens", min=16)] = JUDGE_MAX_TOKENS,
     include_tools: Annotated[bool, typer.Option("--include-tools")] = False,
+    redact: RedactOption = False,
+    max_input_tokens: MaxInputTokensOption = None,
     account_id: AccountOption = None,
     base_url: BaseUrlOption = None,
     poll_interval: PollOption = 2.0,
@@ -92,7 +96,13 @@ def submit_command(
     with tempfile.TemporaryDirectory(dir=work_dir) as scratch:
         requests, not_sent = Path(scratch) / "requests.jsonl", Path(scratch) / "not-sent.jsonl"
         report = prepare_batch_requests(
-            inputs, requests, not_sent, max_tokens=max_tokens, include_tools=include_tools
+            inputs,
+            requests,
+            not_sent,
+            max_tokens=max_tokens,
+            include_tools=include_tools,
+            redact=redact,
+            max_input_tokens=max_input_tokens or batch_input_budget(model_id),
         )
         for problem in report.read.unreadable_sources:
             stderr.print(f"[red]could not read[/red] {problem}", highlight=False, soft_wrap=True)
@@ -121,6 +131,11 @@ def submit_command(
         f"requests: {report.requests} ({final_requests}); not sent: {report.not_sent} "
         f"({final_not_sent})"
     )
+    if report.budget_cuts:
+        typer.echo(f"cut to the token budget: {report.budget_cuts} (marked in the text)")
+    if redact:
+        masked = ", ".join(f"{n} {kind}" for kind, n in sorted(report.redactions.items()))
+        typer.echo(f"redacted: {masked or 'nothing found to mask'}")
     typer.echo(
         f"collect with: perceived-error batch collect {submission.job_id} --output results.jsonl "
         f"--input {' '.join(inputs)}"

@@ -10,21 +10,20 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from langchain_perceived_error.bench.data import (
+    BenchDataError,
+    FieldMapping,
+    load_labelled,
+    parse_slices,
+)
 from langchain_perceived_error.bench.metrics import DEFAULT_RESAMPLES, DEFAULT_SEED
 from langchain_perceived_error.bench.report import DEFINITIONS, BenchReport, bench_table
 from langchain_perceived_error.bench.report import write_report as _write_report
-from langchain_perceived_error.bench.runner import (
-    BenchDataError,
-    BenchSettings,
-    FieldMapping,
-    build_judges,
-    load_labelled,
-    parse_slices,
-    run_benchmark,
-    score_run,
-)
+from langchain_perceived_error.bench.runner import BenchSettings, build_judges, run_benchmark
+from langchain_perceived_error.bench.scoring import score_run
 from langchain_perceived_error.cache import CacheError, DiskCache
 from langchain_perceived_error.cli.app import app, stderr
+from langchain_perceived_error.cli.options import RedactOption
 from langchain_perceived_error.graph import DEFAULT_MAX_ATTEMPTS
 from langchain_perceived_error.judge import DEFAULT_CONCURRENCY
 from langchain_perceived_error.models import ModelSpecError
@@ -69,10 +68,7 @@ def bench_command(
         Path | None,
         typer.Option(help="Write report.json, report.md, predictions.jsonl and PNG charts here."),
     ] = None,
-    redact: Annotated[
-        bool,
-        typer.Option("--redact", help="Mask personal data and keys before a model sees a trace."),
-    ] = False,
+    redact: RedactOption = False,
     cache: Annotated[
         Path | None,
         typer.Option(help="On-disk cache of model calls: a re-run makes no model calls."),

@@ -14,6 +14,7 @@ from typing import Annotated, Any, TextIO
 import typer
 
 from langchain_perceived_error.cli.app import app, progress_bar, stderr
+from langchain_perceived_error.cli.options import MaxInputTokensOption, RedactOption
 from langchain_perceived_error.graph import DEFAULT_MAX_ATTEMPTS
 from langchain_perceived_error.judge import DEFAULT_CONCURRENCY, PerceivedErrorJudge, record_id_of
 from langchain_perceived_error.models import ModelSpecError
@@ -162,23 +163,8 @@ def judge_command(
             help="Continue an --output file after a crash: keep its complete lines, redo the rest.",
         ),
     ] = False,
-    redact: Annotated[
-        bool,
-        typer.Option(
-            "--redact",
-            help="Mask e-mails, phone and card numbers and keys before the model sees a trace.",
-        ),
-    ] = False,
-    max_input_tokens: Annotated[
-        int | None,
-        typer.Option(
-            "--max-input-tokens",
-            min=100,
-            help="Token budget of a transcript; longer ones are cut, keeping the evidence. "
-            "Default: 75% of the model's context when known, else 24,000.",
-            show_default=False,
-        ),
-    ] = None,
+    redact: RedactOption = False,
+    max_input_tokens: MaxInputTokensOption = None,
 ) -> None:
     """Judge every trace and write one JSON line per input record, in input order."""
     if max_rps is not None and not rate_limit:

@@ -42,17 +42,15 @@ from langchain_perceived_error.cli.app import app, progress_bar, stderr
 from langchain_perceived_error.cli.options import (
     ApiKeyOption,
     ApiUrlOption,
+    RedactOption,
     WorkspaceOption,
     exit_with,
     langsmith_clients,
 )
-from langchain_perceived_error.datasets.labels import (
-    LabelFileError,
+from langchain_perceived_error.datasets.labels import LabelFileError, LoadReport
+from langchain_perceived_error.datasets.langsmith_labels import (
     LangSmithLabelError,
-    LoadReport,
-    ReviewItem,
     load_langsmith_labels,
-    read_reviews,
 )
 from langchain_perceived_error.datasets.panel import (
     AgreementReport,
@@ -61,6 +59,7 @@ from langchain_perceived_error.datasets.panel import (
     plan_outcomes,
     queue_item_for,
 )
+from langchain_perceived_error.datasets.reviews import ReviewItem, read_reviews
 from langchain_perceived_error.graph import DEFAULT_MAX_ATTEMPTS
 from langchain_perceived_error.judge import DEFAULT_CONCURRENCY
 from langchain_perceived_error.models import ModelSpec, ModelSpecError, resolve_model
@@ -379,10 +378,7 @@ def label_command(
     include_tools: Annotated[
         bool, typer.Option("--include-tools", help="Show tool calls and results as text.")
     ] = False,
-    redact: Annotated[
-        bool,
-        typer.Option("--redact", help="Mask personal data and keys before any model sees a trace."),
-    ] = False,
+    redact: RedactOption = False,
     cache: Annotated[
         Path | None,
         typer.Option(

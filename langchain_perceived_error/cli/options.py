@@ -1,4 +1,4 @@
-"""Options and helpers shared by the commands that talk to LangSmith."""
+"""Options and helpers shared by several commands: LangSmith access, transcript preparation."""
 
 from __future__ import annotations
 
@@ -9,7 +9,15 @@ import typer
 from langchain_perceived_error.cli.app import stderr
 from langchain_perceived_error.online.clients import LangSmithClients, LangSmithConfigError
 
-__all__ = ["ApiKeyOption", "ApiUrlOption", "WorkspaceOption", "exit_with", "langsmith_clients"]
+__all__ = [
+    "ApiKeyOption",
+    "ApiUrlOption",
+    "MaxInputTokensOption",
+    "RedactOption",
+    "WorkspaceOption",
+    "exit_with",
+    "langsmith_clients",
+]
 
 ApiUrlOption = Annotated[
     str | None,
@@ -36,6 +44,24 @@ WorkspaceOption = Annotated[
         envvar=["LANGSMITH_WORKSPACE_ID", "LANGSMITH_TENANT_ID"],
         show_default=False,
         help="LangSmith workspace id, for org-scoped keys.",
+    ),
+]
+
+RedactOption = Annotated[
+    bool,
+    typer.Option(
+        "--redact",
+        help="Mask e-mails, phone and card numbers and keys before any model sees a trace.",
+    ),
+]
+MaxInputTokensOption = Annotated[
+    int | None,
+    typer.Option(
+        "--max-input-tokens",
+        min=100,
+        help="Token budget of a transcript; longer ones are cut, keeping the evidence. "
+        "Default: 75% of the model's context when known, else 24,000.",
+        show_default=False,
     ),
 ]
 

@@ -33,6 +33,7 @@ from langchain_perceived_error.cli.app import app, stderr
 from langchain_perceived_error.cli.options import (
     ApiKeyOption,
     ApiUrlOption,
+    RedactOption,
     WorkspaceOption,
     exit_with,
     langsmith_clients,
@@ -130,10 +131,7 @@ def watch_command(
             show_default=False,
         ),
     ] = None,
-    redact: Annotated[
-        bool,
-        typer.Option("--redact", help="Mask personal data and keys before the model sees a trace."),
-    ] = False,
+    redact: RedactOption = False,
     concurrency: Annotated[
         int, typer.Option("--concurrency", "-c", min=1, help="Judgements at once.")
     ] = DEFAULT_CONCURRENCY,

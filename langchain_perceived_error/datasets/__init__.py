@@ -43,20 +43,13 @@ from langchain_perceived_error.datasets.split import split_records
 from langchain_perceived_error.datasets.tokens import TokenCounter, resolve_token_counter
 
 # isort: split
-# labels and panel
+# labels, reviews and panel
 from langchain_perceived_error.datasets.labels import (
     LabelFileError,
-    LangSmithLabelError,
     LoadReport,
-    ReviewItem,
-    ReviewVote,
-    feedback_provenance,
     load_judge_output,
     load_labelled_jsonl,
-    load_langsmith_labels,
     read_labelled,
-    read_review_answers,
-    read_reviews,
     source_ids,
     write_labelled,
 )
@@ -67,6 +60,11 @@ from langchain_perceived_error.datasets.langsmith_dataset import (
     push_labelled_dataset,
     splits_from_sft_dir,
 )
+from langchain_perceived_error.datasets.langsmith_labels import (
+    LangSmithLabelError,
+    feedback_provenance,
+    load_langsmith_labels,
+)
 from langchain_perceived_error.datasets.panel import (
     ADJUDICATION_PROMPT,
     AgreementReport,
@@ -75,6 +73,12 @@ from langchain_perceived_error.datasets.panel import (
     build_adjudication_messages,
     cohen_kappa,
     queue_item_for,
+)
+from langchain_perceived_error.datasets.reviews import (
+    ReviewItem,
+    ReviewVote,
+    read_review_answers,
+    read_reviews,
 )
 
 __all__ = [

@@ -3,7 +3,9 @@
 **Submit** reads the same inputs as ``perceived-error judge`` and writes one request per eligible
 record, ``{"custom_id": <record id>, "body": {"messages": [...], "max_tokens": 512,
 "temperature": 0}}``, whose messages are :func:`~langchain_perceived_error.datasets.sft.
-judge_messages_as_dicts`, the judge's own prompt and rendering. Thinking is switched off for the
+judge_messages_as_dicts`, the judge's own prompt and rendering, of the transcript prepared as the
+live judge prepares it (:func:`~langchain_perceived_error.preparation.prepare_turns`: masked with
+``redact``, then cut to the token budget). Thinking is switched off for the
 whole job with ``inference_parameters.extra_body = {"reasoning_effort": "none"}`` (the SDK types
 ``extra_body`` as a JSON string), as the live judge does. Records that are not sent (no user turn
 after an assistant turn, or unreadable) are written straight away, as the judge would report them,
@@ -33,6 +35,7 @@ from __future__ import annotations
 import hashlib
 import json
 import tempfile
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,6 +44,7 @@ from typing import Any, Literal
 import httpx
 from fireworks import Fireworks
 
+from langchain_perceived_error.budget import DEFAULT_MAX_INPUT_TOKENS, budget_for_model
 from langchain_perceived_error.datasets.fireworks_jobs import (
     DEFAULT_RETRY,
     FireworksApiError,
@@ -60,8 +64,14 @@ from langchain_perceived_error.datasets.fireworks_jobs import (
 from langchain_perceived_error.datasets.sft import judge_messages_as_dicts
 from langchain_perceived_error.eligibility import skip_reason
 from langchain_perceived_error.judge import record_id_of
-from langchain_perceived_error.models import FIREWORKS_PREFIX, JUDGE_MAX_TOKENS
+from langchain_perceived_error.models import (
+    FIREWORKS_PREFIX,
+    JUDGE_MAX_TOKENS,
+    ModelSpecError,
+    resolve_model,
+)
 from langchain_perceived_error.parsing import VerdictParseError, parse_verdict
+from langchain_perceived_error.preparation import prepare_turns
 from langchain_perceived_error.records import ReadReport, UnreadableRecord, read_records
 from langchain_perceived_error.schemas import JudgeResult, JudgeStatus, Turn
 from langchain_perceived_error.transcript import TranscriptError, extract_transcript
@@ -73,6 +83,7 @@ __all__ = [
     "CollectReport",
     "PlannedRecord",
     "PrepareReport",
+    "batch_input_budget",
     "batch_model_id",
     "batch_request_row",
     "collect_batch_results",
@@ -181,11 +192,23 @@ def plan_records(
 
 @dataclass
 class PrepareReport:
-    """What :func:`prepare_batch_requests` wrote."""
+    """What :func:`prepare_batch_requests` wrote, and what it did to the transcripts sent."""
 
     requests: int = 0
     not_sent: int = 0
     read: ReadReport = field(default_factory=ReadReport)
+    budget_cuts: int = 0
+    """Requests whose transcript was cut to the token budget (marked in the text sent)."""
+    redactions: Counter[str] = field(default_factory=Counter)
+    """Items masked by ``redact``, by kind."""
+
+
+def batch_input_budget(model_id: str) -> int:
+    """The live judge's default transcript budget for ``model_id`` (see ``budget_for_model``)."""
+    try:
+        return budget_for_model(resolve_model(FIREWORKS_PREFIX + model_id))
+    except ModelSpecError:  # no key to build the client with: the model-independent default
+        return DEFAULT_MAX_INPUT_TOKENS
 
 
 def prepare_batch_requests(
@@ -195,8 +218,15 @@ def prepare_batch_requests(
     *,
     max_tokens: int = JUDGE_MAX_TOKENS,
     include_tools: bool = False,
+    redact: bool = False,
+    max_input_tokens: int | None = DEFAULT_MAX_INPUT_TOKENS,
 ) -> PrepareReport:
-    """Write the batch input rows and the not-sent records' result lines (module doc)."""
+    """Write the batch input rows and the not-sent records' result lines (module doc).
+
+    Each transcript is prepared as the live judge prepares it
+    (:func:`~langchain_perceived_error.preparation.prepare_turns`): masked when ``redact``, then
+    cut to ``max_input_tokens`` (``None``: sent whole).
+    """
     report = PrepareReport()
     with (
         Path(requests_path).open("w", encoding="utf-8") as requests,
@@ -206,11 +236,16 @@ def prepare_batch_requests(
             if planned.local is not None:
                 not_sent.write(json.dumps(planned.local.to_record(), ensure_ascii=False) + "\n")
                 report.not_sent += 1
-            else:
-                assert planned.turns is not None
-                row = batch_request_row(planned.custom_id, planned.turns, max_tokens=max_tokens)
-                requests.write(json.dumps(row, ensure_ascii=False) + "\n")
-                report.requests += 1
+                continue
+            assert planned.turns is not None
+            prepared = prepare_turns(
+                planned.turns, redact=redact, max_input_tokens=max_input_tokens
+            )
+            report.budget_cuts += prepared.budget_cut is not None
+            report.redactions.update(prepared.redactions or {})
+            row = batch_request_row(planned.custom_id, prepared.turns, max_tokens=max_tokens)
+            requests.write(json.dumps(row, ensure_ascii=False) + "\n")
+            report.requests += 1
     return report
 
 

@@ -8,7 +8,7 @@ The published recipe, per trace:
    and reason (:data:`ADJUDICATION_PROMPT`); unanimous adjudication -> labelled (provenance
    ``panel``, ``by`` = the adjudicators);
 4. still split, no adjudicators, or any failure on the way -> a **human**: the outcome carries a
-   :class:`~langchain_perceived_error.datasets.labels.ReviewItem` and no label.
+   :class:`~langchain_perceived_error.datasets.reviews.ReviewItem` and no label.
 
 Traces that are not multi-turn (no user turn after an assistant turn) are skipped, and traces
 whose transcript cannot be read are counted as unreadable; neither is labelled nor reviewed.
@@ -55,7 +55,8 @@ from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 from langchain_core.outputs import ChatGeneration, ChatResult
 from langgraph.types import RetryPolicy
 
-from langchain_perceived_error.datasets.labels import ReviewItem, ReviewVote, source_ids
+from langchain_perceived_error.datasets.labels import source_ids
+from langchain_perceived_error.datasets.reviews import ReviewItem, ReviewVote
 from langchain_perceived_error.graph import DEFAULT_MAX_ATTEMPTS
 from langchain_perceived_error.judge import DEFAULT_CONCURRENCY, PerceivedErrorJudge, record_id_of
 from langchain_perceived_error.models import ModelSpec, model_name, resolve_model

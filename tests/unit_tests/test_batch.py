@@ -7,9 +7,11 @@ from langchain_core.messages import convert_to_openai_messages
 from typer.testing import CliRunner
 
 from langchain_perceived_error import PerceivedErrorJudge
+from langchain_perceived_error.budget import DEFAULT_MAX_INPUT_TOKENS
 from langchain_perceived_error.cli import app
 from langchain_perceived_error.datasets.batch import (
     BatchNotReadyError,
+    batch_input_budget,
     batch_model_id,
     batch_request_row,
     collect_batch_results,
@@ -88,6 +90,65 @@ def test_batch_rows_carry_exactly_the_judges_messages():
         "custom_id": "x",
         "body": {"messages": row["body"]["messages"], "max_tokens": 512, "temperature": 0},
     }
+
+
+def long_conversation_with_secrets(record_id="long"):
+    filler = [
+        message
+        for n in range(40)
+        for message in (
+            {"role": "user", "content": f"Question {n}: " + "details " * 40},
+            {"role": "assistant", "content": f"Answer {n}: " + "explanation " * 40},
+        )
+    ]
+    return {
+        "id": record_id,
+        "messages": [
+            {"role": "user", "content": "Mail the invoice to jane.doe@example.com please."},
+            *filler,
+            {"role": "assistant", "content": "Sent to jane.doe@example.org."},
+            {"role": "user", "content": "No, I said jane.doe@example.com, not .org!"},
+        ],
+    }
+
+
+def test_batch_requests_are_prepared_exactly_as_the_live_judge_prepares_them(tmp_path):
+    record = long_conversation_with_secrets()
+    model = ScriptedChatModel(script=[render_verdict(True, "The user corrects the address.")])
+    live = PerceivedErrorJudge(model, redact=True, max_input_tokens=400).judge(record)
+    assert live.budget_cut is not None  # both things happen to this record ...
+    assert live.redactions == {"email": 3}
+    source = tmp_path / "in.jsonl"
+    source.write_text(json.dumps(record) + "\n")
+    requests, not_sent = tmp_path / "r.jsonl", tmp_path / "n.jsonl"
+    report = prepare_batch_requests(
+        [str(source)], requests, not_sent, redact=True, max_input_tokens=400
+    )
+    (row,) = [json.loads(line) for line in requests.read_text().splitlines()]
+    assert row["body"]["messages"] == convert_to_openai_messages(model.calls[0])  # ... to both
+    assert "example.com" not in requests.read_text()
+    assert (report.budget_cuts, dict(report.redactions)) == (1, {"email": 3})
+
+
+def test_the_batch_default_budget_is_the_live_judges(fireworks_env, monkeypatch):
+    model_id = MODEL.removeprefix("fireworks:")
+    assert batch_input_budget(model_id) == PerceivedErrorJudge(MODEL).max_input_tokens
+    monkeypatch.delenv("FIREWORKS_API_KEY")
+    assert batch_input_budget(model_id) == DEFAULT_MAX_INPUT_TOKENS
+
+
+def test_submit_redacts_and_cuts_when_asked(fireworks_env, tmp_path):
+    source = tmp_path / "in.jsonl"
+    source.write_text(json.dumps(long_conversation_with_secrets()) + "\n")
+    options = ["--redact", "--max-input-tokens", 400, "--poll-interval", 0]
+    work = ["--job-id", "red", "--work-dir", tmp_path / "w"]
+    result = cli("batch", "submit", source, "--model", MODEL, *work, *options)
+    assert result.exit_code == 0, result.output
+    assert "cut to the token budget: 1" in result.output
+    assert "redacted: 3 email" in result.output
+    (sent,) = fireworks_env.dataset_lines("red-input")
+    assert "example.com" not in json.dumps(sent)
+    assert "cut to fit the judge's context" in json.dumps(sent)
 
 
 def test_submit_then_collect_round_trip_through_the_cli(fireworks_env, traces, tmp_path):

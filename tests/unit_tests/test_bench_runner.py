@@ -14,18 +14,20 @@ from pydantic import Field
 from typer.testing import CliRunner
 
 from langchain_perceived_error.bench import report as report_module
-from langchain_perceived_error.bench.report import BenchReport, bench_table, write_report
-from langchain_perceived_error.bench.runner import (
+from langchain_perceived_error.bench.data import (
     BenchDataError,
-    BenchSettings,
     FieldMapping,
-    arun_benchmark,
-    build_judges,
     load_labelled,
     parse_slices,
-    run_benchmark,
-    score_run,
 )
+from langchain_perceived_error.bench.report import BenchReport, bench_table, write_report
+from langchain_perceived_error.bench.runner import (
+    BenchSettings,
+    arun_benchmark,
+    build_judges,
+    run_benchmark,
+)
+from langchain_perceived_error.bench.scoring import score_run
 from langchain_perceived_error.cache import DiskCache
 from langchain_perceived_error.cli import app
 from langchain_perceived_error.pricing import ModelPrice

@@ -1,3 +1,6 @@
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from langchain_perceived_error.budget import estimate_tokens, fit_to_budget
 from langchain_perceived_error.eligibility import skip_reason
 from langchain_perceived_error.schemas import Turn
@@ -56,3 +59,30 @@ def test_the_budget_follows_the_models_context_when_its_profile_gives_it():
     assert budget_for_model(ScriptedChatModel(script=["x"])) == DEFAULT_MAX_INPUT_TOKENS
     assert PerceivedErrorJudge(long_context).max_input_tokens == 96_000
     assert PerceivedErrorJudge(long_context, max_input_tokens=5000).max_input_tokens == 5000
+
+
+def test_evidence_that_cannot_fit_is_cut_once_per_turn_and_the_overrun_recorded():
+    """Many short evidence pairs under a tiny budget: the cut stops (it used to loop forever)."""
+    turns = [turn("ai" if i % 2 == 0 else "human", f"{i} " + "y" * 600) for i in range(84)]
+    kept, cut = fit_to_budget(turns, 400)
+    assert cut is not None
+    assert len(kept) == 84  # every turn is evidence: none dropped ...
+    assert all("characters cut to fit" in t.text for t in kept)  # ... each shortened once
+    assert all(len(t.text) < 600 for t in kept)
+    assert cut.tokens_after > cut.budget_tokens  # over budget, and it says so
+    assert cut.tokens_after < cut.tokens_before
+
+
+roles = st.sampled_from(["human", "ai"])
+texts = st.text(alphabet="ab \n", min_size=0, max_size=3000)
+
+
+@settings(max_examples=60, deadline=None)
+@given(turns=st.lists(st.builds(turn, roles, texts), max_size=40), budget=st.integers(1, 3000))
+def test_fitting_always_ends_and_never_adds_tokens(turns, budget):
+    kept, cut = fit_to_budget(turns, budget)
+    if cut is None:
+        assert kept == turns
+        assert estimate_tokens(turns) <= budget
+    else:
+        assert cut.tokens_after == estimate_tokens(kept) <= cut.tokens_before

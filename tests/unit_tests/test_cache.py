@@ -8,14 +8,9 @@ import pytest
 from langchain_core.messages import AIMessage, HumanMessage
 from langchain_core.outputs import ChatGeneration, Generation
 
-from langchain_perceived_error.bench.runner import (
-    BenchSettings,
-    FieldMapping,
-    build_judges,
-    load_labelled,
-    run_benchmark,
-    score_run,
-)
+from langchain_perceived_error.bench.data import FieldMapping, load_labelled
+from langchain_perceived_error.bench.runner import BenchSettings, build_judges, run_benchmark
+from langchain_perceived_error.bench.scoring import score_run
 from langchain_perceived_error.cache import (
     CACHE_FILE_NAME,
     CACHE_METADATA_KEY,

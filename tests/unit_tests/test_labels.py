@@ -18,17 +18,17 @@ from langchain_perceived_error.datasets.labels import (
     HUMAN_REASONS,
     LabelFileError,
     LoadReport,
-    ReviewItem,
-    ReviewVote,
-    feedback_provenance,
     load_judge_output,
     load_labelled_jsonl,
-    load_langsmith_labels,
     read_labelled,
-    read_review_answers,
     source_ids,
     write_labelled,
 )
+from langchain_perceived_error.datasets.langsmith_labels import (
+    feedback_provenance,
+    load_langsmith_labels,
+)
+from langchain_perceived_error.datasets.reviews import ReviewItem, ReviewVote, read_review_answers
 from langchain_perceived_error.judge import PerceivedErrorJudge
 from langchain_perceived_error.online.clients import LangSmithClients
 from langchain_perceived_error.online.feedback import write_thread_feedback

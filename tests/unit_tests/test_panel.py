@@ -15,7 +15,7 @@ from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
 from typer.testing import CliRunner
 
 from langchain_perceived_error.cli import app
-from langchain_perceived_error.datasets.labels import ReviewItem, read_labelled, read_reviews
+from langchain_perceived_error.datasets.labels import read_labelled
 from langchain_perceived_error.datasets.panel import (
     ADJUDICATION_PROMPT,
     AgreementReport,
@@ -28,6 +28,7 @@ from langchain_perceived_error.datasets.panel import (
     queue_item_for,
     render_panel_verdicts,
 )
+from langchain_perceived_error.datasets.reviews import ReviewItem, read_reviews
 from langchain_perceived_error.models import resolve_model
 from langchain_perceived_error.online.queues import RunItem, ThreadItem
 from langchain_perceived_error.prompts import build_judge_messages, render_transcript

@@ -1,0 +1,146 @@
+"""Score each model's run against the labels: metrics, intervals, tokens, cost and latency.
+
+How skipped and failed records count (the same rules for every model):
+
+- accuracy, precision, recall, F1 and Cohen's kappa are over JUDGED records only (a verdict and a
+  label): the quality of the verdicts a judge gives. ``skipped`` (no user turn after an assistant
+  turn: no model call, the same records for every model) and ``failed`` (no valid verdict) are
+  counted beside them.
+- ``e2e_accuracy`` is over ALL labelled records, as the pipeline behaves in production: a skipped
+  record counts as predicted ``false`` (it can hold no perceived error and gets no flag), and a
+  failed record is always wrong. A judge that fails often cannot hide behind a high accuracy.
+- ``positive_rate`` is the share of judged records flagged; ``label_positive_rate`` the share of
+  all labelled records labelled true.
+- tokens: means over records that reached the model (judged or failed after a call), summed over
+  format retries; None when the model reports no usage (``rules``).
+- cost: the price table's cost of every call made (cached input tokens at the cached price when
+  the provider reports them), divided by ALL labelled records: skipped records cost $0, as in
+  production. "n/a" when the model has no price, or has a non-zero price but reported no tokens.
+- latency: per record, the summed wall time of its model calls (format retries included), over
+  records with at least one call; p50 and p95. Calls are timed as
+  :mod:`~langchain_perceived_error.bench.runner` describes: a cached re-run reports the same
+  latency as the run that filled the cache, never the microseconds a hit takes. ``cache_hits``
+  counts the calls served from the cache, ``model_calls`` the live ones.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from langchain_perceived_error.bench.metrics import (
+    METRIC_NAMES,
+    ConfusionMatrix,
+    Estimate,
+    bootstrap_matrices,
+    estimate,
+    percentile,
+    proportion_estimate,
+)
+from langchain_perceived_error.bench.runner import BenchSettings, ModelRun
+from langchain_perceived_error.pricing import ModelPrice, price_for
+from langchain_perceived_error.schemas import JudgeStatus
+
+__all__ = ["ModelScore", "score_run"]
+
+
+@dataclass(frozen=True)
+class ModelScore:
+    """One model's row of the benchmark (see the module docstring for every definition)."""
+
+    spec: str
+    model: str
+    n: int
+    judged: int
+    skipped: int
+    failed: int
+    matrix: ConfusionMatrix
+    metrics: dict[str, Estimate]
+    e2e_accuracy: Estimate
+    positive_rate: float | None
+    label_positive_rate: float | None
+    mean_input_tokens: float | None
+    mean_output_tokens: float | None
+    total_input_tokens: int
+    total_output_tokens: int
+    total_cached_input_tokens: int
+    price: ModelPrice | None
+    usd_total: float | None
+    usd_per_1k: float | None
+    batch_usd_per_1k: float | None
+    latency_p50_s: float | None
+    latency_p95_s: float | None
+    model_calls: int
+    cache_hits: int
+    wall_s: float
+
+
+def _mean(values: Sequence[int]) -> float | None:
+    return sum(values) / len(values) if values else None
+
+
+def _cost(price: ModelPrice | None, tokens: tuple[int, int, int], reported: bool) -> float | None:
+    if price is None:
+        return None
+    if not reported and (price.input or price.output):
+        return None  # a paid model that reported no tokens: unknown, not $0
+    return price.cost(tokens[0], tokens[1], tokens[2])
+
+
+def score_run(
+    run: ModelRun,
+    *,
+    prices: Mapping[str, ModelPrice] | None = None,
+    settings: BenchSettings | None = None,
+) -> ModelScore:
+    """Metrics, intervals, tokens, cost and latency of one model's run."""
+    settings = settings or BenchSettings()
+    outcomes = run.outcomes
+    judged = [o for o in outcomes if o.status is JudgeStatus.JUDGED and o.predicted is not None]
+    pairs = [(o.label, bool(o.predicted)) for o in judged]
+    matrix = ConfusionMatrix.from_pairs(pairs)
+    resampled = bootstrap_matrices(pairs, resamples=settings.resamples, seed=settings.seed)
+    metrics = {
+        name: estimate(matrix, resampled, name, confidence=settings.confidence)
+        for name in METRIC_NAMES
+    }
+    e2e = [o.status is not JudgeStatus.FAILED and bool(o.predicted) == o.label for o in outcomes]
+    called = [o for o in outcomes if o.reached_model]
+    inputs = [o.input_tokens for o in called if o.input_tokens is not None]
+    outputs = [o.output_tokens for o in called if o.output_tokens is not None]
+    tokens = (sum(inputs), sum(outputs), sum(o.cached_input_tokens for o in outcomes))
+    price = price_for(run.model, prices) or price_for(run.spec, prices)
+    usd = _cost(price, tokens, bool(inputs or outputs))
+    batch = price.batch() if price else None
+    batch_usd = _cost(batch, tokens, bool(inputs or outputs))
+    latencies = sorted(o.model_latency_s for o in called if o.model_latency_s is not None)
+    n = len(outcomes)
+    return ModelScore(
+        spec=run.spec,
+        model=run.model,
+        n=n,
+        judged=len(judged),
+        skipped=sum(o.status is JudgeStatus.SKIPPED for o in outcomes),
+        failed=sum(o.status is JudgeStatus.FAILED for o in outcomes),
+        matrix=matrix,
+        metrics=metrics,
+        e2e_accuracy=proportion_estimate(
+            e2e, resamples=settings.resamples, seed=settings.seed, confidence=settings.confidence
+        ),
+        positive_rate=matrix.predicted_positive_rate,
+        label_positive_rate=sum(o.label for o in outcomes) / n if n else None,
+        mean_input_tokens=_mean(inputs),
+        mean_output_tokens=_mean(outputs),
+        total_input_tokens=tokens[0],
+        total_output_tokens=tokens[1],
+        total_cached_input_tokens=tokens[2],
+        price=price,
+        usd_total=usd,
+        usd_per_1k=None if usd is None or not n else usd / n * 1000,
+        batch_usd_per_1k=None if batch_usd is None or not n else batch_usd / n * 1000,
+        latency_p50_s=percentile(latencies, 0.5) if latencies else None,
+        latency_p95_s=percentile(latencies, 0.95) if latencies else None,
+        model_calls=sum(o.model_calls for o in outcomes),
+        cache_hits=sum(o.cache_hits for o in outcomes),
+        wall_s=run.wall_s,
+    )

@@ -1,0 +1,42 @@
+"""What the model is shown of an eligible transcript: masked if asked, then cut to the budget.
+
+One function for every path that sends a transcript to a model (the judge graph's ``extract``
+node and the batch requests of ``perceived-error batch submit``), so they send the same text.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from langchain_perceived_error.budget import fit_to_budget
+from langchain_perceived_error.redact import redact_turns
+from langchain_perceived_error.schemas import BudgetCut, Turn
+
+__all__ = ["PreparedTurns", "prepare_turns"]
+
+
+@dataclass(frozen=True)
+class PreparedTurns:
+    """The turns to send, and what was done to them (``None``: not asked for / nothing cut)."""
+
+    turns: list[Turn]
+    redactions: dict[str, int] | None = None
+    budget_cut: BudgetCut | None = None
+
+
+def prepare_turns(
+    turns: Sequence[Turn], *, redact: bool, max_input_tokens: int | None
+) -> PreparedTurns:
+    """Mask personal data and keys (``redact``) before anything else, then fit the budget.
+
+    Redaction comes first so that nothing unmasked can reach the model, even in a cut marker;
+    ``max_input_tokens=None`` sends the transcript whole.
+    """
+    prepared, redactions = list(turns), None
+    if redact:
+        prepared, redactions = redact_turns(prepared)
+    budget_cut = None
+    if max_input_tokens is not None:
+        prepared, budget_cut = fit_to_budget(prepared, max_input_tokens)
+    return PreparedTurns(prepared, redactions, budget_cut)
