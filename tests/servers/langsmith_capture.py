@@ -39,9 +39,15 @@ in memory. Areas, each a block of the route table in :class:`LocalLangSmith`:
   ``GET /datasets/{id}/versions``, ``POST /examples/bulk``, ``GET /examples``, enough for
   ``langsmith.evaluate(..., upload_results=True)``.
 - **online evaluation** (stored as sent, plus an ``id`` and ``created_at``):
-  ``POST|GET /api/v1/runs/rules`` (the rule; a list), ``POST /api/v1/platform/evaluators``
-  (``{"evaluator": ...}``), ``GET /api/v1/platform/evaluators`` (``{"evaluators", "total"}``) and
-  ``GET /api/v1/platform/evaluators/{id}``, the shapes of the generated ``online_evaluators``.
+  ``POST|GET /api/v1/runs/rules`` (the rule; a list of every stored rule), ``GET
+  /api/v2/runs/rules`` (what the generated ``evaluators.list_v2`` reads: the same stored rules as
+  the SDK's ``Rule``, the v1 ``session_id`` renamed ``project_id``, newest first, ``{"items",
+  "next_cursor"}`` pages of ``page_size``; filters ``project_id``, ``dataset_id``,
+  ``evaluator_id``, ``id``, ``name_contains``, ``type``; ``LocalLangSmith(rules_v2=False)`` or
+  ``server.rules_v2 = False`` makes it answer 404, as an older deployment does),
+  ``POST /api/v1/platform/evaluators`` (``{"evaluator": ...}``), ``GET
+  /api/v1/platform/evaluators`` (``{"evaluators", "total"}``) and ``GET
+  /api/v1/platform/evaluators/{id}``, the shapes of the generated ``online_evaluators``.
 
 Every request is logged in :attr:`LocalLangSmith.requests`. :meth:`LocalLangSmith.fail_next`
 makes the next N requests (optionally only those whose path contains a string) answer 429 (with
@@ -98,6 +104,19 @@ DEFAULT_INFO: dict[str, Any] = {
 _RUN_PART_FIELDS = ("inputs", "outputs", "events", "extra", "error", "serialized")
 _THREAD_KEYS = ("thread_id", "session_id", "conversation_id")
 _MAX_QUEUE_ITEMS_PER_REQUEST = 100
+_RULES_V2_PAGE_SIZE = 20
+_RULE_V2_DEFAULTS: dict[str, Any] = {
+    "add_to_dataset_prefer_correction": False,
+    "evaluator_version": 1,
+    "extend_only": False,
+    "include_extended_stats": False,
+    "is_enabled": True,
+    "is_managed_evaluator": False,
+    "is_tracing_disabled": False,
+    "transient": False,
+    "use_corrections_dataset": False,
+}
+"""Required fields of the SDK's ``langsmith.types.rule.Rule`` that a v1 create body may omit."""
 _DEFAULT_WINDOW = timedelta(days=1)
 _UUID = r"[0-9a-fA-F-]{36}"
 
@@ -320,8 +339,11 @@ class LocalLangSmith:
         port: int = 0,
         *,
         info: dict[str, Any] | None = None,
+        rules_v2: bool = True,
     ) -> None:
         self._lock = threading.RLock()
+        self.rules_v2 = rules_v2
+        """Serve ``GET /api/v2/runs/rules``; False answers it 404, like an older deployment."""
         self._runs: dict[str, dict[str, Any]] = {}
         self._sessions: dict[str, dict[str, Any]] = {}
         self._feedback: dict[str, dict[str, Any]] = {}
@@ -1059,6 +1081,25 @@ class LocalLangSmith:
     def _list_rules(self, request: _Request) -> _Response:
         return HTTPStatus.OK, self.rules
 
+    def _list_rules_v2(self, request: _Request) -> _Response:
+        """The stored rules as the SDK's ``Rule``, newest first, in ``{"items", "next_cursor"}``."""
+        if not self.rules_v2:
+            return HTTPStatus.NOT_FOUND, {"detail": f"Not Found: GET {request.path}"}
+        size = int(request.arg("page_size") or _RULES_V2_PAGE_SIZE)
+        if size < 1:
+            msg = f"page_size must be at least 1, got {size}"
+            raise ValueError(msg)
+        if request.arg("type") not in (None, "PROJECT", "DATASET"):
+            msg = f"type must be PROJECT or DATASET, got {request.arg('type')!r}"
+            raise ValueError(msg)
+        with self._lock:
+            names = {key: str(session["name"]) for key, session in self._sessions.items()}
+        rules = [_rule_v2(rule, names) for rule in self.rules]
+        rules = [rule for rule in rules if _rule_v2_matches(rule, request)]
+        rules.sort(key=lambda rule: (str(rule["updated_at"]), str(rule["id"])), reverse=True)
+        page, cursor = _page(rules, request.arg("cursor"), size)
+        return HTTPStatus.OK, {"items": page, "next_cursor": cursor}
+
     def _create_evaluator(self, request: _Request) -> _Response:
         evaluator = {**(request.json() or {}), "id": str(uuid.uuid4()), "created_at": _iso(_now())}
         with self._lock:
@@ -1131,6 +1172,7 @@ class LocalLangSmith:
         # online evaluation
         ("POST", re.compile(r"/runs/rules/?"), _create_rule),
         ("GET", re.compile(r"/runs/rules/?"), _list_rules),
+        ("GET", re.compile(r"/api/v2/runs/rules/?"), _list_rules_v2),
         ("POST", re.compile(r"/platform/evaluators/?"), _create_evaluator),
         ("GET", re.compile(r"/platform/evaluators/?"), _list_evaluators),
         ("GET", re.compile(rf"/platform/evaluators/(?P<evaluator_id>{_UUID})/?"), _read_evaluator),
@@ -1271,6 +1313,35 @@ def _source_type(feedback: dict[str, Any]) -> str:
 def _splits(example: dict[str, Any]) -> list[str]:
     split = (example.get("metadata") or {}).get("dataset_split") or example.get("split") or []
     return [split] if isinstance(split, str) else list(split)
+
+
+def _rule_v2(rule: dict[str, Any], project_names: dict[str, str]) -> dict[str, Any]:
+    """A stored (v1) rule in the v2 shape: ``session_id`` becomes ``project_id``."""
+    v2 = {**_RULE_V2_DEFAULTS, **rule}
+    project_id = v2.pop("session_id", None)
+    v2["project_id"] = None if project_id is None else str(project_id)
+    v2["project_name"] = project_names.get(str(project_id))
+    v2["tenant_id"] = TENANT_ID
+    v2["updated_at"] = rule.get("updated_at") or rule["created_at"]
+    if isinstance(v2.get("group_by"), str):
+        v2["group_by"] = v2["group_by"].upper()  # v2 types it "THREAD_ID" | "TRAJECTORY_ID"
+    return v2
+
+
+def _rule_v2_matches(rule: dict[str, Any], request: _Request) -> bool:
+    """Whether a v2 rule passes the ``list_v2`` filters of ``request`` (all of them: AND)."""
+    for key in ("project_id", "dataset_id", "evaluator_id"):
+        wanted = request.arg(key)
+        if wanted is not None and str(rule.get(key)) != wanted:
+            return False
+    ids = request.args("id")
+    if ids and str(rule["id"]) not in ids:
+        return False
+    name = request.arg("name_contains")
+    if name is not None and name.lower() not in str(rule.get("display_name") or "").lower():
+        return False
+    kind = request.arg("type")
+    return kind is None or bool(rule.get("project_id" if kind == "PROJECT" else "dataset_id"))
 
 
 def _queue_item_problem(item: dict[str, Any]) -> str | None:

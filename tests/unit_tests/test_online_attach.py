@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import json
+import uuid
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from langsmith import NotFoundError
+from langsmith.types.rule import Rule
 from typer.testing import CliRunner
 
 from langchain_perceived_error import __version__
 from langchain_perceived_error.cli import app
 from langchain_perceived_error.judge import PerceivedErrorJudge
 from langchain_perceived_error.models import DEFAULT_MODEL
+from langchain_perceived_error.online import attach as attach_module
 from langchain_perceived_error.online.attach import (
     EVALUATOR_CODE,
     evaluator_code,
@@ -20,7 +25,7 @@ from langchain_perceived_error.online.attach import (
 )
 from langchain_perceived_error.schemas import JudgeResult, JudgeStatus
 from tests.fixtures.agent_app import CapturedThread
-from tests.servers.langsmith_capture import LocalLangSmith
+from tests.servers.langsmith_capture import CapturedRequest, LocalLangSmith
 
 SECRET = "lsv2-attach-sentinel-key"
 FIREWORKS_SECRET = "fw-attach-sentinel-key"
@@ -105,6 +110,104 @@ def test_attach_twice_reuses_what_exists(
     assert other_model.exit_code == 0
     assert "exists with different code" in other_model.stderr
     assert len(langsmith_server.evaluators) == 1
+
+
+def _post_rules(server: LocalLangSmith, project_id: str, count: int) -> None:
+    """``count`` rules of other evaluators on ``project_id``, created through the v1 route."""
+    with server.sdk() as sdk:
+        for index in range(count):
+            body = {
+                "display_name": f"other rule {index}",
+                "session_id": project_id,
+                "sampling_rate": 1.0,
+                "evaluator_id": str(uuid.uuid4()),
+            }
+            sdk.post("/api/v1/runs/rules", cast_to=object, body=body)
+
+
+def _rule_requests(requests: list[CapturedRequest], method: str) -> list[CapturedRequest]:
+    return [r for r in requests if r.method == method and "/runs/rules" in r.path]
+
+
+def _attach_twice_with_other_rules(
+    server: LocalLangSmith, project: str
+) -> tuple[Any, list[CapturedRequest], str]:
+    """Attach, add rules (4 newer on the project, 3 on another), attach again.
+
+    Returns the second run's result, the requests it sent and the project id.
+    """
+    args = ("--project", project, "--queue", "review")
+    first = _invoke(server, *args)
+    assert first.exit_code == 0, first.output
+    assert len(_rule_requests(server.requests, "POST")) == 2  # the judge rule and the queue rule
+    project_id = server.project_id(project)
+    _post_rules(server, project_id, 4)  # newer, so listed before ours (v2: newest first)
+    _post_rules(server, str(uuid.uuid4()), 3)  # another project: not listed
+    before = len(server.requests)
+    again = _invoke(server, *args)
+    assert again.exit_code == 0, again.output
+    judge_rule, queue_rule = server.rules[:2]
+    assert f"rule: {judge_rule['id']} (existing, reused)" in again.stdout
+    assert f"queue rule: {queue_rule['id']} (existing, reused)" in again.stdout
+    assert len(server.rules) == 2 + 4 + 3  # nothing created by the second run
+    return again, server.requests[before:], project_id
+
+
+def test_attach_twice_finds_its_rules_through_the_v2_list_across_pages(
+    langsmith_server: LocalLangSmith,
+    traced_thread: CapturedThread,
+    monkeypatch: pytest.MonkeyPatch,
+):
+    monkeypatch.setattr(attach_module, "_PAGE_SIZE", 2)
+    _, sent, project_id = _attach_twice_with_other_rules(
+        langsmith_server, traced_thread.project_name
+    )
+    assert _rule_requests(sent, "POST") == []
+    lists = _rule_requests(sent, "GET")
+    # 6 rules on the project, 2 per page: 3 pages, ours (the oldest) on the last one
+    assert [(urlsplit(r.path).path, r.status) for r in lists] == [("/api/v2/runs/rules", 200)] * 3
+    queries = [parse_qs(urlsplit(r.path).query) for r in lists]
+    for query in queries:
+        assert query["project_id"] == [project_id]
+        assert query["page_size"] == ["2"]
+    assert ["cursor" in query for query in queries] == [False, True, True]
+    assert len({query["cursor"][0] for query in queries[1:]}) == 2  # the cursor moved on
+
+
+def test_attach_twice_falls_back_to_the_v1_list_when_v2_is_missing(
+    langsmith_server: LocalLangSmith, traced_thread: CapturedThread
+):
+    langsmith_server.rules_v2 = False  # an older deployment
+    _, sent, _ = _attach_twice_with_other_rules(langsmith_server, traced_thread.project_name)
+    assert _rule_requests(sent, "POST") == []
+    lists = [(urlsplit(r.path).path, r.status) for r in _rule_requests(sent, "GET")]
+    assert lists == [("/api/v2/runs/rules", 404), ("/api/v1/runs/rules", 200)]
+
+
+def test_the_v2_rule_list_has_the_shape_the_sdk_parses(langsmith_server: LocalLangSmith):
+    project_id, other = str(uuid.uuid4()), str(uuid.uuid4())
+    _post_rules(langsmith_server, project_id, 3)
+    _post_rules(langsmith_server, other, 1)
+    with langsmith_server.sdk() as sdk:
+        raw = sdk.get("/api/v2/runs/rules", cast_to=object, options={"params": {"page_size": 2}})
+        assert isinstance(raw, dict)
+        assert set(raw) == {"items", "next_cursor"}
+        assert raw["next_cursor"]
+        for item in raw["items"]:
+            Rule.model_validate(item)  # strict: every required field, the right types
+            assert "session_id" not in item
+        rules = list(sdk.evaluators.list_v2(project_id=project_id, page_size=2))
+        assert [rule.display_name for rule in rules] == [f"other rule {i}" for i in (2, 1, 0)]
+        assert {rule.project_id for rule in rules} == {project_id}
+        stored = {rule["id"]: rule for rule in langsmith_server.rules}
+        for rule in rules:
+            assert rule.evaluator_id == stored[rule.id]["evaluator_id"]
+            assert rule.sampling_rate == 1.0
+        (only,) = sdk.evaluators.list_v2(project_id=project_id, name_contains="RULE 1")
+        assert only.display_name == "other rule 1"
+        langsmith_server.rules_v2 = False
+        with pytest.raises(NotFoundError):
+            sdk.evaluators.list_v2(project_id=project_id)
 
 
 def test_dry_run_prints_the_requests_and_sends_nothing(
