@@ -7,11 +7,8 @@ async shells differ only in how they wait.
 
 from __future__ import annotations
 
-import asyncio
 import time
-from collections import deque
 from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator, Mapping
-from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, Literal, cast
 
 from langchain_core.runnables import RunnableConfig
@@ -26,6 +23,7 @@ from langchain_perceived_error.graph import (
     result_from_state,
 )
 from langchain_perceived_error.models import ModelSpec, model_name, resolve_model
+from langchain_perceived_error.ordered import in_order, in_order_async
 from langchain_perceived_error.ratelimit import AdaptiveRateLimiter
 from langchain_perceived_error.retries import DEFAULT_TRANSPORT_RETRY
 from langchain_perceived_error.rules import RulesJudge
@@ -179,41 +177,16 @@ class PerceivedErrorJudge:
         At most ``concurrency`` judgements run at once and at most ``2 * concurrency`` records are
         held in memory, so an input stream of any length runs in constant memory.
         """
-        _check_concurrency(concurrency)
-        window: deque[Future[JudgeResult]] = deque()
-        with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="judge") as pool:
-            for record in records:
-                window.append(pool.submit(self.judge, record))
-                if len(window) >= 2 * concurrency:
-                    yield window.popleft().result()
-            while window:
-                yield window.popleft().result()
+        return in_order(self.judge, records, concurrency=concurrency, thread_name_prefix="judge")
 
-    async def ajudge_many(
+    def ajudge_many(
         self,
         records: Iterable[Any] | AsyncIterable[Any],
         *,
         concurrency: int = DEFAULT_CONCURRENCY,
     ) -> AsyncIterator[JudgeResult]:
         """Async :meth:`judge_many`: same ordering and memory bounds, on the event loop."""
-        _check_concurrency(concurrency)
-        limit = asyncio.Semaphore(concurrency)
-
-        async def bounded(record: Any) -> JudgeResult:
-            async with limit:
-                return await self.ajudge(record)
-
-        window: deque[asyncio.Task[JudgeResult]] = deque()
-        try:
-            async for record in _aiter(records):
-                window.append(asyncio.ensure_future(bounded(record)))
-                if len(window) >= 2 * concurrency:
-                    yield await window.popleft()
-            while window:
-                yield await window.popleft()
-        finally:
-            for task in window:
-                task.cancel()
+        return in_order_async(self.ajudge, records, concurrency=concurrency)
 
     def batch(
         self, records: Iterable[Any], *, concurrency: int = DEFAULT_CONCURRENCY
@@ -226,21 +199,6 @@ class PerceivedErrorJudge:
     ) -> list[JudgeResult]:
         """Async :meth:`batch`."""
         return [r async for r in self.ajudge_many(records, concurrency=concurrency)]
-
-
-def _check_concurrency(concurrency: int) -> None:
-    if concurrency < 1:
-        msg = f"concurrency must be at least 1, got {concurrency}"
-        raise ValueError(msg)
-
-
-async def _aiter(records: Iterable[Any] | AsyncIterable[Any]) -> AsyncIterator[Any]:
-    if isinstance(records, AsyncIterable):
-        async for record in records:
-            yield record
-    else:
-        for record in records:
-            yield record
 
 
 def resolve_judge(

@@ -34,7 +34,6 @@ import asyncio
 import itertools
 import re
 import uuid
-from collections import deque
 from collections.abc import (
     AsyncIterator,
     Generator,
@@ -43,7 +42,6 @@ from collections.abc import (
     Mapping,
     Sequence,
 )
-from concurrent.futures import Future, ThreadPoolExecutor
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -61,6 +59,7 @@ from langchain_perceived_error.graph import DEFAULT_MAX_ATTEMPTS
 from langchain_perceived_error.judge import DEFAULT_CONCURRENCY, PerceivedErrorJudge, record_id_of
 from langchain_perceived_error.models import ModelSpec, model_name, resolve_model
 from langchain_perceived_error.online.queues import QueueItem, RunItem, ThreadItem
+from langchain_perceived_error.ordered import in_order, in_order_async
 from langchain_perceived_error.prompts import (
     SYSTEM_PROMPT,
     TRANSCRIPT_PREFIX,
@@ -707,22 +706,12 @@ class PanelLabeller:
         and ``pending`` (unanswered review items by id) come from earlier runs: those traces are
         not judged again (see :func:`plan_outcomes`).
         """
-        _check_concurrency(concurrency)
-        window: deque[Future[PanelOutcome]] = deque()
-        with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="panel") as pool:
-            for record_id, payload, known in plan_outcomes(records, answers or {}, pending or {}):
-                if known is not None:
-                    ready: Future[PanelOutcome] = Future()
-                    ready.set_result(known)
-                    window.append(ready)
-                else:
-                    window.append(pool.submit(self.label, payload, record_id=record_id))
-                if len(window) >= 2 * concurrency:
-                    yield window.popleft().result()
-            while window:
-                yield window.popleft().result()
+        planned = plan_outcomes(records, answers or {}, pending or {})
+        return in_order(
+            self._label_planned, planned, concurrency=concurrency, thread_name_prefix="panel"
+        )
 
-    async def alabel_many(
+    def alabel_many(
         self,
         records: Iterable[Any],
         *,
@@ -731,31 +720,13 @@ class PanelLabeller:
         pending: Mapping[str, ReviewItem] | None = None,
     ) -> AsyncIterator[PanelOutcome]:
         """Async :meth:`label_many`: same order and bounds, on the event loop."""
-        _check_concurrency(concurrency)
-        limit = asyncio.Semaphore(concurrency)
+        planned = plan_outcomes(records, answers or {}, pending or {})
+        return in_order_async(self._alabel_planned, planned, concurrency=concurrency)
 
-        async def bounded(record_id: str, payload: Any) -> PanelOutcome:
-            async with limit:
-                return await self.alabel(payload, record_id=record_id)
+    def _label_planned(self, planned: tuple[str, Any, PanelOutcome | None]) -> PanelOutcome:
+        record_id, payload, known = planned
+        return known if known is not None else self.label(payload, record_id=record_id)
 
-        async def known_outcome(outcome: PanelOutcome) -> PanelOutcome:
-            return outcome
-
-        window: deque[asyncio.Task[PanelOutcome]] = deque()
-        try:
-            for record_id, payload, known in plan_outcomes(records, answers or {}, pending or {}):
-                work = known_outcome(known) if known is not None else bounded(record_id, payload)
-                window.append(asyncio.ensure_future(work))
-                if len(window) >= 2 * concurrency:
-                    yield await window.popleft()
-            while window:
-                yield await window.popleft()
-        finally:
-            for task in window:
-                task.cancel()
-
-
-def _check_concurrency(concurrency: int) -> None:
-    if concurrency < 1:
-        msg = f"concurrency must be at least 1, got {concurrency}"
-        raise ValueError(msg)
+    async def _alabel_planned(self, planned: tuple[str, Any, PanelOutcome | None]) -> PanelOutcome:
+        record_id, payload, known = planned
+        return known if known is not None else await self.alabel(payload, record_id=record_id)
