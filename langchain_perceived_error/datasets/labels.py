@@ -47,15 +47,15 @@ __all__ = [
     "HUMAN_REASONS",
     "LabelFileError",
     "LoadReport",
+    "expect_object",
     "load_judge_output",
     "load_labelled_jsonl",
+    "read_json_lines",
     "read_labelled",
     "source_ids",
+    "text_or_none",
     "write_labelled",
 ]
-
-# Not exported, but shared with the sibling modules: _text (langsmith_labels), _json_lines and
-# _object (reviews).
 
 HUMAN_REASONS: Mapping[bool, str] = {
     True: "A human reviewer marked a perceived error.",
@@ -101,7 +101,8 @@ class LoadReport:
 # -- source ids ------------------------------------------------------------------------------------
 
 
-def _text(value: Any) -> str | None:
+def text_or_none(value: Any) -> str | None:
+    """``str(value)``, or None for None and the empty string."""
     return None if value is None or value == "" else str(value)
 
 
@@ -115,10 +116,12 @@ def _metadata_of(record: Mapping[str, Any]) -> Mapping[str, Any]:
 
 
 def _thread_of(record: Mapping[str, Any]) -> str | None:
-    if _text(record.get("thread_id")):
-        return _text(record.get("thread_id"))
+    if text_or_none(record.get("thread_id")):
+        return text_or_none(record.get("thread_id"))
     metadata = _metadata_of(record)
-    return next((_text(metadata[k]) for k in _THREAD_KEYS if _text(metadata.get(k))), None)
+    return next(
+        (text_or_none(metadata[k]) for k in _THREAD_KEYS if text_or_none(metadata.get(k))), None
+    )
 
 
 def _looks_like_run(record: Mapping[str, Any]) -> bool:
@@ -142,27 +145,28 @@ def source_ids(record: Any) -> SourceIds:
         last = runs[-1] if isinstance(runs[-1], Mapping) else {}
         first = runs[0] if isinstance(runs[0], Mapping) else {}
         return SourceIds(
-            thread_id=_text(record.get("thread_id"))
+            thread_id=text_or_none(record.get("thread_id"))
             or _thread_of(first)
-            or _text(record.get("id")),
-            project_id=_text(record.get("project_id"))
-            or _text(first.get("session_id") or first.get("project_id")),
-            trace_id=_text(last.get("trace_id") or last.get("id")),
+            or text_or_none(record.get("id")),
+            project_id=text_or_none(record.get("project_id"))
+            or text_or_none(first.get("session_id") or first.get("project_id")),
+            trace_id=text_or_none(last.get("trace_id") or last.get("id")),
         )
     is_run = _looks_like_run(record)
     return SourceIds(
-        run_id=_text(record.get("run_id")) or (_text(record.get("id")) if is_run else None),
-        trace_id=_text(record.get("trace_id")),
+        run_id=text_or_none(record.get("run_id"))
+        or (text_or_none(record.get("id")) if is_run else None),
+        trace_id=text_or_none(record.get("trace_id")),
         thread_id=_thread_of(record),
-        project_id=_text(record.get("project_id"))
-        or (_text(record.get("session_id")) if is_run else None),
+        project_id=text_or_none(record.get("project_id"))
+        or (text_or_none(record.get("session_id")) if is_run else None),
     )
 
 
 # -- the canonical JSONL ---------------------------------------------------------------------------
 
 
-def _json_lines(path: Path) -> Iterator[tuple[str, Any]]:
+def read_json_lines(path: Path) -> Iterator[tuple[str, Any]]:
     """``(file:line, parsed JSON)`` for each non-blank line; bad JSON raises LabelFileError."""
     try:
         with path.open(encoding="utf-8") as stream:
@@ -180,7 +184,8 @@ def _json_lines(path: Path) -> Iterator[tuple[str, Any]]:
         raise LabelFileError(msg) from e
 
 
-def _object(where: str, value: Any) -> Mapping[str, Any]:
+def expect_object(where: str, value: Any) -> Mapping[str, Any]:
+    """``value`` when it is a JSON object, else a LabelFileError naming ``where``."""
     if not isinstance(value, Mapping):
         msg = f"{where}: expected a JSON object, got {type(value).__name__}"
         raise LabelFileError(msg)
@@ -204,9 +209,9 @@ def read_labelled(path: str | Path) -> Iterator[LabelledRecord]:
         LabelFileError: naming ``file:line`` for a line that is not a valid LabelledRecord.
 
     """
-    for where, value in _json_lines(Path(path)):
+    for where, value in read_json_lines(Path(path)):
         try:
-            yield LabelledRecord.model_validate(_object(where, value))
+            yield LabelledRecord.model_validate(expect_object(where, value))
         except ValidationError as e:
             msg = f"{where}: not a labelled record: {e}"
             raise LabelFileError(msg) from e
@@ -274,10 +279,10 @@ def load_judge_output(
     else:
         sourced = _as_sourced(inputs)
     index = _InputIndex(iter(sourced))
-    for where, value in _json_lines(Path(results)):
-        line = _object(where, value)
+    for where, value in read_json_lines(Path(results)):
+        line = expect_object(where, value)
         report.read += 1
-        record_id = _text(line.get("id"))
+        record_id = text_or_none(line.get("id"))
         if line.get("status") != "judged" or not isinstance(line.get("perceived_error"), bool):
             report.skip(f"status {line.get('status')}", record_id)
             continue
@@ -340,14 +345,14 @@ def load_labelled_jsonl(
     report = report if report is not None else LoadReport()
     file = Path(path)
     provenance = Provenance(kind="human", by=by or file.name)
-    for where, value in _json_lines(file):
-        line = _object(where, value)
+    for where, value in read_json_lines(file):
+        line = expect_object(where, value)
         report.read += 1
         for name in (label_field, messages_field):
             if name not in line:
                 msg = f"{where}: no {name!r} field (fields: {sorted(line)})"
                 raise LabelFileError(msg)
-        record_id = _text(line.get(id_field)) or f"{file.name}:{where.rsplit(':', 1)[1]}"
+        record_id = text_or_none(line.get(id_field)) or f"{file.name}:{where.rsplit(':', 1)[1]}"
         label = line[label_field]
         if label is None:
             report.skip(f"null {label_field}", record_id)
@@ -360,7 +365,7 @@ def load_labelled_jsonl(
         except TranscriptError as e:
             msg = f"{where}: {messages_field!r}: {e}"
             raise LabelFileError(msg) from e
-        reason = _text(line.get(reason_field)) if reason_field else None
+        reason = text_or_none(line.get(reason_field)) if reason_field else None
         report.loaded += 1
         yield LabelledRecord(
             id=record_id,

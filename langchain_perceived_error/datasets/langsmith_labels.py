@@ -20,7 +20,7 @@ from langsmith import APIError
 from langsmith.schemas import Feedback
 from langsmith.utils import LangSmithError
 
-from langchain_perceived_error.datasets.labels import HUMAN_REASONS, LoadReport, _text
+from langchain_perceived_error.datasets.labels import HUMAN_REASONS, LoadReport, text_or_none
 from langchain_perceived_error.online.clients import LangSmithClients
 from langchain_perceived_error.online.feedback import FEEDBACK_KEY
 from langchain_perceived_error.online.threads import (
@@ -53,7 +53,7 @@ def _source_user(feedback: Feedback) -> str | None:
     source = feedback.feedback_source
     if source is None:
         return None
-    return _text(source.user_name) or _text(source.user_id)
+    return text_or_none(source.user_name) or text_or_none(source.user_id)
 
 
 def feedback_provenance(feedback: Feedback) -> Provenance:

@@ -20,8 +20,8 @@ from langchain_perceived_error.datasets.labels import (
     HUMAN_REASONS,
     LabelFileError,
     LoadReport,
-    _json_lines,
-    _object,
+    expect_object,
+    read_json_lines,
 )
 from langchain_perceived_error.prompts import render_transcript
 from langchain_perceived_error.schemas import LabelledRecord, Provenance, SourceIds, Turn, Verdict
@@ -119,9 +119,9 @@ def read_reviews(path: str | Path) -> Iterator[ReviewItem]:
             a ``perceived_error`` typed as ``"yes"`` instead of true/false).
 
     """
-    for where, value in _json_lines(Path(path)):
+    for where, value in read_json_lines(Path(path)):
         try:
-            yield ReviewItem.model_validate(_object(where, value))
+            yield ReviewItem.model_validate(expect_object(where, value))
         except ValidationError as e:
             msg = f"{where}: not a review item (perceived_error: true, false or null): {e}"
             raise LabelFileError(msg) from e
