@@ -11,7 +11,7 @@ a 200 ms model, 61% of the ideal throughput).
 A :class:`CpuGate` hands the CPU to one judgement at a time, in arrival order, and the holder
 gives it up only while it waits on the model (:func:`off_cpu`). The CPU work of different
 traces then runs back to back instead of interleaved, the first trace reaches the model after
-its own 2 ms rather than after the batch's 128 ms, and the traces stagger themselves so later
+its own first steps rather than after the whole batch's, and the traces stagger themselves so later
 rounds overlap their CPU work with other traces' waiting. Same CPU, same concurrency, same
 order of results; measured in ``benchmarks/perf_throughput.py`` (with and without the gate).
 
@@ -21,8 +21,8 @@ Rules that keep it safe:
   back only when the call returns normally: after an error (a transport retry backs off with
   ``asyncio.sleep`` in LangGraph) the judgement runs without the turn until it next calls the
   model;
-- nothing else is awaited while holding a turn (no user code, no network), so it cannot block
-  another judgement's progress for longer than one judgement's CPU work;
+- while a turn is held only LangGraph's own steps (and any callback handlers the run was given)
+  are awaited, never the network, so a turn lasts about one judgement's CPU work;
 - one lock per event loop (asyncio locks are bound to the loop they first wait on), held in a
   context variable that LangGraph's node tasks inherit; outside :meth:`CpuGate.turn` (the sync
   path, or the graph invoked directly) :func:`off_cpu` does nothing.
