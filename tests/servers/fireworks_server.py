@@ -46,23 +46,30 @@ import shutil
 import ssl
 import subprocess
 import tempfile
-import threading
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from types import TracebackType
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
 from fireworks import Fireworks
 from langchain_core.messages import convert_to_messages
 
 from langchain_perceived_error.rules import RulesJudge
+from tests.servers.http_base import (
+    BaseFault,
+    Listener,
+    LocalServer,
+    QuietHandler,
+    Request,
+    Response,
+    find_route,
+    multipart_boundary,
+    multipart_sections,
+)
 
 __all__ = ["BASE_MODELS", "CapturedRequest", "Fault", "LocalFireworks", "Responder"]
 
@@ -99,6 +106,7 @@ _TERMINAL = {
     "JOB_STATE_EARLY_STOPPED",
 }
 Responder = Callable[[dict[str, Any]], "str | tuple[int, str]"]
+_Handler = Callable[["LocalFireworks", Request], Response]
 _ACCOUNT_PATH = r"/v1/accounts/(?P<account>[^/]+)"
 _ID = r"(?P<id>[A-Za-z0-9][A-Za-z0-9._-]*)"
 
@@ -115,43 +123,17 @@ class CapturedRequest:
 
 
 @dataclass
-class Fault:
+class Fault(BaseFault):
     """Answer the next ``remaining`` requests whose path contains ``path`` with ``status``."""
 
-    remaining: int
-    status: int = HTTPStatus.TOO_MANY_REQUESTS
-    path: str | None = None
     retry_after_ms: int = 0
-
-    def matches(self, path: str) -> bool:
-        return self.remaining > 0 and (self.path is None or self.path in path)
-
-
-@dataclass(frozen=True)
-class _Request:
-    method: str
-    path: str
-    match: re.Match[str]
-    headers: dict[str, str]
-    body: bytes
-    query: dict[str, list[str]] = field(default_factory=dict)
-
-    def json(self) -> Any:
-        return json.loads(self.body) if self.body else {}
-
-    def arg(self, name: str) -> str | None:
-        values = self.query.get(name)
-        return values[-1] if values else None
-
-
-_Response = tuple[int, Any]
 
 
 def _now() -> str:
     return datetime.now(timezone.utc).isoformat().replace("+00:00", "Z")
 
 
-def _error(status: int, message: str, code: str = "INVALID_ARGUMENT") -> _Response:
+def _error(status: int, message: str, code: str = "INVALID_ARGUMENT") -> Response:
     return status, {"error": {"code": code, "message": message}}
 
 
@@ -203,23 +185,23 @@ def _make_certificate(directory: Path) -> tuple[Path, Path] | None:
 
 def _multipart_file(body: bytes, content_type: str) -> tuple[str, bytes] | None:
     """(filename, bytes) of the ``file`` part of a multipart/form-data body."""
-    match = re.search(r'boundary="?([^";]+)"?', content_type)
-    if not match:
+    boundary = multipart_boundary(content_type)
+    if boundary is None:
         return None
-    for chunk in body.split(b"--" + match.group(1).encode()):
-        head, sep, data = chunk.partition(b"\r\n\r\n")
-        if sep and b'name="file"' in head:
+    for head, data in multipart_sections(body, boundary):
+        if b'name="file"' in head:
             name = re.search(rb'filename="([^"]*)"', head)
-            return (name.group(1).decode() if name else "file"), data.removesuffix(b"\r\n")
+            return (name.group(1).decode() if name else "file"), data
     return None
 
 
-class LocalFireworks:
+class LocalFireworks(LocalServer[Fault]):
     """A threaded Fireworks stand-in on 127.0.0.1 (see the module doc)."""
 
     def __init__(
         self, *, account_id: str = ACCOUNT, ready_after: int = 1, tls: bool = True
     ) -> None:
+        super().__init__()
         self.account_id = account_id
         self.ready_after = ready_after
         self.responder: Responder = rules_responder
@@ -235,30 +217,26 @@ class LocalFireworks:
         self._pending_uploads: dict[str, dict[str, int]] = {}
         self._tokens: dict[str, tuple[str, str, str]] = {}  # token -> (kind, dataset, filename)
         self._gets: dict[str, int] = {}
-        self._faults: list[Fault] = []
-        self._lock = threading.RLock()
         self._tmp = tempfile.TemporaryDirectory(prefix="local-fireworks-")
         self.ca_file: Path | None = None
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _make_handler(self, signed=False))
-        self._httpd.daemon_threads = True
-        self._signed = ThreadingHTTPServer(("127.0.0.1", 0), _make_handler(self, signed=True))
-        self._signed.daemon_threads = True
-        self._signed_scheme = "http"
+        self._api = Listener(
+            "127.0.0.1", 0, _make_handler(self, signed=False), name="local-fireworks"
+        )
+        self._signed = Listener(
+            "127.0.0.1", 0, _make_handler(self, signed=True), name="signed-urls"
+        )
         certificate = _make_certificate(Path(self._tmp.name)) if tls else None
         if certificate is not None:
             context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
             context.load_cert_chain(*certificate)
-            self._signed.socket = context.wrap_socket(self._signed.socket, server_side=True)
-            self._signed_scheme = "https"
+            self._signed.use_tls(context)
             self.ca_file = certificate[0]
-        self._threads: list[threading.Thread] = []
 
     # -- lifecycle -------------------------------------------------------------------------------
     @property
     def url(self) -> str:
         """The control-plane base URL: ``Fireworks(base_url=...)``."""
-        host, port = self._httpd.server_address[:2]
-        return f"http://{host!s}:{port}"
+        return self._api.url
 
     @property
     def inference_url(self) -> str:
@@ -267,8 +245,7 @@ class LocalFireworks:
 
     @property
     def signed_url(self) -> str:
-        host, port = self._signed.server_address[:2]
-        return f"{self._signed_scheme}://{host!s}:{port}"
+        return self._signed.url
 
     @property
     def tls(self) -> bool:
@@ -276,39 +253,14 @@ class LocalFireworks:
         return self.ca_file is not None
 
     def start(self) -> LocalFireworks:
-        if not self._threads:
-            for server, name in ((self._httpd, "local-fireworks"), (self._signed, "signed-urls")):
-                thread = threading.Thread(
-                    target=server.serve_forever,
-                    kwargs={"poll_interval": 0.05},
-                    name=name,
-                    daemon=True,
-                )
-                thread.start()
-                self._threads.append(thread)
+        self._api.start()
+        self._signed.start()
         return self
 
     def stop(self) -> None:
-        if self._threads:
-            self._httpd.shutdown()
-            self._signed.shutdown()
-            for thread in self._threads:
-                thread.join()
-            self._threads = []
-        self._httpd.server_close()
-        self._signed.server_close()
+        self._api.stop()
+        self._signed.stop()
         self._tmp.cleanup()
-
-    def __enter__(self) -> LocalFireworks:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     def client(self, **kwargs: Any) -> Fireworks:
         """A real ``fireworks.Fireworks`` client for this server."""
@@ -332,17 +284,7 @@ class LocalFireworks:
     ) -> Fault:
         """Answer the next ``count`` requests (whose path contains ``path``) with ``status``."""
         fault = Fault(remaining=count, status=status, path=path, retry_after_ms=retry_after_ms)
-        with self._lock:
-            self._faults.append(fault)
-        return fault
-
-    def _take_fault(self, path: str) -> Fault | None:
-        with self._lock:
-            for fault in self._faults:
-                if fault.matches(path):
-                    fault.remaining -= 1
-                    return fault
-        return None
+        return self._add_fault(fault)
 
     def calls(self, method: str, contains: str) -> list[CapturedRequest]:
         """Logged requests with ``method`` whose path contains ``contains``."""
@@ -364,8 +306,8 @@ class LocalFireworks:
                 dataset["state"] = "READY"
         return {k: v for k, v in dataset.items() if not k.startswith("_")}
 
-    def _create_dataset(self, request: _Request) -> _Response:
-        body = request.json()
+    def _create_dataset(self, request: Request) -> Response:
+        body = request.json(empty={})
         dataset_id = body.get("datasetId")
         if not dataset_id:
             return _error(400, "datasetId is required")
@@ -379,24 +321,24 @@ class LocalFireworks:
         }
         return 200, self._dataset_view(dataset_id)
 
-    def _list_datasets(self, request: _Request) -> _Response:
+    def _list_datasets(self, request: Request) -> Response:
         views = [self._dataset_view(d) for d in sorted(self.datasets)]
         return 200, {"datasets": views, "nextPageToken": ""}
 
-    def _get_dataset(self, request: _Request) -> _Response:
+    def _get_dataset(self, request: Request) -> Response:
         dataset_id = request.match["id"]
         if dataset_id not in self.datasets:
             return _error(404, f"dataset {dataset_id} not found", "NOT_FOUND")
         return 200, self._dataset_view(dataset_id)
 
-    def _delete_dataset(self, request: _Request) -> _Response:
+    def _delete_dataset(self, request: Request) -> Response:
         dataset_id = request.match["id"]
         if self.datasets.pop(dataset_id, None) is None:
             return _error(404, f"dataset {dataset_id} not found", "NOT_FOUND")
         self.files.pop(dataset_id, None)
         return 200, {}
 
-    def _upload(self, request: _Request) -> _Response:
+    def _upload(self, request: Request) -> Response:
         dataset_id = request.match["id"]
         if dataset_id not in self.datasets:
             return _error(404, f"dataset {dataset_id} not found", "NOT_FOUND")
@@ -410,11 +352,11 @@ class LocalFireworks:
         self.datasets[dataset_id]["_complete"] = True
         return 200, {"id": dataset_id, "bytes": len(data), "filename": name, "object": "file"}
 
-    def _upload_endpoint(self, request: _Request) -> _Response:
+    def _upload_endpoint(self, request: Request) -> Response:
         dataset_id = request.match["id"]
         if dataset_id not in self.datasets:
             return _error(404, f"dataset {dataset_id} not found", "NOT_FOUND")
-        sizes = {name: int(size) for name, size in request.json()["filenameToSize"].items()}
+        sizes = {name: int(size) for name, size in request.json(empty={})["filenameToSize"].items()}
         self._pending_uploads[dataset_id] = sizes
         self.files[dataset_id] = {}
         urls = {}
@@ -424,7 +366,7 @@ class LocalFireworks:
             urls[name] = f"{self.signed_url}/signed/upload/{token}"
         return 200, {"filenameToSignedUrls": urls}
 
-    def _validate_upload(self, request: _Request) -> _Response:
+    def _validate_upload(self, request: Request) -> Response:
         dataset_id = request.match["id"]
         expected = self._pending_uploads.get(dataset_id)
         if expected is None:
@@ -435,7 +377,7 @@ class LocalFireworks:
         self.datasets[dataset_id]["_complete"] = True
         return 200, {}
 
-    def _download_endpoint(self, request: _Request) -> _Response:
+    def _download_endpoint(self, request: Request) -> Response:
         dataset_id = request.match["id"]
         if dataset_id not in self.datasets:
             return _error(404, f"dataset {dataset_id} not found", "NOT_FOUND")
@@ -447,7 +389,7 @@ class LocalFireworks:
         return 200, {"filenameToSignedUrls": urls}
 
     # -- signed URLs (TLS listener) ----------------------------------------------------------------
-    def _signed_put(self, request: _Request) -> _Response:
+    def _signed_put(self, request: Request) -> Response:
         kind, dataset_id, name = self._tokens.get(request.match["token"], ("", "", ""))
         if kind != "upload":
             return 403, {"error": "bad signature"}
@@ -459,14 +401,14 @@ class LocalFireworks:
         self.files[dataset_id][name] = request.body
         return 200, {}
 
-    def _signed_get(self, request: _Request) -> _Response:
+    def _signed_get(self, request: Request) -> Response:
         kind, dataset_id, name = self._tokens.get(request.match["token"], ("", "", ""))
         if kind != "download":
             return 403, {"error": "bad signature"}
         return 200, self.files[dataset_id][name]
 
     # -- models ----------------------------------------------------------------------------------
-    def _get_model(self, request: _Request) -> _Response:
+    def _get_model(self, request: Request) -> Response:
         name = f"accounts/{request.match['account']}/models/{request.match['id']}"
         if name not in self.models:
             return _error(404, f"model {name} not found", "NOT_FOUND")
@@ -477,8 +419,8 @@ class LocalFireworks:
         dataset_id = (name or "").rsplit("/", 1)[-1]
         return dataset_id in self.datasets and self._dataset_view(dataset_id)["state"] == "READY"
 
-    def _create_sft(self, request: _Request) -> _Response:
-        body = request.json()
+    def _create_sft(self, request: Request) -> Response:
+        body = request.json(empty={})
         job_id = request.arg("supervisedFineTuningJobId") or uuid.uuid4().hex[:20]
         if job_id in self.sft_jobs:
             return _error(409, f"job {job_id} already exists", "ALREADY_EXISTS")
@@ -519,14 +461,14 @@ class LocalFireworks:
                 "baseModelDetails": {"checkpointFormat": "HUGGINGFACE"},
             }
 
-    def _get_sft(self, request: _Request) -> _Response:
+    def _get_sft(self, request: Request) -> Response:
         job = self.sft_jobs.get(request.match["id"])
         if job is None:
             return _error(404, f"job {request.match['id']} not found", "NOT_FOUND")
         self._advance_sft(job)
         return 200, self._view(job)
 
-    def _list_sft(self, request: _Request) -> _Response:
+    def _list_sft(self, request: Request) -> Response:
         size = int(request.arg("pageSize") or 50)
         start = int(request.arg("pageToken") or 0)
         names = sorted(self.sft_jobs)
@@ -534,21 +476,21 @@ class LocalFireworks:
         token = str(start + size) if start + size < len(names) else ""
         return 200, {"supervisedFineTuningJobs": page, "nextPageToken": token}
 
-    def _cancel_sft(self, request: _Request) -> _Response:
+    def _cancel_sft(self, request: Request) -> Response:
         job = self.sft_jobs.get(request.match["id"])
         if job is None:
             return _error(404, f"job {request.match['id']} not found", "NOT_FOUND")
         job["state"] = "JOB_STATE_CANCELLED"
         return 200, {}
 
-    def _delete_sft(self, request: _Request) -> _Response:
+    def _delete_sft(self, request: Request) -> Response:
         if self.sft_jobs.pop(request.match["id"], None) is None:
             return _error(404, f"job {request.match['id']} not found", "NOT_FOUND")
         return 200, {}
 
     # -- batch inference jobs --------------------------------------------------------------------
-    def _create_batch(self, request: _Request) -> _Response:
-        body = request.json()
+    def _create_batch(self, request: Request) -> Response:
+        body = request.json(empty={})
         job_id = request.arg("batchInferenceJobId") or uuid.uuid4().hex[:20]
         if job_id in self.batch_jobs:
             return _error(409, f"batch job {job_id} already exists", "ALREADY_EXISTS")
@@ -604,7 +546,7 @@ class LocalFireworks:
             "failedRequests": len(errors),
         }
 
-    def _get_batch(self, request: _Request) -> _Response:
+    def _get_batch(self, request: Request) -> Response:
         job = self.batch_jobs.get(request.match["id"])
         if job is None:
             return _error(404, f"batch job {request.match['id']} not found", "NOT_FOUND")
@@ -618,22 +560,20 @@ class LocalFireworks:
                 self._run_batch(job)
         return 200, self._view(job)
 
-    def _list_batch(self, request: _Request) -> _Response:
+    def _list_batch(self, request: Request) -> Response:
         jobs = [self._view(self.batch_jobs[n]) for n in sorted(self.batch_jobs)]
         return 200, {"batchInferenceJobs": jobs, "nextPageToken": ""}
 
     # -- inference -------------------------------------------------------------------------------
-    def _chat(self, request: _Request) -> _Response:
-        body = request.json()
+    def _chat(self, request: Request) -> Response:
+        body = request.json(empty={})
         reply = self.responder(body)
         if isinstance(reply, tuple):
             return reply[0], {"error": {"message": reply[1]}}
         return 200, completion(reply, body.get("model", "unknown"))
 
     # -- routing ---------------------------------------------------------------------------------
-    _ROUTES: tuple[
-        tuple[str, re.Pattern[str], Callable[[LocalFireworks, _Request], _Response]], ...
-    ] = (
+    _ROUTES: tuple[tuple[str, re.Pattern[str], _Handler], ...] = (
         ("POST", re.compile(rf"{_ACCOUNT_PATH}/datasets"), _create_dataset),
         ("GET", re.compile(rf"{_ACCOUNT_PATH}/datasets"), _list_datasets),
         ("GET", re.compile(rf"{_ACCOUNT_PATH}/datasets/{_ID}"), _get_dataset),
@@ -665,9 +605,7 @@ class LocalFireworks:
         ("GET", re.compile(rf"{_ACCOUNT_PATH}/batchInferenceJobs/{_ID}"), _get_batch),
         ("POST", re.compile(r"(?:/inference)?/v1/chat/completions"), _chat),
     )
-    _SIGNED_ROUTES: tuple[
-        tuple[str, re.Pattern[str], Callable[[LocalFireworks, _Request], _Response]], ...
-    ] = (
+    _SIGNED_ROUTES: tuple[tuple[str, re.Pattern[str], _Handler], ...] = (
         ("PUT", re.compile(r"/signed/upload/(?P<token>[0-9a-f]+)"), _signed_put),
         ("GET", re.compile(r"/signed/download/(?P<token>[0-9a-f]+)"), _signed_get),
     )
@@ -679,56 +617,25 @@ class LocalFireworks:
         if fault is not None:
             extra = {"retry-after-ms": str(fault.retry_after_ms)}
             return fault.status, {"error": {"message": f"injected fault {fault.status}"}}, extra
-        split = urlsplit(raw_path)
-        query = parse_qs(split.query, keep_blank_values=True)
-        for route_method, pattern, handler in self._SIGNED_ROUTES if signed else self._ROUTES:
-            match = pattern.fullmatch(split.path)
-            if route_method == method and match:
-                with self._lock:
-                    try:
-                        status, payload = handler(
-                            self, _Request(method, split.path, match, headers, body, query)
-                        )
-                    except (ValueError, KeyError, TypeError) as e:
-                        status, payload = _error(400, f"{type(e).__name__}: {e}")
-                return status, payload, {}
-        status, payload = _error(404, f"Not Found: {method} {raw_path}", "NOT_FOUND")
+        routes = self._SIGNED_ROUTES if signed else self._ROUTES
+        found = find_route(routes, method, raw_path, headers, body)
+        if found is None:
+            status, payload = _error(404, f"Not Found: {method} {raw_path}", "NOT_FOUND")
+            return status, payload, {}
+        handler, request = found
+        with self._lock:
+            try:
+                status, payload = handler(self, request)
+            except (ValueError, KeyError, TypeError) as e:
+                status, payload = _error(400, f"{type(e).__name__}: {e}")
         return status, payload, {}
 
 
-def _make_handler(app: LocalFireworks, *, signed: bool) -> type[BaseHTTPRequestHandler]:
-    class _Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-        disable_nagle_algorithm = True
-
-        def do_GET(self) -> None:
-            self._handle()
-
-        def do_POST(self) -> None:
-            self._handle()
-
-        def do_PUT(self) -> None:
-            self._handle()
-
-        def do_DELETE(self) -> None:
-            self._handle()
-
-        def log_message(self, format: str, *args: Any) -> None:
-            pass
-
-        def _read_body(self) -> bytes:
-            if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
-                chunks = []
-                while size := int(self.rfile.readline().split(b";")[0].strip() or b"0", 16):
-                    chunks.append(self.rfile.read(size))
-                    self.rfile.readline()
-                self.rfile.readline()
-                return b"".join(chunks)
-            return self.rfile.read(int(self.headers.get("Content-Length") or 0))
-
-        def _handle(self) -> None:
-            body = self._read_body()
-            headers = {key.lower(): value for key, value in self.headers.items()}
+def _make_handler(app: LocalFireworks, *, signed: bool) -> type[QuietHandler]:
+    class _Handler(QuietHandler):
+        def handle_request(self) -> None:
+            body = self.read_body()
+            headers = self.lowered_headers()
             status, payload, extra = app._answer(self.command, self.path, headers, body, signed)
             logged: Any = None
             if "json" in headers.get("content-type", ""):
@@ -745,12 +652,6 @@ def _make_handler(app: LocalFireworks, *, signed: bool) -> type[BaseHTTPRequestH
                 data, content_type = payload, "application/octet-stream"
             else:
                 data, content_type = json.dumps(payload).encode(), "application/json"
-            self.send_response(status)
-            self.send_header("Content-Type", content_type)
-            self.send_header("Content-Length", str(len(data)))
-            for name, value in extra.items():
-                self.send_header(name, value)
-            self.end_headers()
-            self.wfile.write(data)
+            self.send_body(status, data, content_type, extra)
 
     return _Handler

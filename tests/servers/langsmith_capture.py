@@ -68,19 +68,27 @@ import copy
 import gzip
 import json
 import re
-import threading
 import uuid
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
 import zstandard
 from langsmith import Client, Langsmith
+
+from tests.servers.http_base import (
+    BaseFault,
+    Listener,
+    LocalServer,
+    QuietHandler,
+    Request,
+    Response,
+    find_route,
+    multipart_boundary,
+    multipart_sections,
+)
 
 __all__ = ["DEFAULT_INFO", "TENANT_ID", "CapturedRequest", "Fault", "LocalLangSmith"]
 
@@ -132,40 +140,13 @@ class CapturedRequest:
 
 
 @dataclass
-class Fault:
+class Fault(BaseFault):
     """Answer the next ``remaining`` requests whose path contains ``path`` with ``status``."""
 
-    remaining: int
-    status: int = HTTPStatus.TOO_MANY_REQUESTS
-    path: str | None = None
     retry_after: float = 0
 
-    def matches(self, path: str) -> bool:
-        return self.remaining > 0 and (self.path is None or self.path in path)
 
-
-@dataclass(frozen=True)
-class _Request:
-    method: str
-    path: str
-    match: re.Match[str]
-    headers: dict[str, str]
-    body: bytes
-    query: dict[str, list[str]] = field(default_factory=dict)
-
-    def json(self) -> Any:
-        return json.loads(self.body) if self.body else None
-
-    def arg(self, name: str, default: str | None = None) -> str | None:
-        values = self.query.get(name)
-        return values[-1] if values else default
-
-    def args(self, name: str) -> list[str]:
-        return self.query.get(name, [])
-
-
-_Response = tuple[int, Any]
-_Handler = Callable[["LocalLangSmith", _Request], _Response]
+_Handler = Callable[["LocalLangSmith", Request], Response]
 
 
 # -- small helpers --------------------------------------------------------------------------------
@@ -330,7 +311,7 @@ def _evaluate(expression: Any, run: dict[str, Any], feedback: dict[str, Any] | N
 # -- the server ------------------------------------------------------------------------------------
 
 
-class LocalLangSmith:
+class LocalLangSmith(LocalServer[Fault]):
     """A threaded LangSmith stand-in on 127.0.0.1 that keeps everything in memory."""
 
     def __init__(
@@ -341,7 +322,7 @@ class LocalLangSmith:
         info: dict[str, Any] | None = None,
         rules_v2: bool = True,
     ) -> None:
-        self._lock = threading.RLock()
+        super().__init__()
         self.rules_v2 = rules_v2
         """Serve ``GET /api/v2/runs/rules``; False answers it 404, like an older deployment."""
         self._runs: dict[str, dict[str, Any]] = {}
@@ -354,48 +335,22 @@ class LocalLangSmith:
         self._examples: dict[str, dict[str, Any]] = {}
         self._rules: list[dict[str, Any]] = []
         self._evaluators: list[dict[str, Any]] = []
-        self._faults: list[Fault] = []
         self.requests: list[CapturedRequest] = []
         self.info: dict[str, Any] = copy.deepcopy(DEFAULT_INFO) if info is None else info
-        self._httpd = ThreadingHTTPServer((host, port), _make_handler(self))
-        self._httpd.daemon_threads = True
-        self._thread: threading.Thread | None = None
+        self._listener = Listener(host, port, _make_handler(self), name="local-langsmith")
 
     # -- lifecycle -------------------------------------------------------------------------------
     @property
     def url(self) -> str:
         """The server's base URL, usable as a ``langsmith.Client`` ``api_url``."""
-        host, port = self._httpd.server_address[:2]
-        return f"http://{host!s}:{port}"
+        return self._listener.url
 
     def start(self) -> LocalLangSmith:
-        if self._thread is None:
-            self._thread = threading.Thread(
-                target=self._httpd.serve_forever,
-                kwargs={"poll_interval": 0.05},
-                name="local-langsmith",
-                daemon=True,
-            )
-            self._thread.start()
+        self._listener.start()
         return self
 
     def stop(self) -> None:
-        if self._thread is not None:
-            self._httpd.shutdown()
-            self._thread.join()
-            self._thread = None
-        self._httpd.server_close()
-
-    def __enter__(self) -> LocalLangSmith:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
+        self._listener.stop()
 
     def client(self, **kwargs: Any) -> Client:
         """A real ``langsmith.Client`` for this server (unbatched, no /info call by default)."""
@@ -428,17 +383,7 @@ class LocalLangSmith:
         429 and 503 answers carry ``Retry-After`` (seconds) and ``retry-after-ms`` headers.
         """
         fault = Fault(remaining=count, status=status, path=path, retry_after=retry_after)
-        with self._lock:
-            self._faults.append(fault)
-        return fault
-
-    def _take_fault(self, path: str) -> Fault | None:
-        with self._lock:
-            for fault in self._faults:
-                if fault.matches(path):
-                    fault.remaining -= 1
-                    return fault
-        return None
+        return self._add_fault(fault)
 
     # -- captured data ---------------------------------------------------------------------------
     @property
@@ -656,28 +601,28 @@ class LocalLangSmith:
         return any(_evaluate(expression, run, feedback) for feedback in candidates)
 
     # -- handlers: ingestion ---------------------------------------------------------------------
-    def _info(self, request: _Request) -> _Response:
+    def _info(self, request: Request) -> Response:
         return HTTPStatus.OK, self.info
 
-    def _create_run(self, request: _Request) -> _Response:
+    def _create_run(self, request: Request) -> Response:
         self._store("post", request.json())
         return HTTPStatus.ACCEPTED, {}
 
-    def _update_run(self, request: _Request) -> _Response:
+    def _update_run(self, request: Request) -> Response:
         fields = request.json()
         fields["id"] = request.match["run_id"]
         self._store("patch", fields)
         return HTTPStatus.ACCEPTED, {}
 
-    def _batch(self, request: _Request) -> _Response:
+    def _batch(self, request: Request) -> Response:
         body = request.json() or {}
         for operation in ("post", "patch"):
             for fields in body.get(operation) or []:
                 self._store(operation, fields)
         return HTTPStatus.ACCEPTED, {}
 
-    def _multipart(self, request: _Request) -> _Response:
-        boundary = _boundary(request.headers.get("content-type", ""))
+    def _multipart(self, request: Request) -> Response:
+        boundary = multipart_boundary(request.headers.get("content-type", ""))
         if boundary is None:
             return HTTPStatus.BAD_REQUEST, {"detail": "multipart body without a boundary"}
         operations: dict[tuple[str, str], dict[str, Any]] = {}
@@ -699,14 +644,14 @@ class LocalLangSmith:
         return HTTPStatus.ACCEPTED, {}
 
     # -- handlers: runs --------------------------------------------------------------------------
-    def _read_run(self, request: _Request) -> _Response:
+    def _read_run(self, request: Request) -> Response:
         with self._lock:
             run = self._runs.get(request.match["run_id"])
             if run is None:
                 return HTTPStatus.NOT_FOUND, {"detail": "run not found"}
             return HTTPStatus.OK, self._run_view(run)
 
-    def _query_runs_v1(self, request: _Request) -> _Response:
+    def _query_runs_v1(self, request: Request) -> Response:
         body = request.json() or {}
         criteria = {
             "projects": {str(s) for s in body.get("session") or []} or None,
@@ -722,7 +667,7 @@ class LocalLangSmith:
         page, cursor = _page(runs, body.get("cursor"), int(body.get("limit") or 100))
         return HTTPStatus.OK, {"runs": page, "cursors": {"next": cursor}}
 
-    def _query_runs_v2(self, request: _Request) -> _Response:
+    def _query_runs_v2(self, request: Request) -> Response:
         body = request.json() or {}
         criteria = {
             "projects": {str(p) for p in body.get("project_ids") or []} or None,
@@ -743,7 +688,7 @@ class LocalLangSmith:
         }
 
     # -- handlers: projects ----------------------------------------------------------------------
-    def _create_session(self, request: _Request) -> _Response:
+    def _create_session(self, request: Request) -> Response:
         body = request.json() or {}
         with self._lock:
             existing = self._session_named(body.get("name") or "")
@@ -753,7 +698,7 @@ class LocalLangSmith:
                 return HTTPStatus.CONFLICT, {"detail": f"project {body['name']!r} already exists"}
             return HTTPStatus.OK, self._new_session(body)
 
-    def _matching_sessions(self, request: _Request) -> list[dict[str, Any]]:
+    def _matching_sessions(self, request: Request) -> list[dict[str, Any]]:
         name, contains = request.arg("name"), request.arg("name_contains")
         ids = set(request.args("id"))
         datasets = set(request.args("reference_dataset") + request.args("reference_dataset_id"))
@@ -767,23 +712,23 @@ class LocalLangSmith:
                 and (not datasets or str(s.get("reference_dataset_id")) in datasets)
             ]
 
-    def _list_sessions(self, request: _Request) -> _Response:
+    def _list_sessions(self, request: Request) -> Response:
         return HTTPStatus.OK, _offset_page(self._matching_sessions(request), request)
 
-    def _list_sessions_v2(self, request: _Request) -> _Response:
+    def _list_sessions_v2(self, request: Request) -> Response:
         sessions = copy.deepcopy(self._matching_sessions(request))
         size = int(request.arg("page_size") or 20)
         page, cursor = _page(sessions, request.arg("cursor"), size)
         return HTTPStatus.OK, {"items": page, "next_cursor": cursor}
 
-    def _read_session(self, request: _Request) -> _Response:
+    def _read_session(self, request: Request) -> Response:
         with self._lock:
             session = self._sessions.get(request.match["session_id"])
         if session is None:
             return HTTPStatus.NOT_FOUND, {"detail": "project not found"}
         return HTTPStatus.OK, session
 
-    def _update_session(self, request: _Request) -> _Response:
+    def _update_session(self, request: Request) -> Response:
         with self._lock:
             session = self._sessions.get(request.match["session_id"])
             if session is None:
@@ -800,7 +745,7 @@ class LocalLangSmith:
                 threads.setdefault(run["thread_id"], []).append(run)
         return threads
 
-    def _query_threads(self, request: _Request) -> _Response:
+    def _query_threads(self, request: Request) -> Response:
         body = request.json() or {}
         low = _parse_time(body.get("min_start_time")) or _now() - _DEFAULT_WINDOW
         high = _parse_time(body.get("max_start_time"))
@@ -822,7 +767,7 @@ class LocalLangSmith:
         with self._lock:
             return [f for trace in traces for f in self._feedback_for(trace["id"])]
 
-    def _thread_traces(self, request: _Request) -> _Response:
+    def _thread_traces(self, request: Request) -> Response:
         project_id = request.arg("project_id")
         if not project_id:
             return HTTPStatus.UNPROCESSABLE_ENTITY, {"detail": "project_id is required"}
@@ -853,10 +798,10 @@ class LocalLangSmith:
             self._feedback[feedback["id"]] = feedback
         return feedback
 
-    def _create_feedback(self, request: _Request) -> _Response:
+    def _create_feedback(self, request: Request) -> Response:
         return HTTPStatus.OK, self._upsert_feedback(request.json())
 
-    def _list_feedback(self, request: _Request) -> _Response:
+    def _list_feedback(self, request: Request) -> Response:
         runs = set(request.args("run"))
         keys = set(request.args("key"))
         sessions = set(request.args("session"))
@@ -874,14 +819,14 @@ class LocalLangSmith:
             ]
         return HTTPStatus.OK, _offset_page(feedback, request)
 
-    def _read_feedback(self, request: _Request) -> _Response:
+    def _read_feedback(self, request: Request) -> Response:
         with self._lock:
             feedback = self._feedback.get(request.match["feedback_id"])
         if feedback is None:
             return HTTPStatus.NOT_FOUND, {"detail": "feedback not found"}
         return HTTPStatus.OK, feedback
 
-    def _update_feedback(self, request: _Request) -> _Response:
+    def _update_feedback(self, request: Request) -> Response:
         with self._lock:
             feedback = self._feedback.get(request.match["feedback_id"])
             if feedback is None:
@@ -890,12 +835,12 @@ class LocalLangSmith:
             feedback["modified_at"] = _iso(_now())
             return HTTPStatus.OK, feedback
 
-    def _delete_feedback(self, request: _Request) -> _Response:
+    def _delete_feedback(self, request: Request) -> Response:
         with self._lock:
             removed = self._feedback.pop(request.match["feedback_id"], None)
         return (HTTPStatus.OK, {}) if removed else (HTTPStatus.NOT_FOUND, {"detail": "not found"})
 
-    def _create_feedback_config(self, request: _Request) -> _Response:
+    def _create_feedback_config(self, request: Request) -> Response:
         body = request.json() or {}
         config = {
             "feedback_key": body["feedback_key"],
@@ -912,7 +857,7 @@ class LocalLangSmith:
             return HTTPStatus.OK, self._feedback_configs[config["feedback_key"]]
 
     # -- handlers: annotation queues -------------------------------------------------------------
-    def _create_queue(self, request: _Request) -> _Response:
+    def _create_queue(self, request: Request) -> Response:
         body = {k: v for k, v in (request.json() or {}).items() if v is not None}
         now = _iso(_now())
         queue = {
@@ -930,7 +875,7 @@ class LocalLangSmith:
             self._queue_items[queue["id"]] = []
         return HTTPStatus.OK, queue
 
-    def _list_queues(self, request: _Request) -> _Response:
+    def _list_queues(self, request: Request) -> Response:
         name = request.arg("name")
         contains = request.arg("name_contains")
         ids = set(request.args("ids"))
@@ -944,20 +889,20 @@ class LocalLangSmith:
             ]
         return HTTPStatus.OK, _offset_page(queues, request)
 
-    def _read_queue(self, request: _Request) -> _Response:
+    def _read_queue(self, request: Request) -> Response:
         with self._lock:
             queue = self._queues.get(request.match["queue_id"])
         if queue is None:
             return HTTPStatus.NOT_FOUND, {"detail": "annotation queue not found"}
         return HTTPStatus.OK, queue
 
-    def _delete_queue(self, request: _Request) -> _Response:
+    def _delete_queue(self, request: Request) -> Response:
         with self._lock:
             removed = self._queues.pop(request.match["queue_id"], None)
             self._queue_items.pop(request.match["queue_id"], None)
         return (HTTPStatus.OK, {}) if removed else (HTTPStatus.NOT_FOUND, {"detail": "not found"})
 
-    def _add_queue_items(self, request: _Request) -> _Response:
+    def _add_queue_items(self, request: Request) -> Response:
         queue_id = request.match["queue_id"]
         items = (request.json() or {}).get("items") or []
         if len(items) > _MAX_QUEUE_ITEMS_PER_REQUEST:
@@ -973,7 +918,7 @@ class LocalLangSmith:
             self._queue_items[queue_id].extend(created)
         return HTTPStatus.OK, {"items": created}
 
-    def _list_queue_items(self, request: _Request) -> _Response:
+    def _list_queue_items(self, request: Request) -> Response:
         queue_id = request.match["queue_id"]
         status = request.arg("status")
         if status not in ("needs_my_review", "needs_others_review", "archived"):
@@ -992,7 +937,7 @@ class LocalLangSmith:
         return HTTPStatus.OK, {"items": page, "next_cursor": cursor}
 
     # -- handlers: datasets and examples ---------------------------------------------------------
-    def _create_dataset(self, request: _Request) -> _Response:
+    def _create_dataset(self, request: Request) -> Response:
         body = request.json() or {}
         now = _iso(_now())
         dataset = {
@@ -1009,7 +954,7 @@ class LocalLangSmith:
             self._datasets[dataset["id"]] = dataset
         return HTTPStatus.OK, dataset
 
-    def _list_datasets(self, request: _Request) -> _Response:
+    def _list_datasets(self, request: Request) -> Response:
         name = request.arg("name")
         ids = set(request.args("id"))
         with self._lock:
@@ -1020,7 +965,7 @@ class LocalLangSmith:
             ]
         return HTTPStatus.OK, _offset_page(datasets, request)
 
-    def _read_dataset(self, request: _Request) -> _Response:
+    def _read_dataset(self, request: Request) -> Response:
         with self._lock:
             dataset = self._datasets.get(request.match["dataset_id"])
             if dataset is None:
@@ -1031,14 +976,14 @@ class LocalLangSmith:
         count = sum(1 for e in self._examples.values() if e["dataset_id"] == dataset["id"])
         return {**dataset, "example_count": count}
 
-    def _dataset_version(self, request: _Request) -> _Response:
+    def _dataset_version(self, request: Request) -> Response:
         with self._lock:
             dataset = self._datasets.get(request.match["dataset_id"])
         if dataset is None:
             return HTTPStatus.NOT_FOUND, {"detail": "dataset not found"}
         return HTTPStatus.OK, {"as_of": dataset["modified_at"], "tags": ["latest"]}
 
-    def _create_examples(self, request: _Request) -> _Response:
+    def _create_examples(self, request: Request) -> Response:
         now = _iso(_now())
         created = []
         with self._lock:
@@ -1057,7 +1002,7 @@ class LocalLangSmith:
                 created.append(example)
         return HTTPStatus.OK, created
 
-    def _list_examples(self, request: _Request) -> _Response:
+    def _list_examples(self, request: Request) -> Response:
         dataset = request.arg("dataset")
         ids = set(request.args("id"))
         splits = set(request.args("splits"))
@@ -1072,16 +1017,16 @@ class LocalLangSmith:
         return HTTPStatus.OK, _offset_page(examples, request)
 
     # -- handlers: online evaluation -------------------------------------------------------------
-    def _create_rule(self, request: _Request) -> _Response:
+    def _create_rule(self, request: Request) -> Response:
         rule = {**(request.json() or {}), "id": str(uuid.uuid4()), "created_at": _iso(_now())}
         with self._lock:
             self._rules.append(rule)
         return HTTPStatus.OK, rule
 
-    def _list_rules(self, request: _Request) -> _Response:
+    def _list_rules(self, request: Request) -> Response:
         return HTTPStatus.OK, self.rules
 
-    def _list_rules_v2(self, request: _Request) -> _Response:
+    def _list_rules_v2(self, request: Request) -> Response:
         """The stored rules as the SDK's ``Rule``, newest first, in ``{"items", "next_cursor"}``."""
         if not self.rules_v2:
             return HTTPStatus.NOT_FOUND, {"detail": f"Not Found: GET {request.path}"}
@@ -1100,18 +1045,18 @@ class LocalLangSmith:
         page, cursor = _page(rules, request.arg("cursor"), size)
         return HTTPStatus.OK, {"items": page, "next_cursor": cursor}
 
-    def _create_evaluator(self, request: _Request) -> _Response:
+    def _create_evaluator(self, request: Request) -> Response:
         evaluator = {**(request.json() or {}), "id": str(uuid.uuid4()), "created_at": _iso(_now())}
         with self._lock:
             self._evaluators.append(evaluator)
         return HTTPStatus.OK, {"evaluator": evaluator}
 
-    def _list_evaluators(self, request: _Request) -> _Response:
+    def _list_evaluators(self, request: Request) -> Response:
         evaluators = self.evaluators
         page = _offset_page(evaluators, request)
         return HTTPStatus.OK, {"evaluators": page, "total": len(evaluators)}
 
-    def _read_evaluator(self, request: _Request) -> _Response:
+    def _read_evaluator(self, request: Request) -> Response:
         wanted = request.match["evaluator_id"]
         found = next((e for e in self.evaluators if e["id"] == wanted), None)
         if found is None:
@@ -1180,18 +1125,15 @@ class LocalLangSmith:
 
     def _dispatch(
         self, method: str, raw_path: str, headers: dict[str, str], body: bytes
-    ) -> _Response:
-        split = urlsplit(raw_path)
-        path = split.path.removeprefix(_API_PREFIX) or "/"
-        query = parse_qs(split.query, keep_blank_values=True)
-        for route_method, pattern, handler in self._ROUTES:
-            match = pattern.fullmatch(path)
-            if route_method == method and match:
-                try:
-                    return handler(self, _Request(method, path, match, headers, body, query))
-                except (ValueError, KeyError, TypeError, IndexError) as e:
-                    return HTTPStatus.UNPROCESSABLE_ENTITY, {"detail": f"{type(e).__name__}: {e}"}
-        return HTTPStatus.NOT_FOUND, {"detail": f"Not Found: {method} {raw_path}"}
+    ) -> Response:
+        found = find_route(self._ROUTES, method, raw_path, headers, body, prefix=_API_PREFIX)
+        if found is None:
+            return HTTPStatus.NOT_FOUND, {"detail": f"Not Found: {method} {raw_path}"}
+        handler, request = found
+        try:
+            return handler(self, request)
+        except (ValueError, KeyError, TypeError, IndexError) as e:
+            return HTTPStatus.UNPROCESSABLE_ENTITY, {"detail": f"{type(e).__name__}: {e}"}
 
     def _answer(
         self, method: str, raw_path: str, headers: dict[str, str], body: bytes
@@ -1299,7 +1241,7 @@ def _start(record: dict[str, Any], key: str = "start_time") -> datetime:
     return _parse_time(record.get(key)) or datetime.min.replace(tzinfo=timezone.utc)
 
 
-def _offset_page(items: list[dict[str, Any]], request: _Request) -> list[dict[str, Any]]:
+def _offset_page(items: list[dict[str, Any]], request: Request) -> list[dict[str, Any]]:
     offset = int(request.arg("offset") or 0)
     limit = int(request.arg("limit") or 100)
     return copy.deepcopy(items[offset : offset + limit])
@@ -1328,7 +1270,7 @@ def _rule_v2(rule: dict[str, Any], project_names: dict[str, str]) -> dict[str, A
     return v2
 
 
-def _rule_v2_matches(rule: dict[str, Any], request: _Request) -> bool:
+def _rule_v2_matches(rule: dict[str, Any], request: Request) -> bool:
     """Whether a v2 rule passes the ``list_v2`` filters of ``request`` (all of them: AND)."""
     for key in ("project_id", "dataset_id", "evaluator_id"):
         wanted = request.arg(key)
@@ -1374,20 +1316,13 @@ def _item_status(item: dict[str, Any]) -> str:
     return "archived" if item.get("completed_by") else "needs_my_review"
 
 
-def _boundary(content_type: str) -> str | None:
-    match = re.search(r'boundary="?([^";]+)"?', content_type)
-    return match.group(1) if match else None
-
-
 def _multipart_parts(body: bytes, boundary: str) -> list[tuple[str, bytes]]:
     """(form field name, raw bytes) of each part of a multipart/form-data body."""
     parts: list[tuple[str, bytes]] = []
-    for chunk in body.split(b"--" + boundary.encode()):
-        head, sep, data = chunk.partition(b"\r\n\r\n")
+    for head, data in multipart_sections(body, boundary):
         match = re.search(rb'name="([^"]+)"', head)
-        if not sep or not match:
-            continue  # the preamble or the closing "--"
-        parts.append((match.group(1).decode(), data.removesuffix(b"\r\n")))
+        if match:
+            parts.append((match.group(1).decode(), data))
     return parts
 
 
@@ -1400,60 +1335,26 @@ def _decode_body(body: bytes, encoding: str | None) -> bytes:
     return body
 
 
-def _make_handler(app: LocalLangSmith) -> type[BaseHTTPRequestHandler]:
-    class _RequestHandler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-        disable_nagle_algorithm = True  # headers and body go out as separate writes
-
-        def do_GET(self) -> None:
-            self._handle()
-
-        def do_POST(self) -> None:
-            self._handle()
-
+def _make_handler(app: LocalLangSmith) -> type[QuietHandler]:
+    class _RequestHandler(QuietHandler):
         def do_PATCH(self) -> None:
-            self._handle()
+            self.handle_request()
 
-        def do_PUT(self) -> None:
-            self._handle()
-
-        def do_DELETE(self) -> None:
-            self._handle()
-
-        def log_message(self, format: str, *args: Any) -> None:
-            pass  # keep test output quiet
-
-        def _read_body(self) -> bytes:
-            if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
-                chunks = []
-                while size := int(self.rfile.readline().split(b";")[0].strip() or b"0", 16):
-                    chunks.append(self.rfile.read(size))
-                    self.rfile.readline()
-                self.rfile.readline()
-                return b"".join(chunks)
-            return self.rfile.read(int(self.headers.get("Content-Length") or 0))
-
-        def _handle(self) -> None:
+        def handle_request(self) -> None:
             encoding = self.headers.get("Content-Encoding")
             status: int
             payload: Any
             extra: dict[str, str] = {}
             try:
-                body = _decode_body(self._read_body(), encoding)
+                body = _decode_body(self.read_body(), encoding)
             except (OSError, ValueError, zstandard.ZstdError) as e:
                 status, payload = HTTPStatus.BAD_REQUEST, {"detail": f"bad body: {e}"}
             else:
-                headers = {key.lower(): value for key, value in self.headers.items()}
+                headers = self.lowered_headers()
                 status, payload, extra = app._answer(self.command, self.path, headers, body)
             with app._lock:
                 app.requests.append(CapturedRequest(self.command, self.path, int(status), encoding))
             data = json.dumps(payload, default=str).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            for name, value in extra.items():
-                self.send_header(name, value)
-            self.end_headers()
-            self.wfile.write(data)
+            self.send_body(status, data, "application/json", extra)
 
     return _RequestHandler
