@@ -75,7 +75,7 @@ async def in_order_async(
             task.cancel()
 
 
-async def _aiter(items: Iterable[ResultT] | AsyncIterable[ResultT]) -> AsyncIterator[ResultT]:
+async def _aiter(items: Iterable[ItemT] | AsyncIterable[ItemT]) -> AsyncIterator[ItemT]:
     if isinstance(items, AsyncIterable):
         async for item in items:
             yield item
