@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import logging
-from typing import Annotated
+from contextlib import ExitStack
+from typing import Annotated, Protocol, TypeVar
 
 import typer
 from rich.console import Console
@@ -13,7 +14,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from langchain_perceived_error import __version__
 from langchain_perceived_error.scrub import scrub
 
-__all__ = ["app", "progress_bar", "stderr"]
+__all__ = ["app", "close_at_exit", "progress_bar", "stderr"]
 
 app = typer.Typer(
     name="perceived-error",
@@ -24,6 +25,22 @@ app = typer.Typer(
 )
 stderr = Console(stderr=True)
 """Progress, logs and summaries go to stderr; results go to stdout or --output."""
+
+
+_AT_EXIT = ExitStack()
+
+
+class _Closeable(Protocol):
+    def close(self) -> None: ...
+
+
+_C = TypeVar("_C", bound=_Closeable)
+
+
+def close_at_exit(resource: _C) -> _C:
+    """Close ``resource`` (an HTTP client...) when the running command ends, however it ends."""
+    _AT_EXIT.callback(resource.close)
+    return resource
 
 
 def progress_bar(label: str) -> Progress:
@@ -56,11 +73,13 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def _root(
+    ctx: typer.Context,
     version: Annotated[
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")
     ] = False,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log debug details.")] = False,
 ) -> None:
+    ctx.call_on_close(_AT_EXIT.close)
     handler = RichHandler(console=stderr, show_path=False, show_time=False)
     handler.addFilter(_ScrubSecrets())
     logging.basicConfig(

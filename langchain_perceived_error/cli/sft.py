@@ -27,7 +27,7 @@ from pydantic import ValidationError
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from langchain_perceived_error.cli.app import app, stderr
+from langchain_perceived_error.cli.app import app, close_at_exit, stderr
 from langchain_perceived_error.datasets.fireworks_jobs import (
     FireworksApiError,
     FireworksConfigError,
@@ -110,11 +110,15 @@ def exit_with(error: Exception | str, code: int = 1) -> NoReturn:
 
 
 def make_client(account_id: str | None, base_url: str | None) -> Fireworks:
-    """The Fireworks client for these options; exit 2 with the reason when it cannot be built."""
+    """The Fireworks client for these options, closed when the command ends.
+
+    Exits 2 with the reason when it cannot be built.
+    """
     try:
-        return fireworks_client(account_id=account_id, base_url=base_url)
+        client = fireworks_client(account_id=account_id, base_url=base_url)
     except FireworksConfigError as e:
         exit_with(e, 2)
+    return close_at_exit(client)
 
 
 def _describe(status: JobStatus) -> str:
