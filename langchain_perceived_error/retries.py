@@ -23,6 +23,7 @@ from typing import Any
 from langgraph.types import RetryPolicy
 
 __all__ = [
+    "DEFAULT_REQUEST_TIMEOUT_S",
     "DEFAULT_TRANSPORT_RETRY",
     "THROTTLE_STATUS_CODES",
     "TRANSIENT_STATUS_CODES",
@@ -33,6 +34,10 @@ __all__ = [
     "retry_after",
     "status_code",
 ]
+
+DEFAULT_REQUEST_TIMEOUT_S = 60.0
+"""Seconds one network request (a model call, a LangSmith or Fireworks API call) may take before it
+is abandoned as a transient error; ``--timeout`` changes it."""
 
 TRANSIENT_STATUS_CODES = frozenset({408, 409, 425, 429, 500, 502, 503, 504, 529})
 """HTTP statuses that mean "try again later" rather than "this request is wrong"."""

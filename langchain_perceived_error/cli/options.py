@@ -14,6 +14,7 @@ __all__ = [
     "ApiUrlOption",
     "MaxInputTokensOption",
     "RedactOption",
+    "TimeoutOption",
     "WorkspaceOption",
     "exit_with",
     "langsmith_clients",
@@ -64,6 +65,17 @@ MaxInputTokensOption = Annotated[
         show_default=False,
     ),
 ]
+
+TimeoutOption = Annotated[
+    float,
+    typer.Option(
+        "--timeout",
+        min=1.0,
+        help="Seconds one network request may take (connect and read) before it is retried "
+        "as a transient error.",
+    ),
+]
+"""Use with ``= DEFAULT_REQUEST_TIMEOUT_S`` (:mod:`langchain_perceived_error.retries`)."""
 
 
 def exit_with(error: Exception | str, code: int = 1) -> NoReturn:
