@@ -102,8 +102,19 @@ def _init_chat_model(spec: str, **kwargs: Any) -> BaseChatModel:
     params.update(kwargs)
     try:
         model = init_chat_model(spec, **params)
-    except (ImportError, ValueError) as e:
-        msg = f"cannot build a chat model from {spec!r}: {e}"
+    except ImportError as e:
+        provider = spec.split(":", 1)[0]
+        msg = (
+            f"cannot build a chat model from {spec!r}: {e} (install its integration, e.g. "
+            f"pip install langchain-{provider.replace('_', '-')})"
+        )
+        raise ModelSpecError(msg) from e
+    except Exception as e:  # each provider SDK raises its own type for a missing key
+        provider = spec.split(":", 1)[0]
+        msg = (
+            f"cannot build a chat model from {spec!r}: {e} (set the provider's key, e.g. "
+            f"{provider.upper()}_API_KEY)"
+        )
         raise ModelSpecError(msg) from e
     if not isinstance(model, BaseChatModel):
         msg = f"{spec!r} did not resolve to a chat model"

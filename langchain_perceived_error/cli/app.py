@@ -1,30 +1,47 @@
-"""The root ``perceived-error`` Typer app, shared console and logging set-up."""
+"""The root ``perceived-error`` Typer app, shared console, messages and logging set-up.
+
+Help is plain text (no rich panels), so an option name is never cut at any terminal width; every
+message goes through :func:`say`, which treats user text (paths, specs, ids, error texts) as text,
+never as markup, and never hard-wraps it.
+"""
 
 from __future__ import annotations
 
 import logging
 from contextlib import ExitStack
-from typing import Annotated, Protocol, TypeVar
+from typing import Annotated, Any, Protocol, TypeVar
 
 import typer
 from rich.console import Console
-from rich.logging import RichHandler
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from langchain_perceived_error import __version__
+from langchain_perceived_error.cli.errors import ErrorBoundary
 from langchain_perceived_error.scrub import scrub
 
-__all__ = ["app", "close_at_exit", "progress_bar", "stderr"]
+__all__ = ["app", "close_at_exit", "progress_bar", "say", "stderr"]
 
 app = typer.Typer(
     name="perceived-error",
     help="Did the user perceive that the assistant made a mistake? Judge traces for it.",
+    cls=ErrorBoundary,
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
 )
-stderr = Console(stderr=True)
+stderr = Console(stderr=True, soft_wrap=True)
 """Progress, logs and summaries go to stderr; results go to stdout or --output."""
+
+
+def say(message: Any, *, markup: bool = False) -> None:
+    """Print ``message`` on stderr: not markup (unless asked), not highlighted, not wrapped.
+
+    Pass ``markup=True`` only for a literal written here, with user text inside escaped by
+    :func:`rich.markup.escape`.
+    """
+    stderr.print(message, markup=markup, highlight=False, soft_wrap=True)
 
 
 _AT_EXIT = ExitStack()
@@ -56,6 +73,14 @@ def progress_bar(label: str) -> Progress:
     )
 
 
+class _OneLine(logging.Formatter):
+    """``warning: message`` on one line."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        message = " ".join(record.getMessage().split())
+        return f"{record.levelname.lower()}: {message}"
+
+
 class _ScrubSecrets(logging.Filter):
     """Replace secret values in every log record before any handler formats it."""
 
@@ -78,13 +103,17 @@ def _root(
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")
     ] = False,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log debug details.")] = False,
+    debug: Annotated[
+        bool, typer.Option("--debug", help="Show the traceback of an unexpected error.")
+    ] = False,
 ) -> None:
+    ErrorBoundary.debug = debug
     ctx.call_on_close(_AT_EXIT.close)
-    handler = RichHandler(console=stderr, show_path=False, show_time=False)
+    handler = logging.StreamHandler()  # sys.stderr of this command: scrubbed, never wrapped
+    handler.setFormatter(_OneLine())
     handler.addFilter(_ScrubSecrets())
     logging.basicConfig(
         level=logging.DEBUG if verbose else logging.WARNING,
-        format="%(message)s",
         handlers=[handler],
         force=True,
     )

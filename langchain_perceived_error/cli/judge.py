@@ -4,22 +4,24 @@ from __future__ import annotations
 
 import asyncio
 import json
+import shlex
 import sys
 from collections import deque
 from collections.abc import AsyncIterator, Iterator
 from contextlib import ExitStack
 from pathlib import Path
-from typing import Annotated, Any, TextIO
+from typing import Annotated, Any, NoReturn, TextIO
 
 import typer
 
-from langchain_perceived_error.cli.app import app, progress_bar, stderr
+from langchain_perceived_error.cli.app import app, progress_bar, say, stderr
+from langchain_perceived_error.cli.errors import Terminated, UsageError
 from langchain_perceived_error.cli.options import MaxInputTokensOption, RedactOption
+from langchain_perceived_error.cli.paths import check_paths
 from langchain_perceived_error.graph import DEFAULT_MAX_ATTEMPTS
 from langchain_perceived_error.judge import DEFAULT_CONCURRENCY, PerceivedErrorJudge, record_id_of
-from langchain_perceived_error.models import ModelSpecError
 from langchain_perceived_error.records import ReadReport, SourcedRecord, count_records, read_records
-from langchain_perceived_error.schemas import JudgeResult
+from langchain_perceived_error.schemas import JudgeResult, JudgeStatus
 from langchain_perceived_error.summary import RunSummary
 
 __all__ = ["judge_command"]
@@ -45,39 +47,59 @@ class ResumeMismatchError(ValueError):
     """The output file of ``--resume`` was not written from these inputs."""
 
 
-def _resume_point(output: Path) -> tuple[int, str | None]:
-    """Drop a half-written last line of ``output``; return its complete lines and the last id."""
-    if not output.exists():
-        return 0, None
-    with output.open("rb+") as stream:
-        data_end = stream.seek(0, 2)
+def partial_path(output: Path) -> Path:
+    """Where ``judge -o FILE`` writes while it runs; renamed to FILE at the end."""
+    return output.with_name(output.name + ".partial")
+
+
+def _writing_target(output: Path, resume: bool) -> Path:
+    """The file to write: ``FILE.partial``, or with ``--resume`` an output written without one."""
+    partial = partial_path(output)
+    return output if resume and not partial.exists() and output.exists() else partial
+
+
+def _kept_ids(partial: Path) -> list[str | None]:
+    """Drop a half-written last line of ``partial``; return the ids of its complete lines."""
+    ids: list[str | None] = []
+    if not partial.exists():
+        return ids
+    with partial.open("rb+") as stream:
+        data_end, kept = stream.seek(0, 2), 0
         stream.seek(0)
-        done, last_id, kept = 0, None, 0
-        for line in stream:
+        for number, line in enumerate(stream, start=1):
             if not line.endswith(b"\n"):
                 break  # killed mid-write: this line is redone
-            done, kept = done + 1, kept + len(line)
-            last_id = json.loads(line).get("id")
+            try:
+                ids.append(json.loads(line).get("id"))
+            except (ValueError, AttributeError, RecursionError) as e:
+                msg = f"line {number} of {partial} is not a result line of `perceived-error judge`"
+                raise ResumeMismatchError(msg) from e
+            kept += len(line)
         if kept < data_end:
             stream.truncate(kept)
-    return done, last_id
+    return ids
 
 
-def _skip_done(
-    records: Iterator[SourcedRecord], done: int, last_id: str | None
-) -> Iterator[SourcedRecord]:
-    """Skip the ``done`` records already judged, checking the last one is the output's last."""
+def _skip_done(records: Iterator[SourcedRecord], kept: list[str | None]) -> Iterator[SourcedRecord]:
+    """Skip the records already judged, checking each one's id against the kept line's."""
+    index = -1
     for index, record in enumerate(records):
-        if index >= done:
+        if index >= len(kept):
             yield record
-        elif index == done - 1:
-            found = record_id_of(record.payload) or record.source
-            if found != last_id:
-                msg = (
-                    f"the output's last line is record {last_id!r}, but input record {done} is "
-                    f"{found!r}: resume with the same inputs, or drop --resume"
-                )
-                raise ResumeMismatchError(msg)
+            continue
+        found = record_id_of(record.payload) or record.source
+        if found != kept[index]:
+            msg = (
+                f"line {index + 1} of the output is record {kept[index]!r}, but input record "
+                f"{index + 1} is {found!r}: resume with the same inputs, or drop --resume"
+            )
+            raise ResumeMismatchError(msg)
+    if index + 1 < len(kept):
+        msg = (
+            f"the output already holds {len(kept)} lines but the inputs hold {index + 1} records: "
+            "resume with the same inputs, or drop --resume"
+        )
+        raise ResumeMismatchError(msg)
 
 
 async def _run_judge(
@@ -86,8 +108,8 @@ async def _run_judge(
     total: int | None,
     out: TextIO,
     concurrency: int,
-) -> RunSummary:
-    summary = RunSummary(model=judge.model_name)
+    summary: RunSummary,
+) -> None:
     try:
         with progress_bar("judging") as progress:
             task = progress.add_task("judge", total=total)
@@ -98,7 +120,44 @@ async def _run_judge(
                 progress.advance(task)
     finally:
         await judge.aclose()
-    return summary
+
+
+def _resume_command() -> str:
+    """The command line of this run, with ``--resume`` (added once)."""
+    args = [shlex.quote(a) for a in sys.argv[1:]]
+    if "--resume" not in args:
+        args.append("--resume")
+    return " ".join(["perceived-error", *args])
+
+
+def _interrupted(error: KeyboardInterrupt, summary: RunSummary, target: Path | None) -> NoReturn:
+    code = 143 if isinstance(error, Terminated) else 130
+    what = "terminated" if code == 143 else "interrupted"
+    if target is None:
+        say(
+            f"{what}: {summary.total} result lines were written to stdout; "
+            "use -o FILE to be able to resume"
+        )
+    else:
+        say(
+            f"{what}: {summary.total} result lines written this run to {target} "
+            f"(kept for --resume); resume with: {_resume_command()}"
+        )
+    raise typer.Exit(code) from None
+
+
+def _exit_code(summary: RunSummary, report: ReadReport) -> int:
+    """0 when every input was read and some record got a verdict or a skip; else 1."""
+    for problem in report.unreadable_sources:
+        say(f"could not read {problem}")
+    if report.records == 0 and summary.total == 0:
+        say("error: no input records could be read")
+        return 1
+    useful = summary.counts[JudgeStatus.JUDGED] + summary.counts[JudgeStatus.SKIPPED]
+    if useful == 0 and summary.total > 0:
+        say(f"error: none of the {summary.total} records could be judged (see the error field)")
+        return 1
+    return 1 if report.unreadable_sources else 0
 
 
 @app.command("judge")
@@ -168,50 +227,56 @@ def judge_command(
 ) -> None:
     """Judge every trace and write one JSON line per input record, in input order."""
     if max_rps is not None and not rate_limit:
-        stderr.print("[red]error:[/red] --max-rps needs the rate limiter; drop --no-rate-limit")
-        raise typer.Exit(2)
+        msg = "--max-rps needs the rate limiter"
+        raise UsageError(msg, "drop --no-rate-limit")
     if resume and output is None:
-        stderr.print("[red]error:[/red] --resume needs --output FILE")
-        raise typer.Exit(2)
-    try:
-        judge = PerceivedErrorJudge(
-            model,
-            max_attempts=max_attempts,
-            include_tools=include_tools,
-            rate_limiter="adaptive" if rate_limit else None,
-            max_rps=max_rps,
-            max_input_tokens="auto" if max_input_tokens is None else max_input_tokens,
-            redact=redact,
-        )
-    except ModelSpecError as e:
-        stderr.print(f"[red]error:[/red] {e}")
-        raise typer.Exit(2) from e
-    report = ReadReport()
-    done, last_id = _resume_point(output) if resume and output is not None else (0, None)
-    records = _skip_done(read_records(inputs, report), done, last_id)
+        msg = "--resume needs --output FILE"
+        raise UsageError(msg)
+    check_paths(inputs, [output, None if output is None else partial_path(output)])
+    judge = PerceivedErrorJudge(
+        model,
+        max_attempts=max_attempts,
+        include_tools=include_tools,
+        rate_limiter="adaptive" if rate_limit else None,
+        max_rps=max_rps,
+        max_input_tokens="auto" if max_input_tokens is None else max_input_tokens,
+        redact=redact,
+    )
+    summary, report = RunSummary(model=judge.model_name), ReadReport()
+    kept: list[str | None] = []
+    target = None if output is None else _writing_target(output, resume)
+    if resume and target is not None:
+        kept = _kept_ids(target)
+    records = _skip_done(read_records(inputs, report), kept)
     total = count_records(inputs)
     with ExitStack() as stack:
         out = (
             sys.stdout
-            if output is None
-            else stack.enter_context(output.open("a" if resume else "w", encoding="utf-8"))
+            if target is None
+            else stack.enter_context(target.open("a" if resume else "w", encoding="utf-8"))
         )
         try:
-            summary = asyncio.run(
+            asyncio.run(
                 _run_judge(
-                    judge, records, None if total is None else total - done, out, concurrency
+                    judge,
+                    records,
+                    None if total is None else total - len(kept),
+                    out,
+                    concurrency,
+                    summary,
                 )
             )
-        except ResumeMismatchError as e:
-            stderr.print(f"[red]error:[/red] {e}")
-            raise typer.Exit(2) from e
-    if done:
-        stderr.print(f"resumed: {done} records already in {output} were kept")
-    for problem in report.unreadable_sources:
-        stderr.print(f"[red]could not read[/red] {problem}")
-    if report.records == 0:
-        stderr.print("[red]error:[/red] no input records could be read")
-        raise typer.Exit(1)
-    stderr.print(summary.table())
+        except KeyboardInterrupt as e:
+            stack.close()
+            _interrupted(e, summary, target)
+    if output is not None and target is not None and target != output:
+        target.replace(output)
+    if kept:
+        say(f"resumed: {len(kept)} records already in {output} were kept")
+    if summary.total:
+        stderr.print(summary.table())
+    code = _exit_code(summary, report)
     if output is not None:
-        stderr.print(f"results: {output}")
+        say(f"results: {output}")
+    if code:
+        raise typer.Exit(code)

@@ -104,14 +104,16 @@ def test_json_file_is_one_record(tmp_path):
     assert line["status"] == "judged"
 
 
-def test_exit_code_is_non_zero_only_when_nothing_could_be_read(tmp_path):
+def test_a_missing_input_stops_the_run_before_anything_is_judged(tmp_path):
+    # issue 10: `judge good.jsonl missing.jsonl` used to judge the good file and exit 0
     missing = run_cli("judge", tmp_path / "missing.jsonl", "--model", "rules")
     assert missing.returncode == 1
-    assert "could not read" in missing.stderr
-    assert "no input records could be read" in missing.stderr
-    partly = run_cli("judge", tmp_path / "missing.jsonl", SAMPLE, "--model", "rules")
-    assert partly.returncode == 0
-    assert len(read_lines(partly.stdout)) == len(sample_records())
+    assert "cannot read" in missing.stderr
+    assert "Traceback" not in missing.stderr
+    partly = run_cli("judge", SAMPLE, tmp_path / "missing.jsonl", "--model", "rules")
+    assert partly.returncode == 1
+    assert partly.stdout == ""
+    assert f"cannot read {tmp_path / 'missing.jsonl'}: no such file" in partly.stderr
 
 
 def test_bad_model_spec_is_a_clear_error():

@@ -32,6 +32,7 @@ def _records(path: Path, n: int) -> list[str]:
 
 def test_judge_resume_after_sigkill_loses_nothing_and_writes_nothing_twice(tmp_path):
     inputs, output = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
+    partial = tmp_path / "out.jsonl.partial"  # where a run writes until it ends
     ids = _records(inputs, 3000)
     env = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY")}
     command = [
@@ -49,18 +50,20 @@ def test_judge_resume_after_sigkill_loses_nothing_and_writes_nothing_twice(tmp_p
     ]
     proc = subprocess.Popen(command, cwd=ROOT, env=env, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and (not output.exists() or output.stat().st_size < 20_000):
+    while time.monotonic() < deadline and (not partial.exists() or partial.stat().st_size < 20_000):
         time.sleep(0.05)
     proc.send_signal(signal.SIGKILL)
     proc.wait(timeout=30)
-    written = output.read_bytes()
+    assert not output.exists(), "a killed run leaves no half-written output"
+    written = partial.read_bytes()
     assert 0 < written.count(b"\n") < len(ids), "the kill must land mid-run"
-    with output.open("ab") as f:  # as if the kill had cut a line in half
+    with partial.open("ab") as f:  # as if the kill had cut a line in half
         f.write(b'{"id": "r99999", "status": "jud')
     resumed = run_cli("judge", inputs, "--model", "rules", "-o", output, "--resume")
     assert resumed.returncode == 0, resumed.stderr
     assert "records already in" in resumed.stderr
     lines = read_lines(output.read_text())
+    assert not partial.exists()
     assert [line["id"] for line in lines] == ids  # every record once, in order
     assert {line["status"] for line in lines} == {"judged"}
 

@@ -1,0 +1,255 @@
+"""The CLI's one error boundary: expected failures become one line, exit codes are fixed.
+
+Every command runs inside :class:`ErrorBoundary` (the root group's ``invoke``), which turns
+
+- expected failures (a missing or unwritable path, a directory where a file belongs, a provider
+  without its package or key, invalid data, a refused request) into ``error: <what> (<hint>)``
+  on stderr, with the exit code of :data:`EXIT_CODES`;
+- anything unexpected into one line that names the file holding the full traceback (or, with
+  ``--debug``, the traceback itself);
+- SIGINT / SIGTERM into exit 130 / 143 (commands print what they had written first).
+
+Everything the process writes to stdout and stderr while a command runs passes
+:class:`ScrubbedStream`, so no secret (a key-like environment variable, an ``--api-key``, a
+key-shaped token) is printed, whatever a server echoed back.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sys
+import tempfile
+import time
+import traceback
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from types import FrameType
+from typing import IO, Any, NoReturn
+
+import typer
+from langsmith.utils import LangSmithError
+from pydantic import ValidationError
+from rich.markup import escape
+from typer.core import TyperGroup
+
+from langchain_perceived_error.scrub import scrub, secret_values
+
+__all__ = [
+    "EXIT_CODES",
+    "CliError",
+    "ErrorBoundary",
+    "InputError",
+    "Terminated",
+    "UsageError",
+    "describe",
+    "fail",
+]
+
+EXIT_CODES = {
+    0: "every input was read and at least one record got a verdict or a skip (some may have "
+    "failed: the summary says how many)",
+    1: "an input could not be read, no record could be judged, or a request was refused",
+    2: "usage: a bad option or path, a bad model spec, a provider without its key or package",
+    130: "interrupted (Ctrl-C); what was written is kept and the resume command is printed",
+    143: "terminated (SIGTERM); as for 130",
+}
+"""The exit codes of every ``perceived-error`` command (the README's table comes from here)."""
+
+PACKAGE = __name__.split(".", 1)[0]
+_USAGE_ERRORS = frozenset(
+    {
+        "ModelSpecError",
+        "PriceFileError",
+        "CacheError",
+        "FireworksConfigError",
+        "LangSmithConfigError",
+        "ResumeMismatchError",
+    }
+)
+"""Package errors that mean "the command was given something it cannot use": exit 2."""
+
+
+class CliError(Exception):
+    """An expected failure of a command: printed as one line, with an exit code and a hint."""
+
+    code = 1
+
+    def __init__(self, message: str, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.hint = hint
+
+
+class UsageError(CliError):
+    """Bad options, paths or specs: exit 2."""
+
+    code = 2
+
+
+class InputError(CliError):
+    """An input that cannot be read, or nothing that could be judged: exit 1."""
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised in the main thread like Ctrl-C so the same clean-up runs."""
+
+
+_OS_HINTS: dict[type[OSError], str] = {
+    FileNotFoundError: "check the path",
+    IsADirectoryError: "give a file, not a folder",
+    NotADirectoryError: "a part of the path is not a folder",
+    PermissionError: "check the permissions",
+}
+
+
+def _os_message(error: OSError) -> tuple[str, str | None]:
+    name = error.filename if error.filename is not None else ""
+    what = error.strerror or str(error)
+    hint = next((h for kind, h in _OS_HINTS.items() if isinstance(error, kind)), None)
+    return (f"{name}: {what}" if name else what), hint
+
+
+def describe(error: BaseException) -> tuple[int, str, str | None] | None:
+    """``(exit code, message, hint)`` for an expected failure, or None for a bug."""
+    if isinstance(error, CliError):
+        return error.code, str(error), error.hint
+    if isinstance(error, OSError) and not type(error).__module__.startswith(PACKAGE):
+        message, hint = _os_message(error)
+        return 1, message, hint
+    if isinstance(error, ValidationError):
+        return 1, f"invalid data: {error}", None
+    if isinstance(error, UnicodeDecodeError):
+        return 1, f"not UTF-8 text: {error}", "save the file as UTF-8"
+    if isinstance(error, json.JSONDecodeError):
+        return 1, f"invalid JSON: {error}", None
+    if isinstance(error, LangSmithError):
+        return 1, str(error), None
+    if type(error).__module__.startswith(PACKAGE):
+        return (2 if type(error).__name__ in _USAGE_ERRORS else 1), str(error), None
+    return None
+
+
+def _line(message: str, hint: str | None = None) -> str:
+    text = " ".join(message.split())  # one line, whatever the error text held
+    return f"{text} ({hint})" if hint else text
+
+
+def fail(error: BaseException | str, code: int | None = None, hint: str | None = None) -> NoReturn:
+    """Print ``error: <what> (<hint>)`` on stderr and exit with the error's code (or ``code``)."""
+    from langchain_perceived_error.cli.app import say
+
+    if isinstance(error, BaseException):
+        known = describe(error)
+        found, message, found_hint = known or (1, f"{type(error).__name__}: {error}", None)
+        code, hint = code if code is not None else found, hint or found_hint
+    else:
+        message, code = error, 1 if code is None else code
+    say(f"[red]error:[/red] {escape(_line(message, hint))}", markup=True)
+    raise typer.Exit(code) from (error if isinstance(error, BaseException) else None)
+
+
+def _crash_report(error: BaseException) -> Path | None:
+    text = scrub("".join(traceback.format_exception(error)))
+    try:
+        handle, name = tempfile.mkstemp(prefix=f"{PACKAGE}-crash-{time.strftime('%Y%m%d-%H%M%S')}-")
+        with os.fdopen(handle, "w", encoding="utf-8") as out:
+            out.write(text)
+    except OSError:
+        return None
+    return Path(name)
+
+
+class ScrubbedStream:
+    """A text stream that removes secrets from everything written through it."""
+
+    def __init__(self, stream: IO[str], extra: list[str]) -> None:
+        self._stream = stream
+        self._secrets = sorted({*secret_values(), *extra}, key=len, reverse=True)
+
+    def write(self, text: str) -> int:
+        """Write ``text`` without secrets."""
+        for secret in self._secrets:
+            text = text.replace(secret, "[redacted]")
+        return self._stream.write(scrub(text) if text else text)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+
+_extra_secrets: list[str] = []
+
+
+def register_secret(value: str | None) -> str | None:
+    """Scrub ``value`` (an ``--api-key``...) from every output of this command; return it."""
+    if value:
+        _extra_secrets.append(value)
+        for stream in (sys.stdout, sys.stderr):
+            if isinstance(stream, ScrubbedStream):
+                stream._secrets = sorted({*stream._secrets, value}, key=len, reverse=True)
+    return value
+
+
+@contextmanager
+def _scrubbed_output() -> Iterator[None]:
+    saved = sys.stdout, sys.stderr
+    sys.stdout = ScrubbedStream(sys.stdout, _extra_secrets)
+    sys.stderr = ScrubbedStream(sys.stderr, _extra_secrets)
+    try:
+        yield
+    finally:
+        sys.stdout, sys.stderr = saved
+
+
+def _raise_terminated(signum: int, frame: FrameType | None) -> None:
+    raise Terminated
+
+
+@contextmanager
+def _sigterm_as_interrupt() -> Iterator[None]:
+    try:
+        previous = signal.signal(signal.SIGTERM, _raise_terminated)
+    except ValueError:  # not the main thread: leave signals alone
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+class ErrorBoundary(TyperGroup):
+    """The root group: runs the command with scrubbed output and turns failures into a line."""
+
+    debug = False
+
+    def invoke(self, ctx: Any) -> Any:  # click.Context, which typer does not re-export
+        """Run the command; see the module docstring for what happens to its failures."""
+        with _scrubbed_output(), _sigterm_as_interrupt():
+            try:
+                return super().invoke(ctx)
+            except (typer.Exit, typer.Abort, typer.TyperException):
+                raise
+            except Terminated:
+                raise typer.Exit(143) from None
+            except KeyboardInterrupt:
+                raise typer.Exit(130) from None
+            except Exception as error:
+                if describe(error) is not None:
+                    fail(error)
+                self._unexpected(error)
+
+    def _unexpected(self, error: Exception) -> NoReturn:
+        from langchain_perceived_error.cli.app import say
+
+        if ErrorBoundary.debug:
+            say(scrub("".join(traceback.format_exception(error))))
+            raise typer.Exit(1) from error
+        report = _crash_report(error)
+        where = f"the traceback is in {report}" if report else "the traceback could not be saved"
+        fail(
+            f"unexpected {type(error).__name__}: {error}",
+            1,
+            f"a bug: {where}; --debug shows it here",
+        )

@@ -1,0 +1,105 @@
+"""Paths the commands read and write: checked before any work, written whole or not at all.
+
+Every writing command calls :func:`check_paths` before it reads or opens anything: an input that
+cannot be read, or an output that is (or resolves to, through links) one of the inputs, is a
+folder, or lies in a folder that does not exist or cannot be written, stops the command with one
+line. Outputs are written with :func:`atomic_write`: a temporary file beside the target, renamed
+into place on success, so a crash never leaves a half-written file where a good one was.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+import tempfile
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TextIO
+
+from langchain_perceived_error.cli.errors import InputError, UsageError
+
+__all__ = ["STDIN", "atomic_write", "check_inputs", "check_outputs", "check_paths"]
+
+STDIN = "-"
+
+
+def _same_file(first: Path, second: Path) -> bool:
+    try:
+        return first.exists() and second.exists() and os.path.samefile(first, second)
+    except OSError:
+        return False
+
+
+def check_inputs(inputs: Iterable[str | Path]) -> None:
+    """Every input exists and can be read (``-`` is stdin); else :class:`InputError` (exit 1)."""
+    for name in inputs:
+        if str(name) == STDIN:
+            continue
+        path = Path(name)
+        if not path.exists():
+            msg = f"cannot read {path}: no such file"
+            raise InputError(msg, "check the path")
+        if path.is_dir():
+            msg = f"cannot read {path}: it is a folder"
+            raise InputError(msg, "give the files inside it")
+        if not os.access(path, os.R_OK):
+            msg = f"cannot read {path}: permission denied"
+            raise InputError(msg, "check the permissions")
+
+
+def check_outputs(outputs: Iterable[Path | None], inputs: Iterable[str | Path] = ()) -> None:
+    """Every output can be written and is none of ``inputs``; else :class:`UsageError` (exit 2)."""
+    sources = [Path(name) for name in inputs if str(name) != STDIN]
+    for output in outputs:
+        if output is None:
+            continue
+        for source in sources:
+            if _same_file(output, source) or output.resolve() == source.resolve():
+                msg = f"the output {output} is also an input ({source}): nothing was written"
+                raise UsageError(msg, "write the output to another file")
+        if output.is_dir():
+            msg = f"cannot write {output}: it is a folder"
+            raise UsageError(msg, "give a file path")
+        folder = output.parent
+        if not folder.is_dir():
+            msg = f"cannot write {output}: the folder {folder} does not exist"
+            raise UsageError(msg, "create it first")
+        if not os.access(folder, os.W_OK | os.X_OK):
+            msg = f"cannot write {output}: the folder {folder} is not writable"
+            raise UsageError(msg, "check the permissions")
+        if output.exists() and not os.access(output, os.W_OK):
+            msg = f"cannot write {output}: permission denied"
+            raise UsageError(msg, "check the permissions")
+
+
+def check_paths(inputs: Iterable[str | Path], outputs: Iterable[Path | None]) -> None:
+    """:func:`check_outputs` (exit 2), then :func:`check_inputs` (exit 1)."""
+    inputs = list(inputs)
+    check_outputs(outputs, inputs)
+    check_inputs(inputs)
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+@contextmanager
+def atomic_write(path: Path) -> Iterator[TextIO]:
+    """A text file written in full or not at all: a temporary file renamed over ``path``.
+
+    The file gets the permissions of a plain ``open(path, "w")`` (0666 less the umask), or keeps
+    those of the file it replaces.
+    """
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        mode = stat.S_IMODE(path.stat().st_mode) if path.exists() else 0o666 & ~_umask()
+        os.chmod(temporary, mode)
+        with os.fdopen(handle, "w", encoding="utf-8") as out:
+            yield out
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
