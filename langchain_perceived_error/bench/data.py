@@ -32,9 +32,13 @@ class BenchDataError(ValueError):
 
 @dataclass(frozen=True)
 class FieldMapping:
-    """Which record fields hold the conversation, the boolean label and the id."""
+    """Which record fields hold the conversation, the boolean label and the id.
 
-    messages_field: str = "messages"
+    ``messages_field=None`` judges a record's ``messages`` field when it has one, else the whole
+    record (a LangSmith run, a thread, a LangGraph state carrying its label beside it).
+    """
+
+    messages_field: str | None = None
     label_field: str = "perceived_error"
     id_field: str = "id"
 
@@ -167,7 +171,10 @@ def load_labelled(
             summary.outside_slice += 1
             continue
         raw_label = _field(record, mapping.label_field)
-        messages = _field(record, mapping.messages_field)
+        if mapping.messages_field is None:
+            messages = record.get("messages", record)
+        else:
+            messages = _field(record, mapping.messages_field)
         for name, value in ((mapping.label_field, raw_label), (mapping.messages_field, messages)):
             if value is _MISSING:
                 msg = f"{where} has no {name!r} field (fields: {sorted(record)})"

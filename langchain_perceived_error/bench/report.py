@@ -156,12 +156,17 @@ def _cells(score: ModelScore, separator: str) -> list[str]:
 
 
 def bench_table(scores: Sequence[ModelScore], *, title: str | None = None) -> Table:
-    """One row per model; intervals under their values."""
+    """One column per model, one row per figure, intervals under their values.
+
+    Transposed so that it stays legible on an ordinary terminal: three models fit in 80 columns.
+    """
     table = Table(title=title, header_style="bold")
-    for name, justify in _MODEL_COLUMNS:
-        table.add_column(name, justify=justify)
+    table.add_column("", style="bold", no_wrap=True)
+    cells = [_cells(score, "\n") for score in scores]
     for score in scores:
-        table.add_row(*_cells(score, "\n"))
+        table.add_column(score.spec, justify="right", overflow="fold")
+    for index, (name, _) in enumerate(_MODEL_COLUMNS[1:], start=1):
+        table.add_row(name, *(column[index] for column in cells))
     return table
 
 

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import sys
+from enum import Enum
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from langchain_perceived_error.bench.data import (
     BenchDataError,
@@ -17,17 +17,24 @@ from langchain_perceived_error.bench.data import (
     parse_slices,
 )
 from langchain_perceived_error.bench.metrics import DEFAULT_RESAMPLES, DEFAULT_SEED
-from langchain_perceived_error.bench.report import DEFINITIONS, BenchReport, bench_table
+from langchain_perceived_error.bench.report import (
+    DEFINITIONS,
+    BenchReport,
+    bench_table,
+    render_markdown,
+    report_dict,
+)
 from langchain_perceived_error.bench.report import write_report as _write_report
 from langchain_perceived_error.bench.runner import BenchSettings, build_judges, run_benchmark
 from langchain_perceived_error.bench.scoring import score_run
-from langchain_perceived_error.cache import CacheError, DiskCache
-from langchain_perceived_error.cli.app import app, stderr
+from langchain_perceived_error.cache import DiskCache
+from langchain_perceived_error.cli.app import app, progress_bar, say
+from langchain_perceived_error.cli.errors import InputError, Terminated, UsageError
 from langchain_perceived_error.cli.options import RedactOption
+from langchain_perceived_error.cli.paths import check_outputs, check_paths, prepare_report_dir
 from langchain_perceived_error.graph import DEFAULT_MAX_ATTEMPTS
 from langchain_perceived_error.judge import DEFAULT_CONCURRENCY
-from langchain_perceived_error.models import ModelSpecError
-from langchain_perceived_error.pricing import PRICES_ENV_VAR, PriceFileError, price_table
+from langchain_perceived_error.pricing import PRICES_ENV_VAR, price_table
 
 __all__ = ["bench_command", "result_console"]
 
@@ -37,9 +44,12 @@ def result_console() -> Console:
     return Console(file=sys.stdout, width=None if sys.stdout.isatty() else 240)
 
 
-def _fail(message: str, code: int) -> typer.Exit:
-    stderr.print(f"[red]error:[/red] {message}")
-    return typer.Exit(code)
+class OutputFormat(str, Enum):
+    """How ``bench`` prints its results on stdout."""
+
+    TABLE = "table"
+    JSON = "json"
+    MD = "md"
 
 
 @app.command("bench")
@@ -61,8 +71,13 @@ def bench_command(
         str, typer.Option(help="Boolean label field (null = ambiguous: dropped); dots nest.")
     ] = "perceived_error",
     messages_field: Annotated[
-        str, typer.Option(help="Conversation field (any shape the judge reads).")
-    ] = "messages",
+        str | None,
+        typer.Option(
+            help="Conversation field (any shape the judge reads). Default: 'messages' when a "
+            "record has it, else the whole record (a run, a thread).",
+            show_default=False,
+        ),
+    ] = None,
     id_field: Annotated[str, typer.Option(help="Id field (else file:line).")] = "id",
     report: Annotated[
         Path | None,
@@ -96,66 +111,93 @@ def bench_command(
         int, typer.Option(min=1, help="Bootstrap resamples for the 95% intervals.")
     ] = DEFAULT_RESAMPLES,
     seed: Annotated[int, typer.Option(help="Bootstrap seed.")] = DEFAULT_SEED,
+    output_format: Annotated[
+        OutputFormat,
+        typer.Option(
+            "--format", help="table (for people), json (report.json's content) or md (report.md's)."
+        ),
+    ] = OutputFormat.TABLE,
 ) -> None:
     """Judge a labelled set with each model and compare accuracy, cost and latency."""
+    repeated = sorted({spec for spec in model if model.count(spec) > 1})
+    if repeated:
+        msg = f"--model {', '.join(repeated)} is given more than once"
+        raise UsageError(msg, "give each judge once")
+    check_paths([data, *([prices] if prices else [])], [])
+    if report is not None:
+        prepare_report_dir(report, inputs=[data])
+    if cache is not None:
+        check_outputs([cache], [data])
     settings = BenchSettings(
         concurrency=concurrency, max_attempts=max_attempts, resamples=resamples, seed=seed
     )
     try:
         table_of_prices = price_table(prices)
         slices = parse_slices(slice_ or [])
-    except (PriceFileError, BenchDataError) as e:
-        raise _fail(str(e), 2) from e
-    mapping = FieldMapping(messages_field, label_field, id_field)
-    try:
-        items, summary = load_labelled(data, mapping, slices=slices, limit=limit)
     except BenchDataError as e:
-        raise _fail(str(e), 1) from e
+        raise UsageError(str(e)) from e
+    mapping = FieldMapping(messages_field, label_field, id_field)
+    items, summary = load_labelled(data, mapping, slices=slices, limit=limit)
     if not items:
         msg = (
             f"no labelled records in {data} ({summary.records} read, {summary.outside_slice} "
             f"outside the slice, {summary.null_label} with a null {label_field!r})"
         )
-        raise _fail(msg, 1)
-    try:
-        disk_cache = DiskCache(cache) if cache is not None else None
-        judges = build_judges(model, cache=disk_cache, settings=settings, redact=redact)
-    except (CacheError, ModelSpecError) as e:
-        raise _fail(str(e), 2) from e
-
-    progress = Progress(
-        TextColumn("judging"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=stderr,
-        disable=not stderr.is_terminal,
-        transient=True,
-    )
-    with progress:
+        raise InputError(msg)
+    disk_cache = DiskCache(cache) if cache is not None else None
+    judges = build_judges(model, cache=disk_cache, settings=settings, redact=redact)
+    with progress_bar("judging") as progress:
         task = progress.add_task("bench", total=len(items) * len(judges))
-        runs = run_benchmark(
-            items, judges, settings=settings, on_outcome=lambda _: progress.advance(task)
-        )
+        try:
+            runs = run_benchmark(
+                items, judges, settings=settings, on_outcome=lambda _: progress.advance(task)
+            )
+        except KeyboardInterrupt as e:
+            kept = f"; the model calls made so far are in {cache}" if cache else ""
+            hint = "re-run the same command" + (" (cached calls are not repeated)" if cache else "")
+            say(
+                f"{'terminated' if isinstance(e, Terminated) else 'interrupted'}: no report was "
+                f"written{kept}; {hint}"
+            )
+            raise typer.Exit(143 if isinstance(e, Terminated) else 130) from None
     scores = [score_run(run, prices=table_of_prices, settings=settings) for run in runs]
+    bench_report = BenchReport(data=summary, settings=settings, runs=runs, scores=scores)
+    _print_results(bench_report, output_format, label_field, disk_cache)
+    if report is not None:
+        written, charts_skipped = _write_report(bench_report, report)
+        say("report: " + ", ".join(str(p) for p in written))
+        if charts_skipped:
+            say(f"charts skipped: {charts_skipped}")
+    if all(score.judged + score.skipped == 0 for score in scores):
+        msg = "no record could be judged by any model"
+        raise InputError(msg, "see the failed counts and predictions")
 
+
+def _print_results(
+    report: BenchReport, output_format: OutputFormat, label_field: str, disk_cache: DiskCache | None
+) -> None:
     out = result_console()
-    title = (
-        f"perceived-error bench: {summary.used} labelled records of {data.name} "
+    if output_format is OutputFormat.JSON:
+        out.print_json(data=report_dict(report))
+        return
+    if output_format is OutputFormat.MD:
+        out.print(render_markdown(report), markup=False, highlight=False)
+        return
+    summary = report.data
+    out.print(
+        f"perceived-error bench: {summary.used} labelled records of {Path(summary.path).name} "
         f"(label {label_field}"
-        + "".join(f", {k}={'|'.join(v)}" for k, v in slices.items())
-        + f"; {summary.null_label} null dropped)"
+        + "".join(f", {k}={'|'.join(v)}" for k, v in summary.slices.items())
+        + f"; {summary.null_label} null dropped)",
+        highlight=False,
+        markup=False,
     )
-    out.print(bench_table(scores, title=title))
+    out.print(bench_table(report.scores))
     for name, text in DEFINITIONS.items():
-        out.print(f"  {name}: {text}", highlight=False)
+        out.print(f"  {name}: {text}", highlight=False, markup=False)
     if disk_cache is not None:
         out.print(
-            f"  cache: {disk_cache.path} ({disk_cache.hits} hits, {disk_cache.misses} misses)"
+            f"  cache: {disk_cache.path} ({disk_cache.hits} hits, {disk_cache.misses} misses)",
+            highlight=False,
+            markup=False,
         )
-    if report is not None:
-        bench_report = BenchReport(data=summary, settings=settings, runs=runs, scores=scores)
-        written, charts_skipped = _write_report(bench_report, report)
-        stderr.print("report: " + ", ".join(str(p) for p in written))
-        if charts_skipped:
-            stderr.print(f"[yellow]charts skipped:[/yellow] {charts_skipped}")

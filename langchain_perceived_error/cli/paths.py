@@ -19,7 +19,14 @@ from typing import TextIO
 
 from langchain_perceived_error.cli.errors import InputError, UsageError
 
-__all__ = ["STDIN", "atomic_write", "check_inputs", "check_outputs", "check_paths"]
+__all__ = [
+    "STDIN",
+    "atomic_write",
+    "check_inputs",
+    "check_outputs",
+    "check_paths",
+    "prepare_report_dir",
+]
 
 STDIN = "-"
 
@@ -71,6 +78,22 @@ def check_outputs(outputs: Iterable[Path | None], inputs: Iterable[str | Path] =
         if output.exists() and not os.access(output, os.W_OK):
             msg = f"cannot write {output}: permission denied"
             raise UsageError(msg, "check the permissions")
+
+
+def prepare_report_dir(folder: Path, inputs: Iterable[str | Path] = ()) -> None:
+    """Create ``folder`` now (before any paid work) or check the existing one can be written."""
+    if folder.exists() and not folder.is_dir():
+        msg = f"cannot write reports into {folder}: it is a file"
+        raise UsageError(msg, "give a folder path")
+    if not folder.exists():
+        check_outputs([folder], inputs)  # refuses a missing or read-only parent
+    try:
+        folder.mkdir(exist_ok=True)
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as e:
+        msg = f"cannot write reports into {folder}: {e.strerror or e}"
+        raise UsageError(msg, "give a writable folder") from e
 
 
 def check_paths(inputs: Iterable[str | Path], outputs: Iterable[Path | None]) -> None:

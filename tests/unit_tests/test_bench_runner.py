@@ -1,6 +1,7 @@
 """The benchmark runner, scoring, reports and `bench` on a hand-written labelled file."""
 
 import asyncio
+import io
 import json
 import sys
 import time
@@ -11,6 +12,7 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage
 from langchain_core.outputs import ChatGeneration, ChatResult
 from pydantic import Field
+from rich.console import Console
 from typer.testing import CliRunner
 
 from langchain_perceived_error.bench import report as report_module
@@ -167,7 +169,16 @@ def test_bad_data_errors_name_the_line(tmp_path, line, match):
     path = tmp_path / "nested.jsonl"
     path.write_text(line + "\n")
     with pytest.raises(BenchDataError, match=match):
-        load_labelled(path, MAPPING)
+        load_labelled(path, FieldMapping("messages", "label"))
+
+
+def test_without_a_messages_field_the_whole_record_is_judged(tmp_path):
+    # issue 10: the bundled sample (LangSmith runs with their label beside them) failed on record 5
+    path = tmp_path / "runs.jsonl"
+    run = {"id": "r1", "label": True, "inputs": {"messages": conversation(FINE)}, "outputs": {}}
+    path.write_text(json.dumps(run) + "\n")
+    items, _ = load_labelled(path, MAPPING)
+    assert items[0].payload == run
 
 
 def test_bad_slice_and_missing_file(tmp_path):
@@ -303,10 +314,25 @@ def test_charts_are_skipped_with_a_hint_without_matplotlib(data_file, tmp_path, 
         report_module.write_charts([], tmp_path)
 
 
-def test_table_has_one_row_per_model(data_file):
+def test_table_has_one_column_per_model(data_file):
     table = bench_table(make_report(data_file).scores)
-    assert table.row_count == 2
-    assert [c.header for c in table.columns][:3] == ["model", "judged", "accuracy"]
+    assert [c.header for c in table.columns] == ["", "rules", "keyword-judge"]
+    assert [c for c in table.columns[0].cells][:2] == ["judged", "accuracy"]
+
+
+@pytest.mark.parametrize("width", [80, 100])
+def test_table_is_legible_on_an_ordinary_terminal(data_file, width):
+    # issue 10: at 100 columns every figure of the 17-column table was cut to `0.…`
+    scores = make_report(data_file).scores
+    console = Console(width=width, record=True, file=io.StringIO())
+    console.print(bench_table(scores, title="perceived-error bench"))
+    text = console.export_text()
+    assert "…" not in text
+    assert max(len(line) for line in text.splitlines()) <= width
+    for score in scores:
+        accuracy = score.metrics["accuracy"]
+        assert f"{accuracy.value:.3f}" in text
+        assert f"[{accuracy.low:.3f}, {accuracy.high:.3f}]" in text
 
 
 # -- the command -----------------------------------------------------------------------------------
