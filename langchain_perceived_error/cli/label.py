@@ -24,21 +24,19 @@ the previous ones intact.
 from __future__ import annotations
 
 import asyncio
-import os
-import tempfile
-from collections.abc import AsyncIterator, Awaitable, Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Awaitable, Coroutine
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Annotated, TextIO, TypeVar
+from typing import Annotated, Any, TextIO, TypeVar
 
 import typer
 from langsmith.utils import LangSmithError
 from rich.table import Table
 
 from langchain_perceived_error.cache import CacheError, DiskCache, with_cache
-from langchain_perceived_error.cli.app import app, progress_bar, stderr
+from langchain_perceived_error.cli.app import app, progress_bar, say, stderr
+from langchain_perceived_error.cli.errors import InputError, Terminated
 from langchain_perceived_error.cli.options import (
     ApiKeyOption,
     ApiUrlOption,
@@ -47,6 +45,7 @@ from langchain_perceived_error.cli.options import (
     exit_with,
     langsmith_clients,
 )
+from langchain_perceived_error.cli.paths import atomic_write, check_inputs, check_outputs
 from langchain_perceived_error.datasets.labels import LabelFileError, LoadReport
 from langchain_perceived_error.datasets.langsmith_labels import (
     LangSmithLabelError,
@@ -82,20 +81,6 @@ __all__ = [
     "agreement_tables",
     "label_command",
 ]
-
-
-@contextmanager
-def _atomic_text(path: Path) -> Iterator[TextIO]:
-    """A file written in full or not at all: a temporary file moved over ``path`` on success."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as out:
-            yield out
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
 
 
 # -- imported answers ------------------------------------------------------------------------------
@@ -275,24 +260,24 @@ def agreement_tables(report: AgreementReport) -> list[Table]:
 
 def _print_imports(imports: _Imports) -> None:
     for source, report in imports.reports.items():
-        stderr.print(f"imported from {source}: {report.describe()}")
+        say(f"imported from {source}: {report.describe()}")
 
 
 def _print_routing(
     routing: _Routing, review: Path, queue: str | None, pushed: PushReport | None
 ) -> None:
     if pushed is not None:
-        stderr.print(
+        say(
             f"annotation queue {queue!r}: {len(routing.queue_items)} item(s), added "
             f"{pushed.added}, already there {pushed.already_queued}"
         )
     if routing.no_langsmith_ids:
-        stderr.print(
-            f"[yellow]warning:[/yellow] {routing.no_langsmith_ids} trace(s) carry no LangSmith "
+        say(
+            f"warning: {routing.no_langsmith_ids} trace(s) carry no LangSmith "
             f"run or thread id and cannot go to the queue: written to {review} instead"
         )
     if routing.to_file:
-        stderr.print(f"review file: {review} ({routing.to_file} item(s) for a human)")
+        say(f"review file: {review} ({routing.to_file} item(s) for a human)")
 
 
 # -- the command -----------------------------------------------------------------------------------
@@ -308,6 +293,21 @@ async def _closing(labeller: PanelLabeller | None, work: Awaitable[_T]) -> _T:
     finally:
         if labeller is not None:
             await labeller.aclose()
+
+
+def _run_interruptibly(work: Coroutine[Any, Any, _T], cache: Path | None) -> _T:
+    """``asyncio.run(work)``; on Ctrl-C / SIGTERM, say what was kept and how to go on."""
+    try:
+        return asyncio.run(work)
+    except KeyboardInterrupt as e:
+        what = "terminated" if isinstance(e, Terminated) else "interrupted"
+        kept = (
+            f"finished model calls are in {cache}: re-run the same command to go on"
+            if cache
+            else "re-run the same command with --cache FILE to keep finished model calls next time"
+        )
+        say(f"{what}: nothing was written (label writes its files whole at the end); {kept}")
+        raise typer.Exit(143 if isinstance(e, Terminated) else 130) from None
 
 
 def _cached(specs: list[str], cache: Path | None) -> list[ModelSpec]:
@@ -397,6 +397,9 @@ def label_command(
             "give traces to label, or answers to import (--import-reviews, --import-project)", 2
         )
     review_path = review or output.with_name(f"{output.stem}.review.jsonl")
+    check_outputs([output], [*inputs, *imported, review_path])
+    check_outputs([review_path], inputs)  # the review file may be one of the imported ones
+    check_inputs([*inputs, *imported])
     _check_review_file(review_path, imported)
     labeller = None
     if inputs:
@@ -418,8 +421,8 @@ def label_command(
         if clients is not None and import_project is not None:
             _import_project(clients, import_project, since_days, imports)
         read = ReadReport()
-        with _atomic_text(output) as out, _atomic_text(review_path) as reviews:
-            report, routing = asyncio.run(
+        with atomic_write(output) as out, atomic_write(review_path) as reviews:
+            report, routing = _run_interruptibly(
                 _closing(
                     labeller,
                     _label_all(
@@ -432,7 +435,8 @@ def label_command(
                         reviews=reviews,
                         read=read,
                     ),
-                )
+                ),
+                cache,
             )
         pushed = None
         if clients is not None and queue is not None and routing.queue_items:
@@ -450,9 +454,14 @@ def label_command(
         if clients is not None:
             clients.close()
     for problem in read.unreadable_sources:
-        stderr.print(f"[red]could not read[/red] {problem}")
+        say(f"could not read {problem}")
     _print_imports(imports)
     for table in agreement_tables(report):
         stderr.print(table)
     _print_routing(routing, review_path, queue, pushed)
-    stderr.print(f"labelled: {output}")
+    say(f"labelled: {output}")
+    if inputs and read.records == 0:
+        msg = "no input records could be read"
+        raise InputError(msg)
+    if read.unreadable_sources:
+        raise typer.Exit(1)
