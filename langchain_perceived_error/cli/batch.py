@@ -20,14 +20,16 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from langchain_core.messages.utils import count_tokens_approximately
 
-from langchain_perceived_error.cli.app import app, stderr
-from langchain_perceived_error.cli.options import MaxInputTokensOption, RedactOption
+from langchain_perceived_error.cli.app import app, say, stderr
+from langchain_perceived_error.cli.errors import UsageError
+from langchain_perceived_error.cli.options import MaxInputTokensOption, RedactOption, exit_with
+from langchain_perceived_error.cli.paths import check_paths
 from langchain_perceived_error.cli.sft import (
     AccountOption,
     BaseUrlOption,
     PollOption,
-    exit_with,
     follow_job,
     make_client,
 )
@@ -49,6 +51,7 @@ from langchain_perceived_error.datasets.fireworks_jobs import (
     PollPolicy,
 )
 from langchain_perceived_error.models import JUDGE_MAX_TOKENS
+from langchain_perceived_error.pricing import estimate_cost
 from langchain_perceived_error.summary import RunSummary
 
 __all__ = ["batch_app"]
@@ -59,6 +62,11 @@ batch_app = typer.Typer(
     no_args_is_help=True,
 )
 app.add_typer(batch_app, name="batch")
+
+
+TYPICAL_VERDICT_TOKENS = 40
+"""Output tokens assumed per request by ``--dry-run``: a verdict's JSON with a one-sentence reason
+(the judge's answers on the bundled sample are 25-45 tokens)."""
 
 
 @batch_app.command("submit")
@@ -85,14 +93,26 @@ def submit_command(
     account_id: AccountOption = None,
     base_url: BaseUrlOption = None,
     poll_interval: PollOption = 2.0,
+    dry_run: Annotated[
+        bool,
+        typer.Option(
+            "--dry-run",
+            help="Write and name the request file, print counts and the estimated cost; "
+            "send nothing (no key needed).",
+        ),
+    ] = False,
 ) -> None:
     """Write the judge's requests, upload them and create a batch inference job."""
     try:
         model_id = batch_model_id(model)
     except FireworksConfigError as e:
         exit_with(e, 2)
-    client = make_client(account_id, base_url)
-    work_dir.mkdir(parents=True, exist_ok=True)
+    if work_dir.exists() and not work_dir.is_dir():
+        msg = f"--work-dir {work_dir} is a file"
+        raise UsageError(msg, "give a folder")
+    check_paths(inputs, [work_dir / "requests.jsonl"] if work_dir.exists() else [work_dir])
+    client = None if dry_run else make_client(account_id, base_url)
+    work_dir.mkdir(exist_ok=True)
     with tempfile.TemporaryDirectory(dir=work_dir) as scratch:
         requests, not_sent = Path(scratch) / "requests.jsonl", Path(scratch) / "not-sent.jsonl"
         report = prepare_batch_requests(
@@ -105,7 +125,7 @@ def submit_command(
             max_input_tokens=max_input_tokens or batch_input_budget(model_id),
         )
         for problem in report.read.unreadable_sources:
-            stderr.print(f"[red]could not read[/red] {problem}", highlight=False, soft_wrap=True)
+            say(f"could not read {problem}")
         if report.requests == 0:
             exit_with(f"nothing to send: {report.not_sent} records were skipped or unreadable")
         job = job_id or default_batch_job_id(requests, model_id, max_tokens)
@@ -113,6 +133,13 @@ def submit_command(
         final_not_sent = work_dir / f"{job}.not-sent.jsonl"
         requests.replace(final_requests)
         not_sent.replace(final_not_sent)
+    say(
+        f"wrote {report.requests} requests to {final_requests} and {report.not_sent} records not "
+        f"sent (skipped or unreadable) to {final_not_sent}"
+    )
+    if client is None:
+        _print_dry_run(final_requests, model_id, report.requests)
+        return
     try:
         submission = submit_batch_job(
             client,
@@ -140,6 +167,24 @@ def submit_command(
         f"collect with: perceived-error batch collect {submission.job_id} --output results.jsonl "
         f"--input {' '.join(inputs)}"
     )
+
+
+def _print_dry_run(requests: Path, model_id: str, count: int) -> None:
+    """Counts and the estimated cost of the request file; nothing is sent."""
+    input_tokens = 0
+    with requests.open(encoding="utf-8") as lines:
+        for line in lines:
+            body = json.loads(line)["body"]
+            input_tokens += count_tokens_approximately(body["messages"])
+    output_tokens = count * TYPICAL_VERDICT_TOKENS
+    cost = estimate_cost(model_id, input_tokens, output_tokens, batch=True)
+    price = "n/a (no known batch price)" if cost is None else f"${cost:.4f}"
+    typer.echo(
+        f"dry run: nothing was sent. {count} requests, about {input_tokens:,} input tokens "
+        f"(estimated) and {output_tokens:,} output tokens ({TYPICAL_VERDICT_TOKENS} a "
+        f"verdict); estimated batch cost: {price}"
+    )
+    typer.echo(f"submit with the same command without --dry-run (requests: {requests})")
 
 
 @batch_app.command("collect")

@@ -19,10 +19,12 @@ from langchain_perceived_error.bench.cost import (
     measure_sample,
     project_costs,
 )
-from langchain_perceived_error.cli.app import app, stderr
+from langchain_perceived_error.cli.app import app
 from langchain_perceived_error.cli.bench import result_console
+from langchain_perceived_error.cli.errors import UsageError
+from langchain_perceived_error.cli.paths import check_inputs
 from langchain_perceived_error.models import DEFAULT_MODEL
-from langchain_perceived_error.pricing import PRICES_ENV_VAR, PriceFileError, price_table
+from langchain_perceived_error.pricing import PRICES_ENV_VAR, price_for, price_table
 
 __all__ = ["cost_command", "cost_table"]
 
@@ -137,12 +139,17 @@ def cost_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print the projection as JSON.")] = False,
 ) -> None:
     """Project the daily and monthly cost of each judging option for your volume."""
+    check_inputs([p for p in (sample, prices) if p is not None])
+    table_of_prices = price_table(prices)
+    unpriced = [spec for spec in model or [] if price_for(spec, table_of_prices) is None]
+    if unpriced:
+        known = ", ".join(sorted(table_of_prices)[:6])
+        msg = f"no price is known for {', '.join(unpriced)}"
+        raise UsageError(msg, f"add it with --prices FILE; known models include {known}, ...")
     try:
-        table_of_prices = price_table(prices)
         profile = _profile(sample, input_tokens, output_tokens, eligible_rate)
-    except (PriceFileError, SampleError) as e:
-        stderr.print(f"[red]error:[/red] {e}")
-        raise typer.Exit(2) from e
+    except SampleError as e:
+        raise UsageError(str(e)) from e
     projection = project_costs(
         profile,
         traces_per_day=traces_per_day,

@@ -6,7 +6,7 @@ from typing import Annotated, NoReturn
 
 import typer
 
-from langchain_perceived_error.cli.app import stderr
+from langchain_perceived_error.cli.errors import fail
 from langchain_perceived_error.online.clients import LangSmithClients, LangSmithConfigError
 
 __all__ = [
@@ -78,10 +78,9 @@ TimeoutOption = Annotated[
 """Use with ``= DEFAULT_REQUEST_TIMEOUT_S`` (:mod:`langchain_perceived_error.retries`)."""
 
 
-def exit_with(error: Exception | str, code: int = 1) -> NoReturn:
-    """Print ``error`` on stderr and exit with ``code``."""
-    stderr.print(f"[red]error:[/red] {error}")
-    raise typer.Exit(code) from (error if isinstance(error, Exception) else None)
+def exit_with(error: Exception | str, code: int | None = None) -> NoReturn:
+    """Print ``error: <what>`` on stderr (scrubbed, never markup) and exit with ``code``."""
+    fail(error, code)
 
 
 def langsmith_clients(

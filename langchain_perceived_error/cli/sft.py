@@ -17,9 +17,10 @@ The key comes from ``FIREWORKS_API_KEY`` only (never an option, never printed); 
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated
 
 import typer
 from fireworks import Fireworks
@@ -28,6 +29,8 @@ from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeEl
 from rich.table import Table
 
 from langchain_perceived_error.cli.app import app, close_at_exit, stderr
+from langchain_perceived_error.cli.options import exit_with
+from langchain_perceived_error.cli.paths import prepare_report_dir
 from langchain_perceived_error.datasets.fireworks_jobs import (
     FireworksApiError,
     FireworksConfigError,
@@ -62,7 +65,6 @@ __all__ = [
     "AccountOption",
     "BaseUrlOption",
     "PollOption",
-    "exit_with",
     "follow_job",
     "make_client",
     "sft_app",
@@ -101,12 +103,6 @@ PollOption = Annotated[
         help="Seconds between status checks at first; grows 1.5x up to 60 s.",
     ),
 ]
-
-
-def exit_with(error: Exception | str, code: int = 1) -> NoReturn:
-    """Print ``error`` in red on stderr and exit with ``code``."""
-    stderr.print(f"[red]error:[/red] {error}", highlight=False, soft_wrap=True)
-    raise typer.Exit(code) from (error if isinstance(error, Exception) else None)
 
 
 def make_client(account_id: str | None, base_url: str | None) -> Fireworks:
@@ -206,17 +202,21 @@ def build_command(
     ] = "auto",
 ) -> None:
     """Build train.jsonl, holdout.jsonl and stats.json from labelled records."""
+    prepare_report_dir(out, inputs=[labelled])
     try:
         counter = resolve_token_counter(_counter_name(token_counter))
-        stats = build_sft_files(
-            read_labelled(labelled),
-            out,
-            holdout=holdout,
-            seed=seed,
-            max_tokens=max_tokens,
-            balance=balance,
-            counter=counter,
-        )
+        with tempfile.TemporaryDirectory(dir=out, prefix=".build-") as scratch:
+            stats = build_sft_files(
+                read_labelled(labelled),
+                Path(scratch),
+                holdout=holdout,
+                seed=seed,
+                max_tokens=max_tokens,
+                balance=balance,
+                counter=counter,
+            )
+            for built in sorted(Path(scratch).iterdir()):  # each file whole, or the old one kept
+                built.replace(out / built.name)
     except LabelFileError as e:
         exit_with(e)
     except ValueError as e:  # a bad --token-counter
