@@ -25,7 +25,7 @@ from langchain_core.messages.utils import count_tokens_approximately
 from langchain_perceived_error.cli.app import app, say, stderr
 from langchain_perceived_error.cli.errors import UsageError
 from langchain_perceived_error.cli.options import MaxInputTokensOption, RedactOption, exit_with
-from langchain_perceived_error.cli.paths import check_paths
+from langchain_perceived_error.cli.paths import atomic_write, check_paths
 from langchain_perceived_error.cli.sft import (
     AccountOption,
     BaseUrlOption,
@@ -204,6 +204,7 @@ def collect_command(
     poll_interval: PollOption = 30.0,
 ) -> None:
     """Download a batch job's results as `perceived-error judge` lines."""
+    check_paths(inputs or [], [output])
     client = make_client(account_id, base_url)
     if wait:
         try:
@@ -213,7 +214,7 @@ def collect_command(
     report = CollectReport()
     summary: RunSummary | None = None
     try:
-        with output.open("w", encoding="utf-8") as out:
+        with atomic_write(output) as out:
             for result in collect_batch_results(
                 client, job, input_paths=inputs or None, include_tools=include_tools, report=report
             ):

@@ -83,7 +83,7 @@ def check_outputs(outputs: Iterable[Path | None], inputs: Iterable[str | Path] =
 def prepare_report_dir(folder: Path, inputs: Iterable[str | Path] = ()) -> None:
     """Create ``folder`` now (before any paid work) or check the existing one can be written."""
     if folder.exists() and not folder.is_dir():
-        msg = f"cannot write reports into {folder}: it is a file"
+        msg = f"cannot write into {folder}: it is a file"
         raise UsageError(msg, "give a folder path")
     if not folder.exists():
         check_outputs([folder], inputs)  # refuses a missing or read-only parent
@@ -92,7 +92,7 @@ def prepare_report_dir(folder: Path, inputs: Iterable[str | Path] = ()) -> None:
         with tempfile.TemporaryFile(dir=folder):
             pass
     except OSError as e:
-        msg = f"cannot write reports into {folder}: {e.strerror or e}"
+        msg = f"cannot write into {folder}: {e.strerror or e}"
         raise UsageError(msg, "give a writable folder") from e
 
 

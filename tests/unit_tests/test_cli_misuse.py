@@ -1,0 +1,144 @@
+"""Issue 10: a careless user's commands get one line, the documented exit code, and no damage.
+
+Every case runs the real CLI in-process (typer's runner) with the keys removed from the
+environment, and checks: no traceback, the exit code of the README's table, the message, and
+that every input file is byte for byte what it was.
+"""
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from langchain_perceived_error.cli import app
+
+ROOT = Path(__file__).resolve().parents[2]
+SAMPLE = ROOT / "cookbook" / "data" / "sample_traces.jsonl"
+JOB = "fireworks:accounts/fireworks/models/qwen3p5-35b-a3b"
+
+
+@pytest.fixture
+def work(tmp_path, monkeypatch):
+    """A folder holding a copy of the sample as `traces.jsonl`, `runs[prod].jsonl` and a CSV."""
+    for name in (
+        "OPENAI_API_KEY",
+        "FIREWORKS_API_KEY",
+        "LANGSMITH_API_KEY",
+        "PERCEIVED_ERROR_MODEL",
+    ):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.chdir(tmp_path)
+    shutil.copy(SAMPLE, tmp_path / "traces.jsonl")
+    shutil.copy(SAMPLE, tmp_path / "runs[prod].jsonl")
+    (tmp_path / "table.csv").write_text("id,question\n1,hello\n")
+    labelled = {
+        "id": "l1",
+        "turns": [
+            {"role": "user", "content": "Book Tuesday."},
+            {"role": "assistant", "content": "Booked Wednesday."},
+            {"role": "user", "content": "No, I said Tuesday."},
+        ],
+        "perceived_error": True,
+        "reason": "The user corrects the day.",
+        "label_source": "human",
+    }
+    (tmp_path / "labelled.jsonl").write_text(json.dumps(labelled) + "\n")
+    (tmp_path / "a_folder").mkdir()
+    return tmp_path
+
+
+# (arguments, exit code, a part of the one-line message)
+MISTAKES = [
+    # an output that is one of the inputs
+    (["judge", "traces.jsonl", "-m", "rules", "-o", "traces.jsonl"], 2, "is also an input"),
+    (["label", "traces.jsonl", "-p", "rules", "-p", "rules", "-o", "traces.jsonl"], 2,
+     "is also an input"),
+    (["label", "traces.jsonl", "-p", "rules", "-p", "rules", "--review", "traces.jsonl"], 2,
+     "is also an input"),
+    (["bench", "traces.jsonl", "-m", "rules", "--cache", "traces.jsonl"], 2, "is also an input"),
+    (["bench", "traces.jsonl", "-m", "rules", "--report", "traces.jsonl"], 2, "it is a file"),
+    (["sft", "build", "labelled.jsonl", "--out", "labelled.jsonl"], 2, "it is a file"),
+    (["batch", "submit", "traces.jsonl", "-m", JOB, "--work-dir", "traces.jsonl", "--dry-run"], 2,
+     "is a file"),
+    (["batch", "collect", "job-1", "-o", "traces.jsonl", "--input", "traces.jsonl"], 2,
+     "is also an input"),
+    # outputs that cannot be written
+    (["judge", "traces.jsonl", "-m", "rules", "-o", "missing_dir/out.jsonl"], 2,
+     "the folder missing_dir does not exist (create it first)"),
+    (["judge", "traces.jsonl", "-m", "rules", "-o", "a_folder"], 2, "it is a folder"),
+    (["bench", "traces.jsonl", "-m", "rules", "--report", "missing_dir/report"], 2,
+     "does not exist"),
+    (["sft", "build", "labelled.jsonl", "--out", "missing_dir/sft"], 2, "does not exist"),
+    # inputs that cannot be read
+    (["judge", "traces.jsonl", "missing.jsonl", "-m", "rules"], 1,
+     "cannot read missing.jsonl: no such file"),
+    (["judge", "a_folder", "-m", "rules"], 1, "it is a folder"),
+    (["label", "missing.jsonl", "-p", "rules", "-p", "rules", "-o", "out.jsonl"], 1,
+     "cannot read missing.jsonl"),
+    (["bench", "missing.jsonl", "-m", "rules"], 1, "cannot read missing.jsonl"),
+    (["judge", "table.csv", "-m", "rules"], 1, "none of the 2 records could be judged"),
+    # bad specs, providers without keys
+    (["judge", "traces.jsonl", "-m", "openai:gpt-4o"], 2, "OPENAI_API_KEY"),
+    (["judge", "traces.jsonl", "-m", "openai[x]"], 2, "unknown model spec 'openai[x]'"),
+    (["judge", "traces.jsonl", "-m", "fireworks:x"], 2, "FIREWORKS_API_KEY is not set"),
+    (["bench", "traces.jsonl", "-m", "rules", "-m", "rules"], 2, "given more than once"),
+    (["cost", "--traces-per-day", "10", "-m", "bogus", "--input-tokens", "9",
+      "--output-tokens", "9"], 2, "no price is known for bogus"),
+    (["judge", "traces.jsonl", "--resume"], 2, "--resume needs --output FILE"),
+    # user text with brackets is text, not markup
+    (["judge", "runs[prod].jsonl", "missing[1].jsonl", "-m", "rules"], 1,
+     "cannot read missing[1].jsonl"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("args", "code", "message"), MISTAKES, ids=lambda v: str(v)[:60])
+def test_a_mistake_gets_one_line_its_exit_code_and_damages_nothing(work, args, code, message):
+    before = {p: p.read_bytes() for p in work.iterdir() if p.is_file()}
+    result = CliRunner().invoke(app, args)
+    output = result.output
+    assert "Traceback" not in output
+    assert result.exit_code == code, output
+    errors = [line for line in output.splitlines() if line.startswith("error: ")]
+    assert len(errors) == 1, output
+    assert message in errors[0]
+    assert {p: p.read_bytes() for p in before} == before
+
+
+def test_bracketed_names_are_printed_as_given(work):
+    result = CliRunner().invoke(app, ["judge", "runs[prod].jsonl", "-m", "rules", "-o", "o.jsonl"])
+    assert result.exit_code == 0, result.output
+    assert "results: o.jsonl" in result.output
+    assert (work / "o.jsonl").read_text().count("\n") == SAMPLE.read_text().count("\n")
+
+
+def test_an_unexpected_error_is_one_line_and_a_saved_traceback(work, monkeypatch, tmp_path):
+    def broken(*args, **kwargs):
+        msg = "something [odd] happened"
+        raise RuntimeError(msg)
+
+    monkeypatch.setattr("langchain_perceived_error.cli.judge.read_records", broken)
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
+    result = CliRunner().invoke(app, ["judge", "traces.jsonl", "-m", "rules"])
+    assert result.exit_code == 1
+    assert "Traceback" not in result.output
+    line = next(line for line in result.output.splitlines() if line.startswith("error: "))
+    assert "unexpected RuntimeError: something [odd] happened" in line
+    saved = Path(line.split("the traceback is in ", 1)[1].split(";", 1)[0])
+    assert "Traceback" in saved.read_text()
+    debug = CliRunner().invoke(app, ["--debug", "judge", "traces.jsonl", "-m", "rules"])
+    assert "Traceback" in debug.output
+
+
+def test_help_is_accepted_as_h_and_never_cuts_an_option_name():
+    for command in (["judge"], ["label"], ["bench"], ["cost"], ["batch", "submit"], ["watch"]):
+        result = CliRunner().invoke(app, [*command, "-h"], terminal_width=80, env={"COLUMNS": "80"})
+        assert result.exit_code == 0, result.output
+        assert "…" not in result.output
+        for line in result.output.splitlines():
+            assert len(line) <= 100, line
+    judge_help = CliRunner().invoke(app, ["judge", "-h"], env={"COLUMNS": "80"}).output
+    assert "--max-input-tokens" in judge_help
+    cost_help = CliRunner().invoke(app, ["cost", "-h"], env={"COLUMNS": "80"}).output
+    assert "--traces-per-day" in cost_help
