@@ -17,7 +17,7 @@ from typing import Annotated
 import typer
 from langsmith.utils import LangSmithError
 
-from langchain_perceived_error.cli.app import app, stderr
+from langchain_perceived_error.cli.app import app, say
 from langchain_perceived_error.cli.options import (
     ApiKeyOption,
     ApiUrlOption,
@@ -52,7 +52,7 @@ def _print_result(result: AttachResult, project: str) -> None:
         typer.echo(f"annotation queue: {result.queue_id}")
         typer.echo(f"queue rule: {result.queue_rule_id} ({state(result.queue_rule_created)})")
     for warning in result.warnings:
-        stderr.print(f"[yellow]warning:[/yellow] {warning}")
+        say(f"warning: {warning}")
 
 
 @app.command("attach")

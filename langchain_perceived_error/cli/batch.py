@@ -227,16 +227,12 @@ def collect_command(
         exit_with(e)
     if summary is not None:
         stderr.print(summary.table())
-    stderr.print(
+    say(
         "batch inference is billed at about half the serverless price: halve the estimate",
-        highlight=False,
-        soft_wrap=True,
     )
-    stderr.print(
+    say(
         f"output rows: {report.output_rows} from {', '.join(report.files)}; unreadable rows: "
         f"{report.unreadable_rows}; missing from the output: {report.missing}; not in the "
         f"input: {report.unexpected}",
-        highlight=False,
-        soft_wrap=True,
     )
     typer.echo(f"results: {output}")

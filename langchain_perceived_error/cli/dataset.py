@@ -19,7 +19,7 @@ from typing import Annotated
 
 import typer
 
-from langchain_perceived_error.cli.app import app, stderr
+from langchain_perceived_error.cli.app import app, say
 from langchain_perceived_error.cli.options import (
     ApiKeyOption,
     ApiUrlOption,
@@ -77,8 +77,8 @@ def _print(report: DatasetPushReport) -> None:
     typer.echo(f"added: {report.added}, already in the dataset: {report.already_present}")
     if report.changed:
         shown = ", ".join(report.changed[:_SHOWN])
-        stderr.print(
-            f"[yellow]warning:[/yellow] {len(report.changed)} example(s) exist with another "
+        say(
+            f"warning: {len(report.changed)} example(s) exist with another "
             f"label and were left as they are ({shown}); push to a new --name to publish them"
         )
 

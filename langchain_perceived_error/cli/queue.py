@@ -32,7 +32,8 @@ from typing import Annotated, Any
 import typer
 from langsmith.utils import LangSmithError
 
-from langchain_perceived_error.cli.app import app, stderr
+from langchain_perceived_error.cli.app import app
+from langchain_perceived_error.cli.errors import UsageError
 from langchain_perceived_error.cli.options import (
     ApiKeyOption,
     ApiUrlOption,
@@ -184,11 +185,11 @@ def queue_command(
 ) -> None:
     """Push flagged runs and threads to an annotation queue, once each."""
     if (results is None) == (project is None):
-        stderr.print("[red]error:[/red] give exactly one of --results FILE or --project NAME")
-        raise typer.Exit(2)
+        msg = "give exactly one of --results FILE or --project NAME"
+        raise UsageError(msg)
     if item_type not in ("auto", "run", "thread"):
-        stderr.print(f"[red]error:[/red] --item-type must be auto, run or thread: {item_type!r}")
-        raise typer.Exit(2)
+        msg = f"--item-type must be auto, run or thread: {item_type!r}"
+        raise UsageError(msg)
     with langsmith_clients(api_url, api_key, workspace_id) as clients:
         scan = ResultsScan() if results is not None else None
         try:

@@ -28,7 +28,7 @@ from pydantic import ValidationError
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from langchain_perceived_error.cli.app import app, close_at_exit, stderr
+from langchain_perceived_error.cli.app import app, close_at_exit, say, stderr
 from langchain_perceived_error.cli.options import exit_with
 from langchain_perceived_error.cli.paths import prepare_report_dir
 from langchain_perceived_error.datasets.fireworks_jobs import (
@@ -150,7 +150,7 @@ def follow_job(fetch: Callable[[], JobStatus], poll_interval: float, label: str)
             line = _describe(status)
             if not last or last[-1] != line:
                 last.append(line)
-                stderr.print(f"{label}: {line}", highlight=False, soft_wrap=True)
+                say(f"{label}: {line}")
 
         return wait_for_job(fetch, poll=PollPolicy(interval_s=poll_interval), on_update=update)
 
@@ -223,16 +223,12 @@ def build_command(
         exit_with(e, 2)
     stderr.print(_stats_table(stats))
     dropped = ", ".join(f"{k} {v}" for k, v in stats.dropped.items())
-    stderr.print(
-        f"input records: {stats.input_records}; dropped: {dropped}", highlight=False, soft_wrap=True
-    )
-    stderr.print(
-        f"token counter: {stats.token_counter['description']}", highlight=False, soft_wrap=True
-    )
+    say(f"input records: {stats.input_records}; dropped: {dropped}")
+    say(f"token counter: {stats.token_counter['description']}")
     if stats.weights:
-        stderr.print(f"train weights: {stats.weights}", highlight=False, soft_wrap=True)
+        say(f"train weights: {stats.weights}")
     for warning in stats.warnings:
-        stderr.print(f"[yellow]warning:[/yellow] {warning}", highlight=False, soft_wrap=True)
+        say(f"warning: {warning}")
     typer.echo(f"wrote {out / 'train.jsonl'}, {out / 'holdout.jsonl'}, {out / 'stats.json'}")
 
 
@@ -256,7 +252,7 @@ def validate_command(
     for file in files:
         report = validate_sft_file(file, max_tokens=max_tokens)
         for line in report.lines():
-            stderr.print(line, highlight=False, markup=False, soft_wrap=True)
+            say(line)
         verdict = "ok" if report.ok else f"{len(report.errors)} error(s)"
         typer.echo(f"{file}: {report.rows} rows, {verdict}, {len(report.warnings)} warning(s)")
         failed = failed or not report.ok
@@ -298,7 +294,7 @@ def upload_command(
     def on_state(state: str | None) -> None:
         if state not in seen:
             seen.add(state)
-            stderr.print(f"dataset state: {state}", highlight=False, soft_wrap=True)
+            say(f"dataset state: {state}")
 
     try:
         upload = upload_sft_dir(
@@ -311,7 +307,7 @@ def upload_command(
         )
     except SftValidationError as e:
         for line in e.report.lines():
-            stderr.print(line, highlight=False, markup=False, soft_wrap=True)
+            say(line)
         exit_with(f"{e.report.path} is not a valid SFT file: nothing was uploaded")
     except (FireworksApiError, JobConflictError, FireworksConfigError, TimeoutError) as e:
         exit_with(e)
@@ -319,7 +315,7 @@ def upload_command(
     if upload.holdout is not None:
         typer.echo(_upload_line("holdout", upload.holdout))
     for note in upload.notes:
-        stderr.print(f"note: {note}", highlight=False, soft_wrap=True)
+        say(f"note: {note}")
 
 
 @sft_app.command("train")
@@ -369,7 +365,7 @@ def train_command(
             job_id=job_id,
         )
         for warning in check_base_model(client, base_model):
-            stderr.print(f"[yellow]warning:[/yellow] {warning}", highlight=False, soft_wrap=True)
+            say(f"warning: {warning}")
         outcome = create_or_reuse_sft_job(client, spec)
     except ValidationError as e:
         exit_with(f"invalid option: {e.errors()[0]['msg']}", 2)
@@ -378,13 +374,11 @@ def train_command(
     except JobConflictError as e:
         exit_with(e)
     if evaluation is None:
-        stderr.print(
+        say(
             "note: no evaluation dataset (no READY ID-holdout found)",
-            highlight=False,
-            soft_wrap=True,
         )
     for note in outcome.notes:
-        stderr.print(f"note: {note}", highlight=False, soft_wrap=True)
+        say(f"note: {note}")
     status = job_status(outcome.job)
     verb = "created" if outcome.action == "created" else "reused (nothing created)"
     typer.echo(f"job {status.name}: {verb}; {_describe(status)}")

@@ -29,7 +29,8 @@ from typing import Annotated
 import typer
 from langsmith.utils import LangSmithError
 
-from langchain_perceived_error.cli.app import app, stderr
+from langchain_perceived_error.cli.app import app, say
+from langchain_perceived_error.cli.errors import UsageError
 from langchain_perceived_error.cli.options import (
     ApiKeyOption,
     ApiUrlOption,
@@ -77,7 +78,7 @@ def _open(
 
 def _print_totals(watcher: Watcher) -> None:
     t = watcher.totals
-    stderr.print(
+    say(
         f"watch {watcher.config.project!r} ({watcher.config.mode}): totals: {t.items} items, "
         f"judged {t.judged}, skipped {t.skipped}, failed {t.failed}, unsampled {t.unsampled}, "
         f"flagged {t.flagged}, queued {t.queued}; cursor "
@@ -155,8 +156,8 @@ def watch_command(
 ) -> None:
     """Judge new threads (or root runs) of a project; feedback, queue, resumable state."""
     if threads and runs:
-        stderr.print("[red]error:[/red] give at most one of --threads and --runs")
-        raise typer.Exit(2)
+        msg = "give at most one of --threads and --runs"
+        raise UsageError(msg)
     mode: WatchMode = "runs" if runs else "threads"
     try:
         config = WatchConfig(
