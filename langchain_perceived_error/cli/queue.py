@@ -182,6 +182,12 @@ def queue_command(
     api_url: ApiUrlOption = None,
     api_key: ApiKeyOption = None,
     workspace_id: WorkspaceOption = None,
+    dry_run: Annotated[
+        bool,
+        typer.Option(
+            "--dry-run", help="Read and count what would be pushed; write nothing to LangSmith."
+        ),
+    ] = False,
 ) -> None:
     """Push flagged runs and threads to an annotation queue, once each."""
     if (results is None) == (project is None):
@@ -198,11 +204,39 @@ def queue_command(
             else:
                 items = _project_items(clients, str(project), key, since_days, item_type)
             existed = find_queue(clients, queue)
+            if dry_run and existed is None:
+                _print_dry_run(queue, None, len(items), None, scan)
+                return
             queue_id = existed or create_queue(clients, queue, key=key)
-            report = push_items(clients, queue_id, items)
+            report = push_items(clients, queue_id, items, dry_run=dry_run)
         except (ProjectNotFoundError, QueueError, LangSmithError, OSError) as e:
             exit_with(e)
+    if dry_run:
+        _print_dry_run(queue, queue_id, len(items), report, scan)
+        return
     _print_summary(queue, queue_id, existed is None, report, scan)
+
+
+def _print_dry_run(
+    queue: str,
+    queue_id: str | None,
+    found: int,
+    report: PushReport | None,
+    scan: ResultsScan | None,
+) -> None:
+    """What ``queue --dry-run`` would do; nothing was written to LangSmith."""
+    if scan is not None:
+        typer.echo(f"results lines read: {scan.lines}; flagged: {scan.flagged}")
+    typer.echo(f"items found: {found}")
+    if queue_id is None or report is None:
+        typer.echo(f"dry run: queue {queue!r} does not exist: it would be created with the rubric")
+        typer.echo(f"dry run: {found} item(s) would be added; nothing was sent")
+        return
+    typer.echo(f"queue {queue!r} ({queue_id}): already there {report.already_queued}")
+    typer.echo(
+        f"dry run: {report.added} item(s) would be added in {report.requests} request(s); "
+        "nothing was sent"
+    )
 
 
 def _project_items(

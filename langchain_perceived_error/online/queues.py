@@ -224,15 +224,20 @@ def push_items(
     items: Iterable[QueueItem],
     *,
     chunk_size: int = MAX_ITEMS_PER_REQUEST,
+    dry_run: bool = False,
 ) -> PushReport:
-    """Add the items not yet in the queue, in requests of at most ``chunk_size`` (<= 100)."""
+    """Add the items not yet in the queue, in requests of at most ``chunk_size`` (<= 100).
+
+    ``dry_run`` reads the queue's items and counts what would be added, but sends nothing.
+    """
     if not 1 <= chunk_size <= MAX_ITEMS_PER_REQUEST:
         msg = f"chunk_size must be between 1 and {MAX_ITEMS_PER_REQUEST}, got {chunk_size}"
         raise ValueError(msg)
     report = PushReport()
     new = _new_items(items, existing_item_keys(clients, queue_id), report)
     for chunk in _chunks(new, chunk_size):
-        report.added_ids.extend(_add_chunk(clients, queue_id, chunk))
+        if not dry_run:
+            report.added_ids.extend(_add_chunk(clients, queue_id, chunk))
         report.added += len(chunk)
         report.requests += 1
     return report

@@ -159,3 +159,35 @@ def test_help_never_shows_the_key():
     assert answer.exit_code == 0
     assert "--api-key" in answer.stdout
     assert SECRET not in answer.output
+
+
+def _writes(server: LocalLangSmith) -> list[str]:
+    """Requests that change the server (reads that POST a query do not count)."""
+    return [
+        f"{r.method} {r.path}"
+        for r in server.requests
+        if r.method in ("POST", "PATCH", "PUT", "DELETE") and "query" not in r.path
+    ]
+
+
+def test_queue_dry_run_counts_and_writes_nothing(langsmith_server: LocalLangSmith, tmp_path: Path):
+    run_a, run_b = str(uuid.uuid4()), str(uuid.uuid4())
+    results = _results(tmp_path / "results.jsonl", [_line(run_a, True), _line(run_b, True)])
+    missing = _invoke(langsmith_server, "--queue", "review", "--results", str(results), "--dry-run")
+    assert missing.exit_code == 0, missing.output
+    assert "queue 'review' does not exist: it would be created" in missing.stdout
+    assert "2 item(s) would be added; nothing was sent" in missing.stdout
+    assert langsmith_server.queues == []
+    assert _writes(langsmith_server) == []
+    # with the queue there and one item in it, only the other one would be added
+    assert _invoke(langsmith_server, "--queue", "review", "--results", str(results)).exit_code == 0
+    first_added = _writes(langsmith_server)
+    results_3 = _results(
+        tmp_path / "more.jsonl", [_line(run_a, True), _line(str(uuid.uuid4()), True)]
+    )
+    again = _invoke(langsmith_server, "--queue", "review", "--results", str(results_3), "--dry-run")
+    assert again.exit_code == 0, again.output
+    assert "already there 1" in again.stdout
+    assert "dry run: 1 item(s) would be added in 1 request(s); nothing was sent" in again.stdout
+    assert _writes(langsmith_server) == first_added
+    assert len(langsmith_server.queue_items(_queue_id(langsmith_server))) == 2
