@@ -66,15 +66,24 @@ def merge_labelled(paths: Sequence[Path]) -> Iterator[LabelledRecord]:
 
 
 def _print(report: DatasetPushReport) -> None:
-    state = "created" if report.created else "existing"
-    typer.echo(f"dataset {report.dataset_name!r} ({report.dataset_id}, {state})")
+    if report.dry_run and report.created:
+        typer.echo(f"dry run: dataset {report.dataset_name!r} does not exist: it would be created")
+    else:
+        state = "created" if report.created else "existing"
+        typer.echo(f"dataset {report.dataset_name!r} ({report.dataset_id}, {state})")
     typer.echo(f"records read: {report.records}")
     typer.echo(f"left out, not multi-turn: {report.not_multi_turn}")
     typer.echo(f"left out, repeated transcript or id: {report.duplicates}")
     if report.not_in_sft_split:
         typer.echo(f"left out, not in the SFT split: {report.not_in_sft_split}")
     typer.echo(f"train: {report.splits['train']}, holdout: {report.splits['holdout']}")
-    typer.echo(f"added: {report.added}, already in the dataset: {report.already_present}")
+    if report.dry_run:
+        typer.echo(
+            f"dry run: {report.added} example(s) would be added, already in the dataset: "
+            f"{report.already_present}; nothing was sent"
+        )
+    else:
+        typer.echo(f"added: {report.added}, already in the dataset: {report.already_present}")
     if report.changed:
         shown = ", ".join(report.changed[:_SHOWN])
         say(
@@ -121,6 +130,10 @@ def push_command(
     api_url: ApiUrlOption = None,
     api_key: ApiKeyOption = None,
     workspace_id: WorkspaceOption = None,
+    dry_run: Annotated[
+        bool,
+        typer.Option("--dry-run", help="Read and count what would be pushed; write nothing."),
+    ] = False,
 ) -> None:
     """Push labelled records as LangSmith examples, split train/holdout, once each."""
     if split_from is not None and holdout is not None:
@@ -135,6 +148,7 @@ def push_command(
             seed=seed,
             split_from=split_from,
             description=description,
+            dry_run=dry_run,
         )
     except (LabelFileError, DatasetPushError, ValueError, OSError) as e:
         exit_with(e)

@@ -89,6 +89,8 @@ class DatasetPushReport:
     already_present: int = 0
     changed: list[str] = field(default_factory=list)
     """Record ids whose example exists with a different label (left unchanged)."""
+    dry_run: bool = False
+    """Nothing was written: ``created`` and ``added`` say what would have been."""
 
 
 def example_id(dataset_id: str | uuid.UUID, record_id: str) -> uuid.UUID:
@@ -189,10 +191,14 @@ def _assign(
     return assigned
 
 
-def _dataset(client: Client, name: str, description: str | None) -> tuple[Dataset, bool]:
+def _dataset(
+    client: Client, name: str, description: str | None, *, dry_run: bool = False
+) -> tuple[Dataset | None, bool]:
     try:
         if client.has_dataset(dataset_name=name):
             return client.read_dataset(dataset_name=name), False
+        if dry_run:
+            return None, True
         return client.create_dataset(name, description=description), True
     except LangSmithError as e:
         msg = f"could not read or create the LangSmith dataset {name!r}: {e}"
@@ -216,8 +222,12 @@ def push_labelled_dataset(
     seed: int = 0,
     split_from: str | Path | None = None,
     description: str | None = None,
+    dry_run: bool = False,
 ) -> DatasetPushReport:
     """Create (or reuse) the dataset ``name`` and add the records not in it yet (module doc).
+
+    With ``dry_run``, the dataset and its examples are read and the report says what would be
+    created and added; nothing is written.
 
     Args:
         client: a ``langsmith.Client`` (e.g. ``LangSmithClients.create().client``).
@@ -228,22 +238,24 @@ def push_labelled_dataset(
         seed: the split seed.
         split_from: an SFT build directory: use its train/holdout split instead.
         description: the dataset's description, when it is created.
+        dry_run: read only; write nothing.
 
     Raises:
         DatasetPushError: when LangSmith fails, or the SFT split cannot be read.
         ValueError: when ``holdout`` is outside ``[0, 1)``.
 
     """
-    report = DatasetPushReport(dataset_name=name)
+    report = DatasetPushReport(dataset_name=name, dry_run=dry_run)
     sides = splits_from_sft_dir(split_from) if split_from is not None else None
     assigned = _assign(_usable(records, report), holdout, seed, sides, report)
-    dataset, report.created = _dataset(client, name, description)
-    report.dataset_id = str(dataset.id)
-    existing = _existing(client, dataset.id)
+    dataset, report.created = _dataset(client, name, description, dry_run=dry_run)
+    dataset_id = uuid.uuid4() if dataset is None else dataset.id  # dry run: not created yet
+    report.dataset_id = "" if dataset is None else str(dataset.id)
+    existing = {} if dataset is None else _existing(client, dataset.id)
     new: list[dict[str, Any]] = []
     for record, side in assigned:
         report.splits[side] += 1
-        identifier = example_id(dataset.id, record.id)
+        identifier = example_id(dataset_id, record.id)
         payload = example_payload(record, split=side)
         if str(identifier) in existing:
             report.already_present += 1
@@ -251,9 +263,12 @@ def push_labelled_dataset(
                 report.changed.append(record.id)
             continue
         new.append({"id": identifier, **payload})
+    if dry_run:
+        report.added = len(new)
+        return report
     try:
         for start in range(0, len(new), _CHUNK):
-            client.create_examples(dataset_id=dataset.id, examples=new[start : start + _CHUNK])
+            client.create_examples(dataset_id=dataset_id, examples=new[start : start + _CHUNK])
             report.added += len(new[start : start + _CHUNK])
     except LangSmithError as e:
         msg = f"could not add examples to dataset {name!r} ({report.added} added before): {e}"

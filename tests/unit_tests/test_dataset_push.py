@@ -253,3 +253,28 @@ def test_example_ids_are_per_dataset():
     dataset_a, dataset_b = uuid.uuid4(), uuid.uuid4()
     assert example_id(dataset_a, "r") == example_id(dataset_a, "r")
     assert example_id(dataset_a, "r") != example_id(dataset_b, "r")
+
+
+def _writes(server: LocalLangSmith) -> list[str]:
+    return [
+        f"{r.method} {r.path}"
+        for r in server.requests
+        if r.method in ("POST", "PATCH", "PUT", "DELETE") and "query" not in r.path
+    ]
+
+
+def test_cli_dataset_push_dry_run_writes_nothing(
+    tmp_path: Path, langsmith_server: LocalLangSmith, sample_labels: list[LabelledRecord]
+):
+    labelled = tmp_path / "l.jsonl"
+    write_labelled(labelled, sample_labels)
+    dry = _invoke(langsmith_server, str(labelled), "--name", "dry-ds", "--dry-run")
+    assert dry.exit_code == 0, dry.output
+    assert "dry run: dataset 'dry-ds' does not exist: it would be created" in dry.stdout
+    assert "dry run: 52 example(s) would be added, already in the dataset: 0" in dry.stdout
+    assert _writes(langsmith_server) == []
+    assert _invoke(langsmith_server, str(labelled), "--name", "dry-ds").exit_code == 0
+    pushed = _writes(langsmith_server)
+    again = _invoke(langsmith_server, str(labelled), "--name", "dry-ds", "--dry-run")
+    assert "dry run: 0 example(s) would be added, already in the dataset: 52" in again.stdout
+    assert _writes(langsmith_server) == pushed
