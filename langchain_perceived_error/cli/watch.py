@@ -85,6 +85,12 @@ def _print_totals(watcher: Watcher) -> None:
         f"{watcher.state.cursor.isoformat() if watcher.state.cursor else 'none'}; "
         f"state {watcher.state_path}"
     )
+    if watcher.config.dry_run:
+        say(
+            f"dry run: nothing was written: {t.judged} feedback score(s) and {t.queued} queue "
+            f"item(s) would have been written, and the state file {watcher.state_path} was not "
+            "saved"
+        )
 
 
 @app.command("watch")
@@ -153,10 +159,21 @@ def watch_command(
     api_url: ApiUrlOption = None,
     api_key: ApiKeyOption = None,
     workspace_id: WorkspaceOption = None,
+    dry_run: Annotated[
+        bool,
+        typer.Option(
+            "--dry-run",
+            help="With --once: read and judge what is pending; write no feedback, no queue item "
+            "and no state file.",
+        ),
+    ] = False,
 ) -> None:
     """Judge new threads (or root runs) of a project; feedback, queue, resumable state."""
     if threads and runs:
         msg = "give at most one of --threads and --runs"
+        raise UsageError(msg)
+    if dry_run and not once:
+        msg = "--dry-run needs --once"
         raise UsageError(msg)
     mode: WatchMode = "runs" if runs else "threads"
     try:
@@ -173,6 +190,7 @@ def watch_command(
             key=key,
             state_path=state,
             since=timedelta(days=since_days),
+            dry_run=dry_run,
         )
     except ValueError as e:
         exit_with(e, 2)

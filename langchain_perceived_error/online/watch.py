@@ -170,6 +170,9 @@ class WatchConfig:
     """Default: :func:`~langchain_perceived_error.online.state.default_state_path`."""
     since: timedelta = DEFAULT_SINCE
     max_open_s: float = DEFAULT_MAX_OPEN_S
+    dry_run: bool = False
+    """Read and judge, but write nothing: no feedback, no queue items, no state file (the cursor
+    moves in memory only); the totals say what would have been written."""
 
     def __post_init__(self) -> None:
         """Reject settings that cannot work, naming the setting."""
@@ -533,7 +536,7 @@ class Watcher:
         return runs
 
     def _write(self, work: _Work, result: JudgeResult) -> None:
-        if work.trace_id is None or result.status is JudgeStatus.SKIPPED:
+        if work.trace_id is None or result.status is JudgeStatus.SKIPPED or self.config.dry_run:
             return  # nothing to write (a thread with no traces is skipped by the judge)
         if self.config.mode == "threads":
             judgement = ThreadJudgement(
@@ -565,6 +568,8 @@ class Watcher:
         """Push flagged items; the count of them now in the queue (0 without a queue)."""
         if not flagged or self.config.queue is None:
             return 0
+        if self.config.dry_run:
+            return len(flagged)
         queue_id = await _in_thread(self._ensure_queue, "create the annotation queue")
         await _in_thread(lambda: push_items(self.clients, queue_id, flagged), "push queue items")
         return len(flagged)
@@ -588,7 +593,8 @@ class Watcher:
                 "totals": self.state.totals.plus(counts),
             }
         )
-        save_state(self.state_path, state)
+        if not self.config.dry_run:
+            save_state(self.state_path, state)
         self.state = state
 
 

@@ -238,6 +238,36 @@ def test_watch_runs_once_end_to_end_then_again(langsmith_server: LocalLangSmith,
     del flagged_thread, clean
 
 
+def test_watch_once_dry_run_judges_and_writes_nothing(
+    langsmith_server: LocalLangSmith, tmp_path: Path
+):
+    _traced_threads(langsmith_server)
+    state = tmp_path / "state.json"
+    args = ("--project", PROJECT, "--once", "--threads", "--idle", "0", "--queue", "Q")
+    writes_before = [
+        f"{r.method} {r.path}"
+        for r in langsmith_server.requests
+        if r.method in ("POST", "PATCH", "PUT", "DELETE") and "query" not in r.path
+    ]
+    dry = _invoke(langsmith_server, *args, "--model", "rules", "--state", str(state), "--dry-run")
+    assert dry.exit_code == 0, dry.output
+    text = " ".join(dry.output.split())
+    assert "judged 2" in text
+    assert "dry run: nothing was written: 2 feedback score(s) and 1 queue item(s)" in text
+    assert langsmith_server.feedback == []
+    assert langsmith_server.queues == []
+    assert not state.exists()
+    writes_after = [
+        f"{r.method} {r.path}"
+        for r in langsmith_server.requests
+        if r.method in ("POST", "PATCH", "PUT", "DELETE") and "query" not in r.path
+    ]
+    assert writes_after == writes_before  # the traces the fixture sent, nothing more
+    refused = _invoke(langsmith_server, "--project", PROJECT, "--dry-run")
+    assert refused.exit_code == 2
+    assert "--dry-run needs --once" in refused.output
+
+
 def _total_items(totals: dict[str, int]) -> int:
     return sum(totals[k] for k in ("judged", "skipped", "failed", "unsampled"))
 
