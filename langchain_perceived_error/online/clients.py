@@ -90,7 +90,7 @@ class LangSmithClients:
         """
         key = api_key or _first_env(_API_KEY_VARS)
         if not key:
-            msg = "no LangSmith API key: pass api_key or set LANGSMITH_API_KEY"
+            msg = "no LangSmith API key: set LANGSMITH_API_KEY (or --api-key; in Python: api_key=)"
             raise LangSmithConfigError(msg)
         url = (api_url or _first_env(_API_URL_VARS) or DEFAULT_API_URL).strip().rstrip("/")
         root = _host_root(url)

@@ -2,11 +2,14 @@
 
 import json
 import os
+import shlex
 import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
+
+import pytest
 
 from langchain_perceived_error import JudgeStatus, PerceivedErrorJudge
 from tests.fakes import ScriptedChatModel, ScriptedError
@@ -206,3 +209,35 @@ def test_watch_label_and_bench_offer_redact():
     for command in ("watch", "label", "bench"):
         proc = run_cli(command, "--help")
         assert "--redact" in proc.stdout
+
+
+@pytest.mark.parametrize(
+    ("sig", "code", "word"),
+    [(signal.SIGINT, 130, "interrupted"), (signal.SIGTERM, 143, "terminated")],
+)
+def test_an_interrupted_judge_says_what_it_wrote_and_how_to_resume(tmp_path, sig, code, word):
+    inputs, output = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
+    partial = tmp_path / "out.jsonl.partial"
+    ids = _records(inputs, 3000)
+    env = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY")}
+    command = [sys.executable, "-m", "langchain_perceived_error", "judge", str(inputs),
+               "--model", "rules", "-c", "2", "-o", str(output)]  # fmt: skip
+    proc = subprocess.Popen(command, cwd=ROOT, env=env, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and (not partial.exists() or partial.stat().st_size < 20_000):
+        time.sleep(0.05)
+    proc.send_signal(sig)
+    _, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == code, stderr
+    assert "Traceback" not in stderr
+    written = partial.read_bytes().count(b"\n")
+    assert 0 < written < len(ids), "the signal must land mid-run"
+    message = next(line for line in stderr.splitlines() if line.startswith(f"{word}: "))
+    assert f"{word}: {written} result lines written this run to {partial}" in message
+    resume = message.split("resume with: ", 1)[1]
+    assert resume.startswith("perceived-error judge ")
+    assert resume.endswith(" --resume")
+    args = shlex.split(resume)[1:]
+    resumed = run_cli(*args)
+    assert resumed.returncode == 0, resumed.stderr
+    assert [line["id"] for line in read_lines(output.read_text())] == ids
