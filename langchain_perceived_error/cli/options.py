@@ -6,7 +6,7 @@ from typing import Annotated, NoReturn
 
 import typer
 
-from langchain_perceived_error.cli.errors import fail
+from langchain_perceived_error.cli.errors import fail, register_secret
 from langchain_perceived_error.online.clients import LangSmithClients, LangSmithConfigError
 
 __all__ = [
@@ -34,6 +34,7 @@ ApiKeyOption = Annotated[
     typer.Option(
         "--api-key",
         envvar=["LANGSMITH_API_KEY", "LANGCHAIN_API_KEY"],
+        callback=register_secret,
         show_default=False,
         help="LangSmith API key (never printed).",
     ),
