@@ -13,21 +13,31 @@ import os
 
 from langchain_perceived_error.redact import KEY_PATTERN
 
-__all__ = ["REDACTED", "SECRET_ENV_SUFFIXES", "scrub", "secret_values"]
+__all__ = ["REDACTED", "SECRET_ENV_SUFFIXES", "register_secret", "scrub", "secret_values"]
 
 REDACTED = "[redacted]"
 SECRET_ENV_SUFFIXES = ("_API_KEY", "_KEY", "_TOKEN", "_SECRET", "_PASSWORD")
 _MIN_SECRET_LENGTH = 8  # shorter values ("1", "true") would mangle ordinary text
 
 
+_registered: set[str] = set()
+
+
+def register_secret(value: str | None) -> str | None:
+    """Scrub ``value`` (a key given on the command line...) from now on; return it unchanged."""
+    if value and len(value) >= _MIN_SECRET_LENGTH:
+        _registered.add(value)
+    return value
+
+
 def secret_values() -> list[str]:
-    """Values of secret-looking environment variables, longest first."""
+    """Registered secrets and values of secret-looking environment variables, longest first."""
     values = {
         value
         for name, value in os.environ.items()
         if name.upper().endswith(SECRET_ENV_SUFFIXES) and len(value) >= _MIN_SECRET_LENGTH
     }
-    return sorted(values, key=len, reverse=True)
+    return sorted(values | _registered, key=len, reverse=True)
 
 
 def scrub(text: str) -> str:

@@ -37,6 +37,11 @@ class RunSummary:
         return sum(self.counts.values())
 
     @property
+    def settled(self) -> int:
+        """Records that got a verdict or a skip (the rest failed)."""
+        return self.counts[JudgeStatus.JUDGED] + self.counts[JudgeStatus.SKIPPED]
+
+    @property
     def flagged_rate(self) -> float | None:
         """Share of judged records flagged as perceived errors."""
         judged = self.counts[JudgeStatus.JUDGED]

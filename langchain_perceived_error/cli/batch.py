@@ -23,7 +23,7 @@ import typer
 from langchain_core.messages.utils import count_tokens_approximately
 
 from langchain_perceived_error.cli.app import app, say, stderr
-from langchain_perceived_error.cli.errors import UsageError
+from langchain_perceived_error.cli.errors import InputError, UsageError
 from langchain_perceived_error.cli.options import MaxInputTokensOption, RedactOption, exit_with
 from langchain_perceived_error.cli.paths import atomic_write, check_paths
 from langchain_perceived_error.cli.sft import (
@@ -236,3 +236,6 @@ def collect_command(
         f"input: {report.unexpected}",
     )
     typer.echo(f"results: {output}")
+    if summary is None or summary.settled == 0:
+        msg = "no record of the batch got a verdict or a skip"
+        raise InputError(msg, "see the error field of the result lines")

@@ -35,7 +35,7 @@ from pydantic import ValidationError
 from rich.markup import escape
 from typer.core import TyperGroup
 
-from langchain_perceived_error.scrub import scrub, secret_values
+from langchain_perceived_error.scrub import scrub
 
 __all__ = [
     "EXIT_CODES",
@@ -56,7 +56,7 @@ EXIT_CODES = {
     130: "interrupted (Ctrl-C); what was written is kept and the resume command is printed",
     143: "terminated (SIGTERM); as for 130",
 }
-"""The exit codes of every ``perceived-error`` command (the README's table comes from here)."""
+"""The exit codes of every ``perceived-error`` command; a test checks the README's table matches."""
 
 PACKAGE = __name__.split(".", 1)[0]
 _USAGE_ERRORS = frozenset(
@@ -162,40 +162,24 @@ def _crash_report(error: BaseException) -> Path | None:
 
 
 class ScrubbedStream:
-    """A text stream that removes secrets from everything written through it."""
+    """A text stream that passes everything written through it by :func:`scrub`."""
 
-    def __init__(self, stream: IO[str], extra: list[str]) -> None:
+    def __init__(self, stream: IO[str]) -> None:
         self._stream = stream
-        self._secrets = sorted({*secret_values(), *extra}, key=len, reverse=True)
 
     def write(self, text: str) -> int:
         """Write ``text`` without secrets."""
-        for secret in self._secrets:
-            text = text.replace(secret, "[redacted]")
-        return self._stream.write(scrub(text) if text else text)
+        return self._stream.write(scrub(text))
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._stream, name)
 
 
-_extra_secrets: list[str] = []
-
-
-def register_secret(value: str | None) -> str | None:
-    """Scrub ``value`` (an ``--api-key``...) from every output of this command; return it."""
-    if value:
-        _extra_secrets.append(value)
-        for stream in (sys.stdout, sys.stderr):
-            if isinstance(stream, ScrubbedStream):
-                stream._secrets = sorted({*stream._secrets, value}, key=len, reverse=True)
-    return value
-
-
 @contextmanager
 def _scrubbed_output() -> Iterator[None]:
     saved = sys.stdout, sys.stderr
-    sys.stdout = ScrubbedStream(sys.stdout, _extra_secrets)
-    sys.stderr = ScrubbedStream(sys.stderr, _extra_secrets)
+    sys.stdout = ScrubbedStream(sys.stdout)
+    sys.stderr = ScrubbedStream(sys.stderr)
     try:
         yield
     finally:

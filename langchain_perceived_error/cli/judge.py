@@ -21,7 +21,7 @@ from langchain_perceived_error.cli.paths import check_paths
 from langchain_perceived_error.graph import DEFAULT_MAX_ATTEMPTS
 from langchain_perceived_error.judge import DEFAULT_CONCURRENCY, PerceivedErrorJudge, record_id_of
 from langchain_perceived_error.records import ReadReport, SourcedRecord, count_records, read_records
-from langchain_perceived_error.schemas import JudgeResult, JudgeStatus
+from langchain_perceived_error.schemas import JudgeResult
 from langchain_perceived_error.summary import RunSummary
 
 __all__ = ["judge_command"]
@@ -153,8 +153,7 @@ def _exit_code(summary: RunSummary, report: ReadReport) -> int:
     if report.records == 0 and summary.total == 0:
         say("error: no input records could be read")
         return 1
-    useful = summary.counts[JudgeStatus.JUDGED] + summary.counts[JudgeStatus.SKIPPED]
-    if useful == 0 and summary.total > 0:
+    if summary.settled == 0 and summary.total > 0:
         say(f"error: none of the {summary.total} records could be judged (see the error field)")
         return 1
     return 1 if report.unreadable_sources else 0

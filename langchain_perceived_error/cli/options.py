@@ -6,8 +6,9 @@ from typing import Annotated, NoReturn
 
 import typer
 
-from langchain_perceived_error.cli.errors import fail, register_secret
+from langchain_perceived_error.cli.errors import fail
 from langchain_perceived_error.online.clients import LangSmithClients, LangSmithConfigError
+from langchain_perceived_error.scrub import register_secret
 
 __all__ = [
     "ApiKeyOption",

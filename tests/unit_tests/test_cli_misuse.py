@@ -13,6 +13,7 @@ import pytest
 from typer.testing import CliRunner
 
 from langchain_perceived_error.cli import app
+from langchain_perceived_error.cli.errors import EXIT_CODES
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = ROOT / "cookbook" / "data" / "sample_traces.jsonl"
@@ -142,3 +143,11 @@ def test_help_is_accepted_as_h_and_never_cuts_an_option_name():
     assert "--max-input-tokens" in judge_help
     cost_help = CliRunner().invoke(app, ["cost", "-h"], env={"COLUMNS": "80"}).output
     assert "--traces-per-day" in cost_help
+
+
+def test_the_readme_documents_every_exit_code():
+    readme = (ROOT / "README.md").read_text()
+    table = readme.split("### Errors and exit codes", 1)[1].split("\n\n#", 1)[0]
+    rows = [line for line in table.splitlines() if line.startswith("| ") and "---" not in line]
+    documented = {code.strip() for row in rows[1:] for code in row.split("|")[1].split("/")}
+    assert documented == {str(code) for code in EXIT_CODES}
