@@ -1,21 +1,20 @@
-"""The root ``perceived-error`` Typer app, shared console, messages and logging set-up.
+"""The root ``perceived-error`` Typer app, progress bars, clients closed at exit, logging set-up.
 
-Help is plain text (no rich panels), so an option name is never cut at any terminal width; every
-message goes through :func:`say`, which treats user text (paths, specs, ids, error texts) as text,
-never as markup, and never hard-wraps it.
+Help is plain text (no rich panels), so an option name is never cut at any terminal width.
+:data:`stderr` and :func:`say` are re-exported from :mod:`~langchain_perceived_error.cli.console`.
 """
 
 from __future__ import annotations
 
 import logging
 from contextlib import ExitStack
-from typing import Annotated, Any, Protocol, TypeVar
+from typing import Annotated, Protocol, TypeVar
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from langchain_perceived_error import __version__
+from langchain_perceived_error.cli.console import say, stderr
 from langchain_perceived_error.cli.errors import ErrorBoundary
 from langchain_perceived_error.scrub import scrub
 
@@ -31,19 +30,6 @@ app = typer.Typer(
     rich_markup_mode=None,
     context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
 )
-stderr = Console(stderr=True, soft_wrap=True)
-"""Progress, logs and summaries go to stderr; results go to stdout or --output."""
-
-
-def say(message: Any, *, markup: bool = False) -> None:
-    """Print ``message`` on stderr: not markup (unless asked), not highlighted, not wrapped.
-
-    Pass ``markup=True`` only for a literal written here, with user text inside escaped by
-    :func:`rich.markup.escape`.
-    """
-    stderr.print(message, markup=markup, highlight=False, soft_wrap=True)
-
-
 _AT_EXIT = ExitStack()
 
 

@@ -35,6 +35,7 @@ from pydantic import ValidationError
 from rich.markup import escape
 from typer.core import TyperGroup
 
+from langchain_perceived_error.cli.console import say
 from langchain_perceived_error.scrub import scrub
 
 __all__ = [
@@ -138,8 +139,6 @@ def _line(message: str, hint: str | None = None) -> str:
 
 def fail(error: BaseException | str, code: int | None = None, hint: str | None = None) -> NoReturn:
     """Print ``error: <what> (<hint>)`` on stderr and exit with the error's code (or ``code``)."""
-    from langchain_perceived_error.cli.app import say
-
     if isinstance(error, BaseException):
         known = describe(error)
         found, message, found_hint = known or (1, f"{type(error).__name__}: {error}", None)
@@ -225,8 +224,6 @@ class ErrorBoundary(TyperGroup):
                 self._unexpected(error)
 
     def _unexpected(self, error: Exception) -> NoReturn:
-        from langchain_perceived_error.cli.app import say
-
         if ErrorBoundary.debug:
             say(scrub("".join(traceback.format_exception(error))))
             raise typer.Exit(1) from error
