@@ -13,7 +13,7 @@
   ``inputs``/``outputs``), a ``wrap_openai`` run (``outputs.choices[].message``), or a run whose
   inputs hold one user string and outputs one answer string;
 - a thread: ``{"runs": [...]}`` or a list of runs, merged in ``start_time`` order
-  (:func:`extract_thread`).
+  (:func:`extract_thread`); a run that cannot be read is skipped and logged, unless none can.
 
 Message histories that repeat each other (a run's outputs repeating its inputs, each run of a
 thread repeating the runs before it) are merged so every message appears once: by message id
@@ -21,8 +21,12 @@ when ids exist, else by role and content.
 
 Tool calls, tool results and system messages are dropped; with ``include_tools=True`` tool
 activity is kept as compact text inside AI turns (``[tool call search({"q": "x"})]``,
-``[tool result search: ...]``). Non-text parts become placeholders such as ``[image]``; empty
-turns are dropped. Anything unrecognised or malformed raises :class:`TranscriptError`.
+``[tool result search: ...]``). Streamed chunks of one message are merged into it, and streamed
+pieces of a tool call (``tool_call_chunk``, ``input_json_delta``) are tool activity, never text.
+Non-text parts become placeholders such as ``[image]``; serialized objects nested in a message that
+cannot be loaded (``not_implemented``, constructors outside the messages allowlist) are dropped
+from its metadata and become ``[unreadable]`` in its content; empty turns are dropped. Anything
+unrecognised or malformed raises :class:`TranscriptError`.
 """
 
 from __future__ import annotations
