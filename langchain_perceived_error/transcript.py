@@ -62,7 +62,12 @@ logger = logging.getLogger(__name__)
 
 _Kind = Literal["human", "ai", "tool", "skip"]
 
+_FOREIGN_ROLES: dict[str, _Kind] = {  # roles LangChain does not know, read as ChatMessage roles
+    "tool-call": "skip",  # smolagents: repeats the assistant's "Called Tool: ..." message
+    "tool-response": "tool",  # smolagents: the tool's observation
+}
 _ROLE_KINDS: dict[str, _Kind] = {
+    **_FOREIGN_ROLES,
     "human": "human",
     "user": "human",
     "ai": "ai",
@@ -73,11 +78,6 @@ _ROLE_KINDS: dict[str, _Kind] = {
     "developer": "skip",
     "remove": "skip",  # LangGraph's RemoveMessage
 }
-_FOREIGN_ROLES: dict[str, _Kind] = {  # roles LangChain does not know, read as ChatMessage roles
-    "tool-call": "skip",  # smolagents: repeats the assistant's "Called Tool: ..." message
-    "tool-response": "tool",  # smolagents: the tool's observation
-}
-_ROLE_KINDS.update(_FOREIGN_ROLES)
 _INPUT_KEYS = ("input", "question", "query", "prompt", "message")
 _OUTPUT_KEYS = ("output", "answer", "response", "result", "content", "text")
 _HISTORY_KEYS = ("chat_history", "history")
@@ -447,7 +447,7 @@ def _thread_messages(runs: Any) -> list[BaseMessage]:
         raise TranscriptError(msg)
     ordered = _by_start_time(runs)
     history: list[BaseMessage] = []
-    errors: list[TranscriptError] = []
+    skipped: list[tuple[str, TranscriptError]] = []
     for index, run in enumerate(ordered):
         try:
             messages = _messages(run)
@@ -457,13 +457,13 @@ def _thread_messages(runs: Any) -> list[BaseMessage]:
             label = _run_label(run)
             where = f"thread item {index}{f' ({label})' if label else ''}"
             logger.warning("%s skipped: %s", where, e)
-            error = TranscriptError(f"{where}: {e}")
-            error.__cause__ = e
-            errors.append(error)
+            skipped.append((where, e))
             continue
         history = _merge(history, messages)
-    if errors and len(errors) == len(ordered):
-        raise errors[0]
+    if skipped and len(skipped) == len(ordered):
+        where, error = skipped[0]
+        msg = f"{where}: {error}"
+        raise TranscriptError(msg) from error
     return history
 
 
