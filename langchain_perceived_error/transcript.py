@@ -13,7 +13,7 @@
   ``inputs``/``outputs``), a ``wrap_openai`` run (``outputs.choices[].message``), or a run whose
   inputs hold one user string and outputs one answer string;
 - a thread: ``{"runs": [...]}`` or a list of runs, merged in ``start_time`` order
-  (:func:`extract_thread`).
+  (:func:`extract_thread`); a run that cannot be read is skipped and logged, unless none can.
 
 Message histories that repeat each other (a run's outputs repeating its inputs, each run of a
 thread repeating the runs before it) are merged so every message appears once: by message id
@@ -21,13 +21,18 @@ when ids exist, else by role and content.
 
 Tool calls, tool results and system messages are dropped; with ``include_tools=True`` tool
 activity is kept as compact text inside AI turns (``[tool call search({"q": "x"})]``,
-``[tool result search: ...]``). Non-text parts become placeholders such as ``[image]``; empty
-turns are dropped. Anything unrecognised or malformed raises :class:`TranscriptError`.
+``[tool result search: ...]``). Streamed chunks of one message are merged into it, and streamed
+pieces of a tool call (``tool_call_chunk``, ``input_json_delta``) are tool activity, never text.
+Non-text parts become placeholders such as ``[image]``; serialized objects nested in a message that
+cannot be loaded (``not_implemented``, constructors outside the messages allowlist) are dropped
+from its metadata and become ``[unreadable]`` in its content; empty turns are dropped. Anything
+unrecognised or malformed raises :class:`TranscriptError`.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timezone
@@ -38,11 +43,13 @@ from langchain_core.load import load
 from langchain_core.messages import (
     AIMessage,
     BaseMessage,
+    BaseMessageChunk,
     ChatMessage,
     FunctionMessage,
     HumanMessage,
     ToolMessage,
     convert_to_messages,
+    message_chunk_to_message,
     messages_from_dict,
 )
 from langsmith.schemas import RunBase
@@ -51,9 +58,16 @@ from langchain_perceived_error.schemas import Role, Turn
 
 __all__ = ["TranscriptError", "extract_thread", "extract_transcript"]
 
+logger = logging.getLogger(__name__)
+
 _Kind = Literal["human", "ai", "tool", "skip"]
 
+_FOREIGN_ROLES: dict[str, _Kind] = {  # roles LangChain does not know, read as ChatMessage roles
+    "tool-call": "skip",  # smolagents: repeats the assistant's "Called Tool: ..." message
+    "tool-response": "tool",  # smolagents: the tool's observation
+}
 _ROLE_KINDS: dict[str, _Kind] = {
+    **_FOREIGN_ROLES,
     "human": "human",
     "user": "human",
     "ai": "ai",
@@ -68,6 +82,9 @@ _INPUT_KEYS = ("input", "question", "query", "prompt", "message")
 _OUTPUT_KEYS = ("output", "answer", "response", "result", "content", "text")
 _HISTORY_KEYS = ("chat_history", "history")
 _TOOL_CALL_BLOCKS = frozenset({"tool_call", "server_tool_call", "invalid_tool_call"})
+# Streamed pieces of a tool call: tool activity, never text of their own.
+_TOOL_CHUNK_BLOCKS = frozenset({"tool_call_chunk", "server_tool_call_chunk", "input_json_delta"})
+_UNREADABLE_BLOCK = {"type": "unreadable"}  # a content part that could not be loaded
 _REASONING_BLOCKS = frozenset({"reasoning", "thinking", "redacted_thinking"})
 _PLACEHOLDERS = {  # provider block types LangChain leaves unconverted -> standard names
     "text-plain": "file",
@@ -193,14 +210,37 @@ def _message_list(value: Any, *, where: str = "the message list") -> list[BaseMe
     messages = []
     for index, item in enumerate(items):
         try:
-            messages.append(_to_message(item))
+            messages.append(_read_message(item))
         except TranscriptError as e:
             msg = f"{where}, item {index}: {e}"
             raise TranscriptError(msg) from e
-    return messages
+    return [message_chunk_to_message(message) for message in _merge_chunks(messages)]
+
+
+def _merge_chunks(messages: Iterable[BaseMessage]) -> list[BaseMessage]:
+    """Consecutive streamed chunks of one message (same type and id) summed into one chunk."""
+    merged: list[BaseMessage] = []
+    for message in messages:
+        previous = merged[-1] if merged else None
+        if (
+            isinstance(message, BaseMessageChunk)
+            and isinstance(previous, BaseMessageChunk)
+            and type(message) is type(previous)
+            and message.id is not None
+            and message.id == previous.id
+        ):
+            merged[-1] = previous + message
+        else:
+            merged.append(message)
+    return merged
 
 
 def _to_message(item: Any) -> BaseMessage:
+    """One whole message (a streamed chunk becomes the message it stands for)."""
+    return message_chunk_to_message(_read_message(item))
+
+
+def _read_message(item: Any) -> BaseMessage:
     """One message from any supported message shape, validated to have a known role."""
     try:
         message = _convert(item)
@@ -222,6 +262,8 @@ def _convert(item: Any) -> BaseMessage:
             return _load_lc_message(item)
         if isinstance(item.get("data"), Mapping) and "type" in item:
             return messages_from_dict([dict(item)])[0]
+        if item.get("role") in _FOREIGN_ROLES:
+            return ChatMessage(role=item["role"], content=item.get("content") or "")
         if "role" in item:
             # OpenAI allows an assistant message with tool calls and no content at all.
             return convert_to_messages([{"content": "", **item}])[0]
@@ -234,14 +276,60 @@ def _convert(item: Any) -> BaseMessage:
 
 
 def _load_lc_message(item: Mapping[str, Any]) -> BaseMessage:
-    with warnings.catch_warnings():
-        # ``load`` is marked beta and warns on first use; the messages allowlist is stable.
-        warnings.filterwarnings("ignore", category=LangChainBetaWarning)
-        loaded = load(dict(item), allowed_objects="messages")
+    try:
+        loaded = _load(item)
+    except _READ_ERRORS:
+        # A part that cannot be loaded (a provider object dumped as ``not_implemented``, a
+        # constructor outside the messages allowlist) must not cost the message its text.
+        loaded = _load(_loadable(item))
     if not isinstance(loaded, BaseMessage):
         msg = f"the serialized object {item['id']!r} is not a message"
         raise TranscriptError(msg)
     return loaded
+
+
+def _load(item: Mapping[str, Any]) -> Any:
+    with warnings.catch_warnings():
+        # ``load`` is marked beta and warns on first use; the messages allowlist is stable.
+        warnings.filterwarnings("ignore", category=LangChainBetaWarning)
+        return load(dict(item), allowed_objects="messages")
+
+
+def _loadable(item: Mapping[str, Any]) -> dict[str, Any]:
+    """The serialized message without the serialized objects nested in its fields.
+
+    They are dropped from metadata (``additional_kwargs``, ``response_metadata``...) and become an
+    ``[unreadable]`` placeholder in the content. A chunk's tool calls are left to be derived again
+    from its ``tool_call_chunks`` (LangChain JS dumps partial calls without the required ``id``).
+    """
+    kwargs = item.get("kwargs")
+    if not isinstance(kwargs, Mapping):
+        return dict(item)
+    loadable = _without_serialized({k: v for k, v in kwargs.items() if k != "content"})
+    content = kwargs.get("content", "")
+    if _is_serialized(content):
+        content = [_UNREADABLE_BLOCK]
+    elif _is_list(content):
+        content = [_UNREADABLE_BLOCK if _is_serialized(part) else part for part in content]
+    loadable["content"] = _without_serialized(content)
+    if loadable.get("tool_call_chunks"):
+        loadable.pop("tool_calls", None)
+        loadable.pop("invalid_tool_calls", None)
+    return {**item, "kwargs": loadable}
+
+
+def _without_serialized(value: Any) -> Any:
+    """``value`` with every nested serialized object removed (dict entries and list items)."""
+    if isinstance(value, Mapping):
+        return {k: _without_serialized(v) for k, v in value.items() if not _is_serialized(v)}
+    if _is_list(value):
+        return [_without_serialized(v) for v in value if not _is_serialized(v)]
+    return value
+
+
+def _is_serialized(value: Any) -> bool:
+    """A LangChain-serialized object: ``constructor``, ``not_implemented`` or ``secret``."""
+    return isinstance(value, Mapping) and value.get("lc") == 1 and "type" in value and "id" in value
 
 
 def _kind(message: BaseMessage) -> _Kind:
@@ -357,15 +445,25 @@ def _thread_messages(runs: Any) -> list[BaseMessage]:
     if not _is_list(runs):
         msg = f"a thread must be a list of runs; found {_describe(runs)}"
         raise TranscriptError(msg)
+    ordered = _by_start_time(runs)
     history: list[BaseMessage] = []
-    for index, run in enumerate(_by_start_time(runs)):
+    skipped: list[tuple[str, TranscriptError]] = []
+    for index, run in enumerate(ordered):
         try:
             messages = _messages(run)
         except TranscriptError as e:
+            # One odd run (an unreadable side run, a repr instead of messages) must not cost the
+            # thread the turns of the others: it is skipped and logged, unless every run is odd.
             label = _run_label(run)
-            msg = f"thread item {index}{f' ({label})' if label else ''}: {e}"
-            raise TranscriptError(msg) from e
+            where = f"thread item {index}{f' ({label})' if label else ''}"
+            logger.warning("%s skipped: %s", where, e)
+            skipped.append((where, e))
+            continue
         history = _merge(history, messages)
+    if skipped and len(skipped) == len(ordered):
+        where, error = skipped[0]
+        msg = f"{where}: {error}"
+        raise TranscriptError(msg) from error
     return history
 
 
@@ -515,7 +613,9 @@ def _tool_line(
     kind = block.get("type")
     if kind == "non_standard" and isinstance(block.get("value"), Mapping):
         block, kind = _anthropic_tool_block(block["value"])
-    if kind in _TOOL_CALL_BLOCKS:
+    if kind in _TOOL_CHUNK_BLOCKS and not block.get("name"):
+        return ""  # a fragment of a streamed call's arguments; its named chunk shows the call
+    if kind in _TOOL_CALL_BLOCKS or kind in _TOOL_CHUNK_BLOCKS:
         call_id, name = str(block.get("id") or ""), str(block.get("name") or "tool")
         if call_id in seen_calls:
             return ""
@@ -531,7 +631,7 @@ def _tool_line(
 
 
 def _anthropic_tool_block(value: Mapping[str, Any]) -> tuple[Mapping[str, Any], Any]:
-    """Anthropic ``tool_use`` / ``tool_result`` blocks in the standard block vocabulary."""
+    """Anthropic ``tool_use`` / ``tool_result`` blocks in standard terms; others keep their type."""
     kind = value.get("type")
     if kind == "tool_use":
         block = {"id": value.get("id"), "name": value.get("name"), "args": value.get("input")}
@@ -540,7 +640,7 @@ def _anthropic_tool_block(value: Mapping[str, Any]) -> tuple[Mapping[str, Any], 
         status = "error" if value.get("is_error") else "success"
         block = {"tool_call_id": value.get("tool_use_id"), "output": value.get("content")}
         return {**block, "status": status}, "tool_result"
-    return value, "non_standard"
+    return value, kind
 
 
 def _call_line(name: str, args: Any) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import uuid
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -608,13 +609,19 @@ def test_malformed_generations_raise():
         extract_transcript({"inputs": {}, "outputs": {"generations": "oops"}})
 
 
-def test_thread_errors_name_the_item():
-    runs = [
-        _run({"question": "hi"}, {"answer": "hello"}),
-        {"name": "broken", "inputs": {"messages": [{"role": "critic", "content": "x"}]}},
-    ]
-    with pytest.raises(TranscriptError, match=r"thread item 1 \(broken\): .*critic"):
-        extract_thread(runs)
+def test_an_unreadable_thread_item_is_skipped_and_logged(caplog: pytest.LogCaptureFixture):
+    broken = {"name": "broken", "inputs": {"messages": [{"role": "critic", "content": "x"}]}}
+    runs = [_run({"question": "hi"}, {"answer": "hello"}), broken]
+    with caplog.at_level(logging.WARNING, logger="langchain_perceived_error.transcript"):
+        assert extract_thread(runs) == [human("hi"), ai("hello")]
+    assert "thread item 1 (broken) skipped" in caplog.text
+    assert "critic" in caplog.text
+
+
+def test_a_thread_whose_every_item_is_unreadable_names_the_first():
+    broken = {"name": "broken", "inputs": {"messages": [{"role": "critic", "content": "x"}]}}
+    with pytest.raises(TranscriptError, match=r"thread item 0 \(broken\): .*critic"):
+        extract_thread([broken, {**broken, "name": "broken too"}])
 
 
 @pytest.mark.parametrize("runs", ["not runs", {"runs": []}, 3])
