@@ -399,6 +399,7 @@ def label_command(
     review_path = review or output.with_name(f"{output.stem}.review.jsonl")
     check_outputs([output], [*inputs, *imported, review_path])
     check_outputs([review_path], inputs)  # the review file may be one of the imported ones
+    check_outputs([cache], [*inputs, *imported, output, review_path])
     check_inputs([*inputs, *imported])
     _check_review_file(review_path, imported)
     labeller = None

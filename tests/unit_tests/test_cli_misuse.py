@@ -6,7 +6,10 @@ that every input file is byte for byte what it was.
 """
 
 import json
+import os
 import shutil
+import stat
+import sys
 from pathlib import Path
 
 import pytest
@@ -151,3 +154,26 @@ def test_the_readme_documents_every_exit_code():
     rows = [line for line in table.splitlines() if line.startswith("| ") and "---" not in line]
     documented = {code.strip() for row in rows[1:] for code in row.split("|")[1].split("/")}
     assert documented == {str(code) for code in EXIT_CODES}
+
+
+def test_label_files_get_the_umask_permissions(work):
+    old = os.umask(0o022)
+    try:
+        result = CliRunner().invoke(
+            app, ["label", "traces.jsonl", "-p", "rules", "-p", "rules", "-o", "out.jsonl"]
+        )
+    finally:
+        os.umask(old)
+    assert result.exit_code == 0, result.output
+    assert stat.S_IMODE((work / "out.jsonl").stat().st_mode) == 0o644  # not mkstemp's 0600
+
+
+def test_the_bundled_sample_can_be_benchmarked_and_the_charts_hint_names_the_extra(
+    work, monkeypatch
+):
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # as if the extra were not installed
+    args = ["bench", "traces.jsonl", "-m", "rules", "--label-field", "expected_perceived_error"]
+    result = CliRunner().invoke(app, [*args, "--report", "rep"])
+    assert result.exit_code == 0, result.output
+    assert "52 labelled records of traces.jsonl" in result.output
+    assert "pip install 'langchain-perceived-error[bench]'" in result.output
