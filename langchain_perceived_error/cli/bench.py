@@ -31,7 +31,7 @@ from langchain_perceived_error.cache import DiskCache
 from langchain_perceived_error.cli.app import app, progress_bar, say
 from langchain_perceived_error.cli.errors import InputError, Terminated, UsageError
 from langchain_perceived_error.cli.options import RedactOption
-from langchain_perceived_error.cli.paths import check_outputs, check_paths, prepare_report_dir
+from langchain_perceived_error.cli.paths import check_not_input, check_paths, prepare_report_dir
 from langchain_perceived_error.graph import DEFAULT_MAX_ATTEMPTS
 from langchain_perceived_error.judge import DEFAULT_CONCURRENCY
 from langchain_perceived_error.pricing import PRICES_ENV_VAR, price_table
@@ -126,8 +126,7 @@ def bench_command(
     check_paths([data, *([prices] if prices else [])], [])
     if report is not None:
         prepare_report_dir(report, inputs=[data])
-    if cache is not None:
-        check_outputs([cache], [data])
+    check_not_input(cache, [data])  # a cache is a folder
     settings = BenchSettings(
         concurrency=concurrency, max_attempts=max_attempts, resamples=resamples, seed=seed
     )

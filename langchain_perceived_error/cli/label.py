@@ -45,7 +45,12 @@ from langchain_perceived_error.cli.options import (
     exit_with,
     langsmith_clients,
 )
-from langchain_perceived_error.cli.paths import atomic_write, check_inputs, check_outputs
+from langchain_perceived_error.cli.paths import (
+    atomic_write,
+    check_inputs,
+    check_not_input,
+    check_outputs,
+)
 from langchain_perceived_error.datasets.labels import LabelFileError, LoadReport
 from langchain_perceived_error.datasets.langsmith_labels import (
     LangSmithLabelError,
@@ -399,7 +404,7 @@ def label_command(
     review_path = review or output.with_name(f"{output.stem}.review.jsonl")
     check_outputs([output], [*inputs, *imported, review_path])
     check_outputs([review_path], inputs)  # the review file may be one of the imported ones
-    check_outputs([cache], [*inputs, *imported, output, review_path])
+    check_not_input(cache, [*inputs, *imported, output, review_path])  # a cache is a folder
     check_inputs([*inputs, *imported])
     _check_review_file(review_path, imported)
     labeller = None

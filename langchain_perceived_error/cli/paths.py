@@ -23,6 +23,7 @@ __all__ = [
     "STDIN",
     "atomic_write",
     "check_inputs",
+    "check_not_input",
     "check_outputs",
     "check_paths",
     "prepare_report_dir",
@@ -55,16 +56,23 @@ def check_inputs(inputs: Iterable[str | Path]) -> None:
             raise InputError(msg, "check the permissions")
 
 
+def check_not_input(output: Path | None, inputs: Iterable[str | Path]) -> None:
+    """``output`` is none of ``inputs``, through links too; else :class:`UsageError` (exit 2)."""
+    if output is None:
+        return
+    for source in (Path(name) for name in inputs if str(name) != STDIN):
+        if _same_file(output, source) or output.resolve() == source.resolve():
+            msg = f"the output {output} is also an input ({source}): nothing was written"
+            raise UsageError(msg, "write the output to another file")
+
+
 def check_outputs(outputs: Iterable[Path | None], inputs: Iterable[str | Path] = ()) -> None:
     """Every output can be written and is none of ``inputs``; else :class:`UsageError` (exit 2)."""
-    sources = [Path(name) for name in inputs if str(name) != STDIN]
+    inputs = list(inputs)
     for output in outputs:
         if output is None:
             continue
-        for source in sources:
-            if _same_file(output, source) or output.resolve() == source.resolve():
-                msg = f"the output {output} is also an input ({source}): nothing was written"
-                raise UsageError(msg, "write the output to another file")
+        check_not_input(output, inputs)
         if output.is_dir():
             msg = f"cannot write {output}: it is a folder"
             raise UsageError(msg, "give a file path")
