@@ -319,8 +319,8 @@ def build_judge_graph(
             :class:`~langchain_perceived_error.PerceivedErrorJudge` makes one by default).
         max_input_tokens: the transcript's token budget; longer transcripts are cut by the policy
             of :mod:`langchain_perceived_error.budget` and the cut is recorded (``None``: no cut).
-        redact: mask e-mails, phone and card numbers and keys before the model sees the turns
-            (:mod:`langchain_perceived_error.redact`); the counts are recorded.
+        redact: mask keys and personal data (e-mails, IBANs, cards, IPs, phones) before the
+            model sees the turns (:mod:`langchain_perceived_error.redact`); counts are recorded.
         redactor: a callable that masks a text instead (``(text, counts) -> text``, see
             :data:`~langchain_perceived_error.redact.Redactor`); giving one turns redaction on.
 
