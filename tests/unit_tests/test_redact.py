@@ -191,3 +191,27 @@ def test_without_presidio_the_redactor_says_what_to_install():
         pytest.skip("presidio-analyzer is installed here")
     with pytest.raises(ImportError, match=r"pip install 'langchain-perceived-error\[presidio\]'"):
         PresidioRedactor()
+
+
+def test_the_presidio_redactor_with_a_real_offline_analyzer(tmp_path):
+    """Runs where the presidio extra is installed: a blank spaCy pipeline saved to disk stands
+    in for a model (Presidio downloads a model name that is neither installed nor a path)."""
+    presidio = pytest.importorskip("presidio_analyzer")
+    spacy = pytest.importorskip("spacy")
+    from presidio_analyzer.nlp_engine import NlpEngineProvider
+
+    from langchain_perceived_error.redact_presidio import PresidioRedactor
+
+    spacy.blank("en").to_disk(tmp_path)
+    models = [{"lang_code": "en", "model_name": str(tmp_path)}]
+    provider = NlpEngineProvider(nlp_configuration={"nlp_engine_name": "spacy", "models": models})
+    analyzer = presidio.AnalyzerEngine(nlp_engine=provider.create_engine())
+    for entity, names in (("PERSON", ["Jane Doe", "Jane"]), ("LOCATION", ["Berlin"])):
+        analyzer.registry.add_recognizer(
+            presidio.PatternRecognizer(supported_entity=entity, deny_list=names)
+        )
+    counts: Counter[str] = Counter()
+    redactor = chain_redactors(redact_text, PresidioRedactor(analyzer))
+    text = "Jane Doe moved to Berlin, mail jane@example.com"
+    assert redactor(text, counts) == "[person] moved to [location], mail [email]"
+    assert counts == {"person": 1, "location": 1, "email": 1}
