@@ -23,7 +23,7 @@ positives of each kind are measured on ``tests/data/redaction_corpus.jsonl`` (RE
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import partial
 
@@ -44,6 +44,7 @@ __all__ = [
     "PatternRedactor",
     "Redactor",
     "chain_redactors",
+    "mask_spans",
     "redact_text",
     "redact_turns",
 ]
@@ -57,27 +58,25 @@ Redactor = Callable[[str, Counter[str]], str]
 Finder = Callable[[str], Iterable[tuple[int, int]]]
 
 
-def _merged(spans: Iterable[tuple[int, int]]) -> Iterator[tuple[int, int]]:
-    """Overlapping or touching spans as one."""
-    current: tuple[int, int] | None = None
-    for start, end in sorted(spans):
-        if current is not None and start <= current[1]:
-            current = (current[0], max(current[1], end))
-            continue
-        if current is not None:
-            yield current
-        current = (start, end)
-    if current is not None:
-        yield current
+def mask_spans(
+    text: str, spans: Iterable[tuple[int, int, str]], counts: Counter[str] | None = None
+) -> str:
+    """``text`` with each ``(start, end, kind)`` span replaced by ``[kind]``.
 
-
-def _mask(text: str, kind: str, finder: Finder, counts: Counter[str] | None = None) -> str:
-    """``text`` with every span ``finder`` yields replaced by ``[kind]``."""
-    spans = list(_merged(finder(text)))
-    for start, end in reversed(spans):
+    Overlapping or touching spans are masked as one (with the first one's kind), so nothing of
+    either is left; ``counts`` (if given) gains one per masked span.
+    """
+    merged: list[tuple[int, int, str]] = []
+    for start, end, kind in sorted(spans):
+        if merged and start <= merged[-1][1]:
+            first_start, first_end, first_kind = merged[-1]
+            merged[-1] = (first_start, max(first_end, end), first_kind)
+        else:
+            merged.append((start, end, kind))
+    for start, end, kind in reversed(merged):
         text = f"{text[:start]}[{kind}]{text[end:]}"
-    if counts is not None and spans:
-        counts[kind] += len(spans)
+        if counts is not None:
+            counts[kind] += 1
     return text
 
 
@@ -108,7 +107,7 @@ class PatternRedactor:
     def __call__(self, text: str, counts: Counter[str] | None = None) -> str:
         """``text`` with every item found masked; ``counts`` gains one per masked item."""
         for kind, finder in self.finders():
-            text = _mask(text, kind, finder, counts)
+            text = mask_spans(text, ((start, end, kind) for start, end in finder(text)), counts)
         return text
 
 

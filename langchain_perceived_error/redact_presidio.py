@@ -15,6 +15,8 @@ from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
+from langchain_perceived_error.redact import mask_spans
+
 __all__ = ["DEFAULT_PRESIDIO_ENTITIES", "PresidioRedactor"]
 
 DEFAULT_PRESIDIO_ENTITIES = ("PERSON", "LOCATION", "NRP")
@@ -65,14 +67,6 @@ class PresidioRedactor:
         self.language = language
 
     def __call__(self, text: str, counts: Counter[str]) -> str:
-        """``text`` with every entity Presidio finds masked (of overlapping ones, the first)."""
+        """``text`` with every entity Presidio finds masked."""
         found = self.analyzer.analyze(text=text, entities=self.entities, language=self.language)
-        spans = sorted({(r.start, -r.end, r.entity_type.lower()) for r in found})
-        kept: list[tuple[int, int, str]] = []
-        for start, negative_end, kind in spans:
-            if not kept or start >= kept[-1][1]:
-                kept.append((start, -negative_end, kind))
-        for start, end, kind in reversed(kept):
-            text = f"{text[:start]}[{kind}]{text[end:]}"
-            counts[kind] += 1
-        return text
+        return mask_spans(text, ((r.start, r.end, r.entity_type.lower()) for r in found), counts)
