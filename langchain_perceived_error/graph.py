@@ -44,6 +44,7 @@ from langchain_perceived_error.preparation import prepare_turns
 from langchain_perceived_error.prompts import build_judge_messages, build_retry_messages
 from langchain_perceived_error.ratelimit import DEFAULT_MAX_WAIT_S, AdaptiveRateLimiter, Slot
 from langchain_perceived_error.records import UnreadableRecord
+from langchain_perceived_error.redact import Redactor
 from langchain_perceived_error.retries import (
     DEFAULT_TRANSPORT_RETRY,
     is_rate_limit_error,
@@ -111,7 +112,9 @@ def _node(name: str, func: Any, afunc: Any = None) -> Runnable[JudgeState, Judge
     return RunnableCallable(func, afunc, name=name, trace=False)
 
 
-def _make_extract(include_tools: bool, max_input_tokens: int | None, redact: bool) -> Any:
+def _make_extract(
+    include_tools: bool, max_input_tokens: int | None, redact: bool, redactor: Redactor | None
+) -> Any:
     def extract(state: JudgeState) -> JudgeState:
         try:
             turns = _as_turns(state["record"], include_tools)
@@ -120,7 +123,9 @@ def _make_extract(include_tools: bool, max_input_tokens: int | None, redact: boo
         reason = skip_reason(turns)
         if reason is not None:
             return {"turns": turns, "status": JudgeStatus.SKIPPED, "skip_reason": reason}
-        prepared = prepare_turns(turns, redact=redact, max_input_tokens=max_input_tokens)
+        prepared = prepare_turns(
+            turns, redact=redact, max_input_tokens=max_input_tokens, redactor=redactor
+        )
         update: JudgeState = {"attempts": 0, "retry_messages": [], "turns": prepared.turns}
         if prepared.redactions is not None:
             update["redactions"] = prepared.redactions
@@ -301,6 +306,7 @@ def build_judge_graph(
     rate_limiter: AdaptiveRateLimiter | None = None,
     max_input_tokens: int | None = DEFAULT_MAX_INPUT_TOKENS,
     redact: bool = False,
+    redactor: Redactor | None = None,
 ) -> CompiledStateGraph[JudgeState, None, JudgeState, JudgeState]:
     """Build the compiled judge graph for ``model``.
 
@@ -313,8 +319,10 @@ def build_judge_graph(
             :class:`~langchain_perceived_error.PerceivedErrorJudge` makes one by default).
         max_input_tokens: the transcript's token budget; longer transcripts are cut by the policy
             of :mod:`langchain_perceived_error.budget` and the cut is recorded (``None``: no cut).
-        redact: mask e-mails, phone and card numbers and keys before the model sees the turns
-            (:mod:`langchain_perceived_error.redact`); the counts are recorded.
+        redact: mask keys and personal data (e-mails, IBANs, cards, IPs, phones) before the
+            model sees the turns (:mod:`langchain_perceived_error.redact`); counts are recorded.
+        redactor: a callable that masks a text instead (``(text, counts) -> text``, see
+            :data:`~langchain_perceived_error.redact.Redactor`); giving one turns redaction on.
 
     Invoke with ``{"record": <any trace shape>}``; turn the final state into a
     :class:`~langchain_perceived_error.JudgeResult` with :func:`result_from_state`.
@@ -324,7 +332,7 @@ def build_judge_graph(
         msg = f"max_attempts must be at least 1, got {max_attempts}"
         raise ValueError(msg)
     builder = StateGraph(JudgeState)
-    builder.add_node("extract", _make_extract(include_tools, max_input_tokens, redact))
+    builder.add_node("extract", _make_extract(include_tools, max_input_tokens, redact, redactor))
     builder.add_node("judge", _make_judge(model, rate_limiter), retry_policy=transport_retry)
     builder.add_node("validate", _make_validate(max_attempts))
     builder.add_edge(START, "extract")

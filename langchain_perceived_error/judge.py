@@ -25,6 +25,7 @@ from langchain_perceived_error.graph import (
 from langchain_perceived_error.models import ModelSpec, model_name, resolve_model
 from langchain_perceived_error.ordered import in_order, in_order_async
 from langchain_perceived_error.ratelimit import AdaptiveRateLimiter
+from langchain_perceived_error.redact import Redactor
 from langchain_perceived_error.retries import DEFAULT_TRANSPORT_RETRY
 from langchain_perceived_error.rules import RulesJudge
 from langchain_perceived_error.schemas import JudgeResult, JudgeStatus
@@ -71,6 +72,7 @@ class PerceivedErrorJudge:
         max_rps: float | None = None,
         max_input_tokens: int | Literal["auto"] | None = "auto",
         redact: bool = False,
+        redactor: Redactor | None = None,
     ) -> None:
         """Resolve ``model`` (see :func:`resolve_model`) and build the judge graph.
 
@@ -90,6 +92,10 @@ class PerceivedErrorJudge:
                 LangChain profile gives one, else 24,000. ``None`` sends transcripts whole.
             redact: mask personal data and keys before the model sees them; counts are recorded
                 in ``JudgeResult.redactions``.
+            redactor: mask with this callable instead (``(text, counts) -> text``, see
+                :data:`~langchain_perceived_error.redact.Redactor`; e.g. ``chain_redactors(
+                redact_text, PresidioRedactor())`` to mask names and addresses too); giving one
+                turns redaction on.
 
         Raises:
             ValueError: when ``max_rps`` is combined with a limiter instance or ``None``.
@@ -115,6 +121,7 @@ class PerceivedErrorJudge:
             rate_limiter=rate_limiter,
             max_input_tokens=max_input_tokens,
             redact=redact,
+            redactor=redactor,
         )
         # extract + (judge + validate) per attempt, with room to spare
         self._config: RunnableConfig = {"recursion_limit": 2 * max_attempts + 6}

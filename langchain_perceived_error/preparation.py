@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from langchain_perceived_error.budget import fit_to_budget
-from langchain_perceived_error.redact import redact_turns
+from langchain_perceived_error.redact import Redactor, redact_text, redact_turns
 from langchain_perceived_error.schemas import BudgetCut, Turn
 
 __all__ = ["PreparedTurns", "prepare_turns"]
@@ -26,16 +26,22 @@ class PreparedTurns:
 
 
 def prepare_turns(
-    turns: Sequence[Turn], *, redact: bool, max_input_tokens: int | None
+    turns: Sequence[Turn],
+    *,
+    redact: bool,
+    max_input_tokens: int | None,
+    redactor: Redactor | None = None,
 ) -> PreparedTurns:
-    """Mask personal data and keys (``redact``) before anything else, then fit the budget.
+    """Mask personal data and keys before anything else, then fit the budget.
 
-    Redaction comes first so that nothing unmasked can reach the model, even in a cut marker;
+    ``redactor`` masks every turn when given (redaction is then on whatever ``redact`` says);
+    ``redact=True`` alone uses :func:`~langchain_perceived_error.redact.redact_text`. Redaction
+    comes first so that nothing unmasked can reach the model, even in a cut marker;
     ``max_input_tokens=None`` sends the transcript whole.
     """
     prepared, redactions = list(turns), None
-    if redact:
-        prepared, redactions = redact_turns(prepared)
+    if redact or redactor is not None:
+        prepared, redactions = redact_turns(prepared, redactor or redact_text)
     budget_cut = None
     if max_input_tokens is not None:
         prepared, budget_cut = fit_to_budget(prepared, max_input_tokens)

@@ -10,9 +10,11 @@ role-tagged plain text inside ``<transcript>`` tags:
     user: I said two people, not four.
     </transcript>
 
-Text inside a turn cannot pass for structure: every continuation line of a turn is indented by two
-spaces (so only real turns start a line with ``user:`` or ``assistant:``), and anything that looks
-like a ``<transcript>`` tag inside a turn is replaced by :data:`NEUTRALISED_TAG`.
+Text inside a turn cannot pass for structure: every Unicode line boundary becomes ``\n``
+(:func:`normalise_line_breaks`, the one helper every prompt block that embeds model or user text
+uses), every continuation line of a turn is indented by two spaces (so only real turns start a
+line with ``user:`` or ``assistant:``), and anything that looks like a ``<transcript>`` tag inside
+a turn is replaced by :data:`NEUTRALISED_TAG`.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ __all__ = [
     "TRANSCRIPT_PREFIX",
     "build_judge_messages",
     "build_retry_messages",
+    "normalise_line_breaks",
     "parse_rendered_transcript",
     "render_transcript",
     "render_verdict",
@@ -104,12 +107,23 @@ _TAG_RE = re.compile(r"<\s*/?\s*transcript\b[^>]*>", re.IGNORECASE)
 _BLANK_RUN_RE = re.compile(r"\n\s*\n(\s*\n)+")
 _TURN_START_RE = re.compile(r"^(user|assistant): ?(.*)$")
 _INDENT = "  "
+_LINE_BOUNDARY_RE = re.compile("\r\n|[\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029]")
+"""Every line boundary of ``str.splitlines()``: a model may read any of them as a new line."""
+
+
+def normalise_line_breaks(text: str) -> str:
+    """``text`` with every Unicode line boundary as ``\\n``.
+
+    The boundaries are those of ``str.splitlines()``: ``\\r\\n``, ``\\r``, ``\\n``, ``\\v``,
+    ``\\f``, U+001C-U+001E, U+0085, U+2028 and U+2029. Every prompt block that embeds model or
+    user text goes through this, so that no character a model reads as a new line can start a
+    line the block's rendering did not start.
+    """
+    return _LINE_BOUNDARY_RE.sub("\n", text)
 
 
 def _clean_text(text: str) -> str:
-    # splitlines() breaks on every Unicode line boundary (\r, \v, \f, \x85, \u2028, ...), so no
-    # character a model might read as a new line can start an unindented fake turn.
-    text = _TAG_RE.sub(NEUTRALISED_TAG, "\n".join(text.splitlines()))
+    text = _TAG_RE.sub(NEUTRALISED_TAG, normalise_line_breaks(text))
     text = _BLANK_RUN_RE.sub("\n\n", text)
     return "\n".join(line.rstrip() for line in text.strip().split("\n"))
 
@@ -158,7 +172,8 @@ def build_judge_messages(turns: Sequence[Turn]) -> list[BaseMessage]:
 
 def build_retry_messages(raw_output: str, error: str) -> list[BaseMessage]:
     """Messages appended after an invalid answer, asking the model to answer again."""
-    return [AIMessage(content=raw_output), HumanMessage(content=RETRY_PROMPT.format(error=error))]
+    retry = RETRY_PROMPT.format(error=normalise_line_breaks(error))
+    return [AIMessage(content=raw_output), HumanMessage(content=retry)]
 
 
 def render_verdict(perceived_error: bool, reason: str) -> str:

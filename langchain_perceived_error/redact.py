@@ -1,108 +1,139 @@
 """Mask personal data and secrets in turns before they are sent to a third-party judge.
 
-What is masked, and with what:
+What is masked, and with what (in this order):
 
-| kind | examples | becomes |
-|---|---|---|
-| email | ``jane.doe@example.com`` | ``[email]`` |
-| card | 13-19 digits, spaces or dashes allowed, passing the Luhn check | ``[card]`` |
-| phone | ``+44 20 7946 0958``, ``(555) 123-4567``, ``555-123-4567`` | ``[phone]`` |
-| key | ``sk-...``, ``fw_...``, ``lsv2_...``, ``ghp_...``, ``AKIA...``, bearer, JWT | ``[key]`` |
+- ``[key]``: API keys and tokens (``sk-proj-...``, ``sk-ant-api03-...``, ``sk_live_...``,
+  ``xoxb-...``, ``AIza...``, AWS key ids and secret keys, ``ghp_...``, ``github_pat_...``,
+  ``glpat-...``, ``lsv2_pt_...``, ``fw_...``, ``hf_...``, JWTs, bearer tokens, private key blocks,
+  the password of ``scheme://user:password@host``, the value of ``password=...``);
+- ``[email]``: e-mail addresses in any script (``jane.doe@example.com``, ``josé@bücher.de``);
+- ``[iban]``: IBANs that pass the checksum (``DE89 3704 0044 0532 0130 00``);
+- ``[card]``: card numbers, Luhn-valid, with spaces, dashes or dots between the usual groups;
+- ``[ip]``: IPv4 and IPv6 addresses (not loopback or unspecified);
+- ``[phone]``: phone numbers (``+49 30 12345678``, ``+91 98765 43210``, ``01 23 45 67 89``).
 
-Redaction is pattern-based: it lowers the risk, it does not remove it (a name or a street address is
-not masked). Counts per kind are returned so results can report what was masked.
+The detectors run in this order, each on the text the previous ones left (a key is never
+half-masked as a phone number, an IBAN never as a card). Redaction is pattern-based: it lowers
+the risk, it does not remove it; names and street addresses are not masked unless a
+``redactor`` that finds them is given (for example
+:class:`~langchain_perceived_error.redact_presidio.PresidioRedactor`). The recall and the false
+positives of each kind are measured on ``tests/data/redaction_corpus.jsonl`` (README).
 """
 
 from __future__ import annotations
 
-import re
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from functools import partial
 
+from langchain_perceived_error.redact_keys import KEY_PATTERN, find_keys
+from langchain_perceived_error.redact_pii import (
+    DEFAULT_PHONE_LENIENCY,
+    DEFAULT_PHONE_REGIONS,
+    find_cards,
+    find_emails,
+    find_ibans,
+    find_ips,
+    find_phones,
+)
 from langchain_perceived_error.schemas import Turn
 
-__all__ = ["KEY_PATTERN", "REDACTION_PATTERNS", "redact_text", "redact_turns"]
+__all__ = [
+    "KEY_PATTERN",
+    "PatternRedactor",
+    "Redactor",
+    "chain_redactors",
+    "mask_spans",
+    "redact_text",
+    "redact_turns",
+]
 
-KEY_PATTERN = re.compile(
-    r"(?:\bBearer\s+[A-Za-z0-9._~+/-]{16,}=*)"
-    r"|(?:\b(?:sk|pk|rk)-(?:[A-Za-z0-9]+-)*[A-Za-z0-9_]{16,})"
-    r"|(?:\b(?:fw|lsv2_(?:pt|sk))_[A-Za-z0-9_]{16,})"
-    r"|(?:\b(?:ghp|gho|ghu|ghs|github_pat|xox[abpr])_[A-Za-z0-9_-]{16,})"
-    r"|(?:\bAKIA[0-9A-Z]{16}\b)"
-    r"|(?:\beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,})"
-)
-_EMAIL_PATTERN = re.compile(r"\b[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}\b")
-_CARD_PATTERN = re.compile(r"(?<!\d)(?:\d[ -]?){12,18}\d(?!\d)")
-_PHONE_PATTERN = re.compile(
-    r"(?<![\w+])(?:\+\d{1,3}[ .-]?)?(?:\(\d{2,4}\)[ .-]?)?\d{2,4}(?:[ .-]\d{2,4}){1,3}(?![\w])"
-)
-_MIN_PHONE_DIGITS = 7
-_MAX_PHONE_DIGITS = 15  # E.164
-_DATE_OR_IP_PATTERN = re.compile(
-    r"\d{4}[-./]\d{1,2}[-./]\d{1,2}|\d{1,2}[-./]\d{1,2}[-./]\d{2,4}|\d{1,3}(?:\.\d{1,3}){3}"
-)
+Redactor = Callable[[str, Counter[str]], str]
+"""Masks what it finds in a text and adds one to ``counts[kind]`` per item masked.
+
+:func:`redact_text` is the default; any callable of this shape can be given as ``redactor=``
+(a redactor that counts nothing simply leaves ``counts`` alone)."""
+
+Finder = Callable[[str], Iterable[tuple[int, int]]]
 
 
-def _luhn_ok(digits: str) -> bool:
-    total = 0
-    for index, char in enumerate(reversed(digits)):
-        value = int(char)
-        if index % 2:
-            value = value * 2 - 9 if value > 4 else value * 2
-        total += value
-    return total % 10 == 0
-
-
-def _card(match: re.Match[str]) -> str | None:
-    digits = re.sub(r"\D", "", match.group())
-    return "[card]" if 13 <= len(digits) <= 19 and _luhn_ok(digits) else None
-
-
-def _phone(match: re.Match[str]) -> str | None:
-    text = match.group()
-    if _DATE_OR_IP_PATTERN.fullmatch(text):
-        return None
-    digits = len(re.sub(r"\D", "", text))
-    return "[phone]" if _MIN_PHONE_DIGITS <= digits <= _MAX_PHONE_DIGITS else None
-
-
-_Replace = Callable[[re.Match[str]], str | None]
-
-REDACTION_PATTERNS: tuple[tuple[str, re.Pattern[str], _Replace], ...] = (
-    ("key", KEY_PATTERN, lambda _: "[key]"),
-    ("email", _EMAIL_PATTERN, lambda _: "[email]"),
-    ("card", _CARD_PATTERN, _card),
-    ("phone", _PHONE_PATTERN, _phone),
-)
-"""(kind, pattern, replacement) in the order applied: keys first, so a token is never half-masked
-as a phone number."""
-
-
-def _substitute(
-    match: re.Match[str],
-    kind: str,
-    replace: _Replace,
-    counts: Counter[str] | None,
+def mask_spans(
+    text: str, spans: Iterable[tuple[int, int, str]], counts: Counter[str] | None = None
 ) -> str:
-    replacement = replace(match)
-    if replacement is None:
-        return match.group()
-    if counts is not None:
-        counts[kind] += 1
-    return replacement
+    """``text`` with each ``(start, end, kind)`` span replaced by ``[kind]``.
+
+    Overlapping or touching spans are masked as one (with the first one's kind), so nothing of
+    either is left; ``counts`` (if given) gains one per masked span.
+    """
+    merged: list[tuple[int, int, str]] = []
+    for start, end, kind in sorted(spans):
+        if merged and start <= merged[-1][1]:
+            first_start, first_end, first_kind = merged[-1]
+            merged[-1] = (first_start, max(first_end, end), first_kind)
+        else:
+            merged.append((start, end, kind))
+    for start, end, kind in reversed(merged):
+        text = f"{text[:start]}[{kind}]{text[end:]}"
+        if counts is not None:
+            counts[kind] += 1
+    return text
+
+
+@dataclass(frozen=True)
+class PatternRedactor:
+    """The built-in detectors (see the module docstring), with the phone settings to use.
+
+    ``phone_regions``: regions whose national formats are read as phone numbers (numbers with
+    ``+`` and a country code are found for every country); ``phone_leniency``: a
+    ``phonenumbers.Leniency`` value.
+    """
+
+    phone_regions: tuple[str, ...] = DEFAULT_PHONE_REGIONS
+    phone_leniency: int = DEFAULT_PHONE_LENIENCY
+
+    def finders(self) -> tuple[tuple[str, Finder], ...]:
+        """(kind, finder) in the order applied."""
+        phones = partial(find_phones, regions=self.phone_regions, leniency=self.phone_leniency)
+        return (
+            ("key", find_keys),
+            ("email", find_emails),
+            ("iban", find_ibans),
+            ("card", find_cards),
+            ("ip", find_ips),
+            ("phone", phones),
+        )
+
+    def __call__(self, text: str, counts: Counter[str] | None = None) -> str:
+        """``text`` with every item found masked; ``counts`` gains one per masked item."""
+        for kind, finder in self.finders():
+            text = mask_spans(text, ((start, end, kind) for start, end in finder(text)), counts)
+        return text
+
+
+_DEFAULT = PatternRedactor()
 
 
 def redact_text(text: str, counts: Counter[str] | None = None) -> str:
     """``text`` with every match masked; ``counts`` (if given) gains one per masked item."""
-    for kind, pattern, replace in REDACTION_PATTERNS:
-        substitute = partial(_substitute, kind=kind, replace=replace, counts=counts)
-        text = pattern.sub(substitute, text)
-    return text
+    return _DEFAULT(text, counts)
 
 
-def redact_turns(turns: Sequence[Turn]) -> tuple[list[Turn], dict[str, int]]:
+def chain_redactors(*redactors: Redactor) -> Redactor:
+    """One redactor that applies ``redactors`` in order (e.g. the patterns, then Presidio)."""
+
+    def chained(text: str, counts: Counter[str]) -> str:
+        for redactor in redactors:
+            text = redactor(text, counts)
+        return text
+
+    return chained
+
+
+def redact_turns(
+    turns: Sequence[Turn], redactor: Redactor = redact_text
+) -> tuple[list[Turn], dict[str, int]]:
     """Masked copies of ``turns`` and how many items of each kind were masked."""
     counts: Counter[str] = Counter()
-    redacted = [Turn(role=t.role, text=redact_text(t.text, counts)) for t in turns]
+    redacted = [Turn(role=t.role, text=redactor(t.text, counts)) for t in turns]
     return redacted, dict(counts)

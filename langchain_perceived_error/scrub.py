@@ -3,8 +3,8 @@
 Provider errors sometimes echo request headers or keys back in their message, and an error
 message ends up in a result line, a log or a feedback comment. :func:`scrub` replaces the value of
 every secret-looking environment variable (``*_API_KEY``, ``*_TOKEN``, ``*_SECRET``, ...), and
-anything shaped like an API key (:data:`~langchain_perceived_error.redact.REDACTION_PATTERNS`'s
-``key`` pattern), with ``[redacted]``.
+anything shaped like an API key (:data:`~langchain_perceived_error.redact_keys.KEY_PATTERN`),
+with ``[redacted]``.
 """
 
 from __future__ import annotations

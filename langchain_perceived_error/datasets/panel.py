@@ -63,6 +63,7 @@ from langchain_perceived_error.ordered import in_order, in_order_async
 from langchain_perceived_error.prompts import (
     SYSTEM_PROMPT,
     TRANSCRIPT_PREFIX,
+    normalise_line_breaks,
     render_transcript,
     render_verdict,
 )
@@ -126,11 +127,12 @@ def render_panel_verdicts(verdicts: Sequence[Verdict]) -> str:
     """The panel's verdicts as the adjudicator reads them: anonymous, one JSON object a line.
 
     Reviewers are numbered, not named, so a model's reputation does not sway the adjudicator;
-    tags inside a reason are neutralised so a reason cannot close the block.
+    tags inside a reason are neutralised so a reason cannot close the block, and every line
+    boundary in it becomes ``\n``, which the JSON escapes, so a reason cannot start a line.
     """
     lines = ["<panel_verdicts>"]
     for number, verdict in enumerate(verdicts, start=1):
-        reason = _TAG_RE.sub("[tag]", verdict.reason)
+        reason = _TAG_RE.sub("[tag]", normalise_line_breaks(verdict.reason))
         lines.append(f"reviewer {number}: {render_verdict(verdict.perceived_error, reason)}")
     lines.append("</panel_verdicts>")
     return "\n".join(lines)
