@@ -21,6 +21,7 @@ them); the rules prefer precision, so an unclear turn is not flagged.
 
 from langchain_perceived_error.rules.analysis import (
     MAX_QUOTE_CHARS,
+    RulesConfig,
     detect_signals,
     judge_turns,
     normalize_text,
@@ -40,6 +41,7 @@ __all__ = [
     "NO_SIGNAL_REASON",
     "NO_USER_TURN_AFTER_AI_REASON",
     "SIGNAL_KINDS",
+    "RulesConfig",
     "RulesJudge",
     "Signal",
     "SignalKind",

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import difflib
 import re
 from collections.abc import Iterable, Sequence
+
+from pydantic import BaseModel, ConfigDict, Field
 
 from langchain_perceived_error.eligibility import skip_reason
 from langchain_perceived_error.rules.kinds import (
@@ -17,12 +18,16 @@ from langchain_perceived_error.rules.kinds import (
 )
 from langchain_perceived_error.rules.patterns import (
     ADMISSION_PATTERNS,
+    ASSISTANT_NON_UNDERSTANDING_PATTERN,
     CLARIFICATION_REQUEST_PATTERN,
+    CLOSING_PATTERN,
     COMPLAINT_PATTERN,
     CONTRAST_PATTERN,
     CONTRAST_STOPWORDS,
     EXASPERATION_PATTERN,
     HYPOTHESIS_PATTERN,
+    NO_THEN_QUESTION_PATTERN,
+    NOT_DONE_PATTERN,
     OFFER_PATTERN,
     SHORT_REPEAT_IGNORED,
     SHORT_REPEAT_MAX_TOKENS,
@@ -32,6 +37,7 @@ from langchain_perceived_error.rules.patterns import (
     STOP_ACTION_PATTERNS,
     STOPWORDS,
 )
+from langchain_perceived_error.rules.similarity import content_words, coverage, similarity, tokens
 from langchain_perceived_error.schemas import Turn, Verdict
 
 MAX_QUOTE_CHARS = 80
@@ -44,15 +50,28 @@ REPEAT_MIN_CONTENT_TOKENS = 3
 """... and at least this many non-stopwords, so greetings and "yes, ok" never count."""
 
 REPEAT_SIMILARITY_THRESHOLD = 0.85
-"""Fuzzy content-word overlap (Dice) from which a later user turn repeats an earlier one.
+"""The :func:`~langchain_perceived_error.rules.similarity.similarity` from which a later user
+turn repeats an earlier one (the one number the benchmark tunes, leave-one-source-out)."""
 
-A content word counts as shared when the other turn has a word at least
-:data:`REPEAT_WORD_MATCH_RATIO` alike (so typos still match). One changed word in six stays below
-the threshold, so "now the same for March" is narrowing, not repetition.
-"""
+RETRY_MIN_CONTENT_TOKENS = 1
+"""A user turn after "sorry, I don't understand" needs this many content words to be a retry."""
 
-REPEAT_WORD_MATCH_RATIO = 0.8
-"""How alike (:func:`difflib.SequenceMatcher` ratio) two words must be to count as the same."""
+
+class RulesConfig(BaseModel):
+    """The settings of the offline judge (the defaults are what ``RulesJudge`` uses)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    repeat_threshold: float = Field(
+        default=REPEAT_SIMILARITY_THRESHOLD,
+        ge=0.0,
+        le=1.0,
+        description="Similarity from which a user turn repeats an earlier request.",
+    )
+    families: tuple[SignalKind, ...] = Field(
+        default=SIGNAL_KINDS, description="The signal families looked for, in priority order."
+    )
+
 
 _APOSTROPHES_RE = re.compile(r"[\u2018\u2019\u201b\u02bc`\u00b4]")
 _DOUBLE_QUOTES_RE = re.compile(r"[\u201c\u201d\u201e\"]")
@@ -61,9 +80,8 @@ _SPLIT_NT_RE = re.compile(r"(\w)\s+(n't)\b", re.IGNORECASE)
 _SPACED_APOSTROPHE_RE = re.compile(r"(\w)'\s+(t|s|m|re|ve|ll|d)\b", re.IGNORECASE)
 _SPACES_RE = re.compile(r"[^\S\n]+")
 _NEWLINES_RE = re.compile(r"\s*\n\s*")
-_WORD_RE = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
 _UNICODE_WORD_RE = re.compile(r"[^\W_]+(?:'[^\W_]+)?")
-_SENTENCE_END_RE = re.compile(r"[.!?\n]")
+_SENTENCE_END_RE = re.compile(r"[.!?]+(?=\s|$)|\n")
 _SENTENCE_RE = re.compile(r"[^.!?\n]+[.!?]*")
 
 
@@ -92,7 +110,13 @@ def _shorten(text: str, limit: int = MAX_QUOTE_CHARS) -> str:
 
 
 def _quote_around(text: str, start: int, end: int) -> str:
-    """The sentence of ``text`` holding ``text[start:end]``, cut to :data:`MAX_QUOTE_CHARS`."""
+    """The whole sentence of ``text`` holding ``text[start:end]``, cut to :data:`MAX_QUOTE_CHARS`.
+
+    A sentence ends at ``.``, ``!`` or ``?`` followed by a space (so "auth.py" stays whole) or
+    at a line break; a match that starts on punctuation is moved to its first word.
+    """
+    while start < end and not text[start].isalnum():
+        start += 1
     sentence_start = 0
     for boundary in _SENTENCE_END_RE.finditer(text, 0, start):
         sentence_start = boundary.end()
@@ -117,32 +141,46 @@ def _match(patterns: Iterable[re.Pattern[str]], text: str) -> re.Match[str] | No
     return None
 
 
-def _tokens(text: str) -> list[str]:
-    return _WORD_RE.findall(text.lower())
+def _repeats(later: str, earlier: str, threshold: float) -> bool:
+    """Whether user turn ``later`` repeats or rephrases user turn ``earlier`` (see similarity)."""
+    if min(len(tokens(later)), len(tokens(earlier))) < REPEAT_MIN_TOKENS:
+        return False
+    if min(len(content_words(later)), len(content_words(earlier))) < REPEAT_MIN_CONTENT_TOKENS:
+        return False
+    return similarity(later, earlier) >= threshold
 
 
-def _content_words(text: str) -> list[str]:
-    return sorted({token for token in _tokens(text) if token not in STOPWORDS})
-
-
-def _shared(words: Sequence[str], others: Sequence[str]) -> int:
-    """How many of ``words`` have a close match in ``others``."""
-    return sum(
-        1
-        for word in words
-        if word in others or difflib.get_close_matches(word, others, 1, REPEAT_WORD_MATCH_RATIO)
+def _carried_out(request: str, ai_text: str) -> bool:
+    """Whether ``ai_text`` reports doing ``request``: it names all of it, asks nothing and says
+    nothing failed. Sending the same command again after that is not a perceived error."""
+    return (
+        "?" not in ai_text
+        and not NOT_DONE_PATTERN.search(ai_text)
+        and coverage(request, ai_text) >= 1.0
     )
 
 
-def _repeats(later: str, earlier: str) -> bool:
-    """Whether user turn ``later`` repeats or closely rephrases user turn ``earlier``."""
-    if min(len(_tokens(later)), len(_tokens(earlier))) < REPEAT_MIN_TOKENS:
-        return False
-    later_words, earlier_words = _content_words(later), _content_words(earlier)
-    if min(len(later_words), len(earlier_words)) < REPEAT_MIN_CONTENT_TOKENS:
-        return False
-    shared = _shared(later_words, earlier_words) + _shared(earlier_words, later_words)
-    return shared / (len(later_words) + len(earlier_words)) >= REPEAT_SIMILARITY_THRESHOLD
+def _repetition(
+    text: str, answered_user_texts: Sequence[str], ai_text: str, threshold: float
+) -> bool:
+    """Whether user turn ``text`` repeats a request that ``ai_text`` did not carry out."""
+    if CLARIFICATION_REQUEST_PATTERN.search(ai_text):
+        return False  # the assistant asked for the repeat
+    if _short_restatement(text, answered_user_texts, ai_text):
+        return True
+    return any(
+        _repeats(text, old, threshold) and not _carried_out(old, ai_text)
+        for old in answered_user_texts
+    )
+
+
+def _retry(text: str, ai_text: str) -> bool:
+    """Whether the user tries again after the assistant said it did not understand or cannot."""
+    return (
+        ASSISTANT_NON_UNDERSTANDING_PATTERN.search(ai_text) is not None
+        and not CLOSING_PATTERN.match(text)
+        and len(content_words(text)) >= RETRY_MIN_CONTENT_TOKENS
+    )
 
 
 def _statement_tokens(ai_text: str) -> set[str]:
@@ -184,20 +222,22 @@ def _short_restatement(text: str, answered_user_texts: Sequence[str], ai_text: s
     Thursday: every content word was in the answered request, some is missing from the answer,
     and the assistant asked nothing (a short reply to a question is an answer).
     """
-    tokens = _tokens(text)
-    starts_with_just = bool(tokens) and tokens[0] in {"just", "only"}
+    words_said = tokens(text)
+    starts_with_just = bool(words_said) and words_said[0] in {"just", "only"}
     limit = SHORT_REPEAT_MAX_TOKENS_JUST if starts_with_just else SHORT_REPEAT_MAX_TOKENS
-    if not tokens or len(tokens) > limit or "?" in ai_text:
+    if not words_said or len(words_said) > limit or "?" in ai_text:
         return False
-    words = {t for t in tokens if t not in STOPWORDS and t not in SHORT_REPEAT_IGNORED}
+    words = {t for t in words_said if t not in STOPWORDS and t not in SHORT_REPEAT_IGNORED}
     if not any(len(word) > 2 and not word.isdigit() for word in words):
         return False
     # a part of a longer request, not a ritual turn said again ("<SILENCE>", "what else?")
-    requested_turns = [_tokens(old) for old in answered_user_texts]
-    if not any(len(old) >= len(tokens) + SHORT_REPEAT_MIN_EXTRA_TOKENS for old in requested_turns):
+    requested_turns = [tokens(old) for old in answered_user_texts]
+    if not any(
+        len(old) >= len(words_said) + SHORT_REPEAT_MIN_EXTRA_TOKENS for old in requested_turns
+    ):
         return False
     requested = {t for old in requested_turns for t in old}
-    answer = set(_tokens(ai_text))
+    answer = set(tokens(ai_text))
     return words <= requested and not words <= answer
 
 
@@ -205,8 +245,28 @@ def _signal(kind: SignalKind, index: int, text: str, match: re.Match[str]) -> Si
     return Signal(kind=kind, turn_index=index, quote=_quote_around(text, *match.span()))
 
 
+def _pattern_match(kind: SignalKind, text: str, ai_text: str) -> re.Match[str] | None:
+    """The phrase evidence of ``kind`` in user turn ``text`` answering ``ai_text``, if any."""
+    match = _match(SIGNAL_PATTERNS[kind], text)
+    if match:
+        return match
+    if kind == "correction":
+        return _contrast_correction(text, ai_text)
+    if kind == "rejection" and not OFFER_PATTERN.search(ai_text):
+        return _match(STOP_ACTION_PATTERNS, text)
+    if kind == "insult":
+        return _exasperation(text)
+    if kind == "re_ask" and "?" not in ai_text:
+        return NO_THEN_QUESTION_PATTERN.search(text)
+    return None
+
+
 def _human_turn_signals(
-    index: int, text: str, answered_user_texts: Sequence[str], ai_text: str
+    index: int,
+    text: str,
+    answered_user_texts: Sequence[str],
+    ai_text: str,
+    config: RulesConfig,
 ) -> list[Signal]:
     """The signals in one user turn that answers the assistant turn ``ai_text``.
 
@@ -214,39 +274,30 @@ def _human_turn_signals(
     may repeat.
     """
     signals: list[Signal] = []
-    for kind in SIGNAL_KINDS:
+    for kind in config.families:
         if kind == "admission":
             continue
-        match = _match(SIGNAL_PATTERNS[kind], text)
-        if kind == "correction" and not match:
-            match = _contrast_correction(text, ai_text)
-        if kind == "rejection" and not match and not OFFER_PATTERN.search(ai_text):
-            match = _match(STOP_ACTION_PATTERNS, text)
-        if kind == "insult" and not match:
-            match = _exasperation(text)
+        match = _pattern_match(kind, text, ai_text)
         if match:
             signals.append(_signal(kind, index, text, match))
-        elif (
+        elif (kind == "retry" and _retry(text, ai_text)) or (
             kind == "repetition"
-            and not CLARIFICATION_REQUEST_PATTERN.search(ai_text)
-            and (
-                any(_repeats(text, old) for old in answered_user_texts)
-                or _short_restatement(text, answered_user_texts, ai_text)
-            )
+            and _repetition(text, answered_user_texts, ai_text, config.repeat_threshold)
         ):
             signals.append(Signal(kind=kind, turn_index=index, quote=_shorten(text)))
     return signals
 
 
-def detect_signals(turns: Sequence[Turn]) -> list[Signal]:
+def detect_signals(turns: Sequence[Turn], config: RulesConfig | None = None) -> list[Signal]:
     """Every perceived-error signal in ``turns``, in turn order (then kind priority).
 
     Only user turns that come after an assistant turn are read, so a first message that
     sounds like a correction is not a signal. A user turn is a repetition when it says so
-    ("like I said") or when it nearly repeats the user turn the assistant just answered. An
-    assistant turn counts only when it answers such a user turn and admits an error ("you're
-    right, sorry").
+    ("like I said") or when it restates a request the assistant just answered without carrying
+    it out. An assistant turn counts only when it answers such a user turn and admits an error
+    ("you're right, sorry").
     """
+    config = config or RulesConfig()
     texts = [normalize_text(turn.text) for turn in turns]
     signals: list[Signal] = []
     ai_text: str | None = None  # the latest assistant turn
@@ -255,7 +306,7 @@ def detect_signals(turns: Sequence[Turn]) -> list[Signal]:
     pending: list[str] = []  # the user turns since the latest assistant turn
     for index, (turn, text) in enumerate(zip(turns, texts, strict=True)):
         if turn.role == "ai":
-            if answers_eligible_user:
+            if answers_eligible_user and "admission" in config.families:
                 match = _match(ADMISSION_PATTERNS, text)
                 if match:
                     signals.append(_signal("admission", index, text, match))
@@ -264,7 +315,7 @@ def detect_signals(turns: Sequence[Turn]) -> list[Signal]:
             answers_eligible_user = False
             continue
         if ai_text is not None:
-            signals.extend(_human_turn_signals(index, text, answered, ai_text))
+            signals.extend(_human_turn_signals(index, text, answered, ai_text, config))
             answers_eligible_user = True
         pending.append(text)
     return signals
@@ -278,9 +329,9 @@ def reason_for(signals: Sequence[Signal]) -> str:
     return REASON_TEMPLATES[best.kind].format(quote=best.quote)
 
 
-def judge_turns(turns: Sequence[Turn]) -> Verdict:
+def judge_turns(turns: Sequence[Turn], config: RulesConfig | None = None) -> Verdict:
     """The rules verdict for a transcript: true when any signal is found, with its reason."""
     if skip_reason(turns) is not None:
         return Verdict(perceived_error=False, reason=NO_USER_TURN_AFTER_AI_REASON)
-    signals = detect_signals(turns)
+    signals = detect_signals(turns, config)
     return Verdict(perceived_error=bool(signals), reason=reason_for(signals))

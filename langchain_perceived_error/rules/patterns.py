@@ -70,6 +70,10 @@ CORRECTION_PATTERNS: tuple[re.Pattern[str], ...] = _compile(
     # "no, I was asking about ...", "actually I was talking about the other one"
     r"\b(?:no+|nope|nah|but|actually)\b[\s,.!-]*(?:i|we)(?:'m|\s+am|\s+was|\s+were)\s+"
     r"(?:asking|talking\s+about|referring\s+to|saying)\b",
+    # "I'm talking about the sport", "I'm not asking what it is" opening a sentence
+    r"(?:^|[.!?]\s+)\W*(?:(?:haha|lol|um+|hmm+|well)\W+)?i(?:'m|\s+am|\s+was)\s+(?:not\s+|only\s+|just\s+)?"
+    r"(?:talking\s+about|asking\s+(?:about|what|for|if|whether)|referring\s+to)\b",
+    r"\bi\s+(?:wasn'?t|was\s+not|'m\s+not|am\s+not)\s+(?:asking|talking\s+about)\b",
     # "that's wrong", "this is incorrect", "that was false"
     rf"\b{_THAT_IS}\s+(?:(?:just|simply|totally|completely|all|so|clearly|definitely)\s+)?"
     r"(?:wrong|incorrect|false|inaccurate|untrue|mistaken)\b",
@@ -210,32 +214,10 @@ CHALLENGE_PATTERNS: tuple[re.Pattern[str], ...] = _compile(
     r"skip|skipped|book(?:ed)?|cancel(?:l?ed)?|break|broke|answer(?:ing)?\s+(?:like|that|with)|"
     r"respond(?:ing)?\s+(?:like|that|with)|changing|making\s+(?:things|stuff)\s+up|make\s+up|"
     r"made\s+up)\b",
-    # "that doesn't make sense", "you make no sense", "you aren't making sense"
-    r"\b(?:that|this|you|your\s+\w+|what\s+you\s+(?:said|wrote|say)|it)\s*(?:'?s\s+)?"
-    rf"(?:{_DONT}|doesn'?t|does\s+not)\s+(?:even\s+|really\s+)?make\s+(?:any\s+|much\s+|"
-    r"a\s+lot\s+of\s+)?sense\b(?!\s+(?:to|that|why|how|for|when|if)\b)",
-    r"\b(?:that|this|you|it|your\s+\w+)\s*(?:'?s\s+)?makes?\s+(?:absolutely\s+)?no\s+sense\b"
-    r"(?!\s+(?:to|that|why|how|for|when|if)\b)",
-    rf"\b(?:{_YOU_ARE}|that'?s|that\s+is|this\s+is|it'?s){_NOT}\s+making\s+"
-    r"(?:any\s+)?sense\b",
-    # the sentence starts with it: "doesn't make sense", "not making any sense"
-    r"(?:^|[.!?]\s*)(?:(?:that|this|it|but|which|sorry|um+|uh+|hmm+)\W*)?(?:(?:doesn'?t|does\s+"
-    r"not|didn'?t|did\s+not)\s+(?:even\s+|really\s+)?make|(?:not|isn'?t)\s+making|makes\s+no)"
-    r"\s+(?:any\s+|much\s+)?sense\b(?!\s+(?:to|that|why|how|for|when|if)\b)",
-    r"\bnothing\s+(?:you\s+(?:say|said|are\s+saying|'re\s+saying|write|wrote))\s+(?:is\s+)?"
-    r"mak(?:es|ing)\s+(?:any\s+)?sense\b",
-    rf"\b(?:{_THAT_IS}|it'?s|it\s+is)\s+(?:just\s+|complete\s+|total\s+|utter\s+)?"
-    r"(?:nonsense|gibberish)\b",
     # "what are you talking about", "what are you even saying"
     rf"\bwhat\s+(?:are|r|were)\s+{_YOU}\s+(?:even\s+|actually\s+|now\s+)?(?:talking|going\s+on|"
     r"on\s+about|rambling|babbling)\b(?!\s+(?:about\s+)?(?:in|at|with|for|on|to|tomorrow|today|next|this|"
     r"during)\b)",
-    # "no idea what you're talking about", "I'm not sure what you mean by that" is NOT here
-    r"\b(?:no\s+idea|not\s+sure|(?:don'?t|do\s+not)\s+(?:know|understand)|can'?t\s+tell|"
-    r"not\s+following)\s+(?:(?:i\s+)?(?:know|understand)\s+)?what\s+(?:you'?re|you\s+are|your|"
-    r"ur|u\s+r|youre)\s+(?:even\s+)?(?:talking\s+about|on\s+about|getting\s+at)\b",
-    # the whole sentence is a bewildered "what?" / "huh?"
-    r"^\W*(?:(?:u+m+|h+m+|u+h+|e+r+m*|wait|sorry)\W+)?(?:what|wut|wat|huh)\s*\?[?!\s]*$",
     # "are you sure?", "are you sure about that?"
     r"(?:^|[.!?]\s*)(?:(?:um+|hmm+|wait|really)\W+)?are\s+(?:you|u)\s+(?:really\s+)?"
     r"(?:sure|certain)(?:\s+about\s+(?:that|this))?\s*\?",
@@ -277,8 +259,52 @@ CHALLENGE_PATTERNS: tuple[re.Pattern[str], ...] = _compile(
     rf"\b{_YOU_ARE}\s+repeating\s+yourself\b",
     rf"\bbut\s+{_YOU}\s+(?:just\s+|already\s+)?(?:said|told\s+me)\b",
     rf"\b{_YOU}\s+(?:just\s+)?contradict(?:ed|ing)?\s+yourself\b",
+    # "that's rude", "whoa, rude"
+    r"(?:^|[.!?]\s+)\W*(?:(?:whoa|wow|hey|um+|well)\W+)?(?:that'?s\s+|that\s+was\s+|how\s+|so\s+|"
+    r"very\s+)?rude\b",
 )
 """The user disputes what the assistant said or did, or that it answered at all."""
+
+NON_UNDERSTANDING_PATTERNS: tuple[re.Pattern[str], ...] = _compile(
+    # "that doesn't make sense", "you make no sense", "you aren't making sense"
+    r"\b(?:that|this|you|your\s+\w+|what\s+you\s+(?:said|wrote|say)|it)\s*(?:'?s\s+)?"
+    rf"(?:{_DONT}|doesn'?t|does\s+not)\s+(?:even\s+|really\s+)?make\s+(?:any\s+|much\s+|"
+    r"a\s+lot\s+of\s+)?sense\b(?!\s+(?:to|that|why|how|for|when|if)\b)",
+    r"\b(?:that|this|you|it|your\s+\w+)\s*(?:'?s\s+)?makes?\s+(?:absolutely\s+)?no\s+sense\b"
+    r"(?!\s+(?:to|that|why|how|for|when|if)\b)",
+    rf"\b(?:{_YOU_ARE}|that'?s|that\s+is|this\s+is|it'?s){_NOT}\s+making\s+"
+    r"(?:any\s+)?sense\b",
+    # the sentence starts with it: "doesn't make sense", "not making any sense"
+    r"(?:^|[.!?]\s*)(?:(?:that|this|it|but|which|sorry|um+|uh+|hmm+)\W*)?(?:(?:doesn'?t|does\s+"
+    r"not|didn'?t|did\s+not)\s+(?:even\s+|really\s+)?make|(?:not|isn'?t)\s+making|makes\s+no)"
+    r"\s+(?:any\s+|much\s+)?sense\b(?!\s+(?:to|that|why|how|for|when|if)\b)",
+    r"\bnothing\s+(?:you\s+(?:say|said|are\s+saying|'re\s+saying|write|wrote))\s+(?:is\s+)?"
+    r"mak(?:es|ing)\s+(?:any\s+)?sense\b",
+    rf"\b(?:{_THAT_IS}|it'?s|it\s+is)\s+(?:just\s+|complete\s+|total\s+|utter\s+)?"
+    r"(?:nonsense|gibberish)\b",
+    # "no idea what you're talking about", "I'm not sure what you mean by that" is NOT here
+    r"\b(?:no\s+idea|not\s+sure|(?:don'?t|do\s+not)\s+(?:know|understand)|can'?t\s+tell|"
+    r"not\s+following)\s+(?:(?:i\s+)?(?:know|understand)\s+)?what\s+(?:you'?re|you\s+are|your|"
+    r"ur|u\s+r|youre)\s+(?:even\s+)?(?:talking\s+about|on\s+about|getting\s+at)\b",
+    # the whole sentence is a bewildered "what?" / "huh?"
+    r"^\W*(?:(?:u+m+|h+m+|u+h+|e+r+m*|wait|sorry)\W+)?(?:what|wut|wat|huh)\s*\?[?!\s]*$",
+    # "I don't understand you", "I don't get what you mean", "didn't get you", "you lost me"
+    r"\bi\s+(?:(?:still|just|really)\s+)?(?:don'?t|do\s+not|didn'?t|did\s+not|can'?t|cannot)\s+"
+    r"(?:understand|get|follow)\s+(?:you|u|ya|what\s+(?:you|u)\s+(?:mean|meant|said|say|are\s+"
+    r"saying|'re\s+saying|wrote)|your\s+(?:answer|reply|response|question|point|meaning))\b",
+    r"^\W*(?:(?:sorry|hmm+|um+|uh+|huh)\W+)?(?:i\s+)?(?:still\s+)?(?:don'?t|didn'?t|do\s+not|did\s+not)\s+"
+    r"(?:understand|get\s+(?:it|you|that|this))\W*$",
+    r"\b(?:didn'?t|don'?t)\s+(?:get|understand)\s+(?:you|u|ya)\b",
+    r"\b(?:you|u)\s+lost\s+me\b",
+    # the whole sentence asks what the assistant means: "what do you mean?", "meaning?"
+    r"(?:^|[.!?]\s+)\W*(?:(?:sorry|um+|uh+|hmm+|wait|huh)\W+)?what\s+(?:do|did)\s+(?:you|u|ya)\s+"
+    r"mean\s*(?:\?|$)",
+    r"(?:^|[.!?]\s+)\W*what\s+(?:are|r)\s+(?:you|u)\s+(?:even\s+)?say(?:ing)?\s*(?:\?|$)",
+    r"^\W*(?:what\W+){2,}\W*$",
+    r"^\W*(?:eh|pardon|come\s+again|excuse\s+me)\s*\?+\W*$",
+    r"\bwhat\s+(?:is|was)\s+that\s+supposed\s+to\s+mean\b",
+)
+"""The user says the assistant's reply makes no sense to them, or asks what it means."""
 
 INSULT_PATTERNS: tuple[re.Pattern[str], ...] = _compile(
     # "you're useless", "you are so stupid", "you idiot", "you stupid bot"
@@ -321,7 +347,7 @@ REPETITION_PATTERNS: tuple[re.Pattern[str], ...] = _compile(
     # "answer my question", "I asked you a question"
     r"\b(?:answer|respond\s+to)\s+my\s+questions?\b",
     rf"{_CLAUSE_START}(?:answer|respond\s+to)\s+the\s+questions?\s*(?:[.!?]|$)",
-    r"\bi\s+asked\s+you\s+(?:(?:a|the|my)\s+question|what|where|when|how|if|whether|about|for|to)\b",
+    r"\bi\s+asked\s+you\s+(?:about|for|to)\b",
     # the turn starts with "I said ...": the user restates what was ignored
     r"^\W*i\s+said\b(?!\s+(?:to|goodbye|bye|hello|hi|yes|thanks)\b)",
     # "something I can actually make", "a laptop I could actually afford"
@@ -445,10 +471,98 @@ ADMISSION_PATTERNS: tuple[re.Pattern[str], ...] = _compile(
 )
 """The assistant acknowledges its own error in a turn that answers the user."""
 
+SARCASM_PATTERNS: tuple[re.Pattern[str], ...] = _compile(
+    # "thanks for nothing", "thanks for stating the obvious"
+    r"\bthanks?\s+(?:you\s+)?(?:for\s+nothing|a\s+lot\s+for\s+nothing|for\s+stating\s+the\s+"
+    r"obvious|for\s+(?:the|that|this|your)\s+(?:useless|pointless|non-?answer))\b",
+    # "very helpful... not", "great job, not", "so helpful /s"
+    r"\b(?:very|so|really|real|super|most|how)\s+(?:helpful|useful|informative|smart|clever)\b"
+    r"[\s,.!…]*(?:\bnot\b|/s\b)",
+    r"\b(?:great|nice|good|brilliant|awesome)\s+(?:job|work|answer|one|response)\b[\s,.!…]*"
+    r"(?:\bnot\b|/s\b)",
+    r"\bsaid\s+no\s*(?:one|body)\s+ever\b",
+    r"^\W*(?:oh\s+)?yeah,?\s+right\W*$",
+    # "thanks, genius", "nice one, Sherlock", "well done, Einstein"
+    r"\b(?:thanks|thank\s+you|nice|good|great|brilliant|ok|okay|well\s+done|wow|sure)\W+"
+    r"(?:(?:one|job|try)\W+)?(?:genius|einstein|sherlock|captain\s+obvious|smartass|smarty)\b",
+    # mockery of competence: "my dog could do better", "a toaster is smarter than you"
+    r"\b(?:smarter|more\s+(?:helpful|useful|intelligent))\s+than\s+(?:you|u)\b",
+    r"\bmy\s+(?:\w+\s+){0,2}(?:dog|cat|toaster|calculator|grandma|grandmother|granny|kid|"
+    r"child|\d+[\s-]year[\s-]old)\s+(?:could|can|would)\s+(?:do|answer|write|have\s+done)\s+"
+    r"(?:(?:it|that|this)\s+)?better\b",
+    r"\b(?:is\s+that|that'?s)\s+(?:really\s+)?the\s+best\s+(?:you|u)\s+(?:can\s+do|(?:'?ve\s+)?got)\b",
+    r"\bsome\s+(?:help|assistant|ai|bot|expert|genius)\s+(?:you\s+are|that\s+(?:is|was))\b",
+    r"\bi\s+thought\s+(?:you|u)\s+(?:were|was)\s+(?:supposed\s+to\s+be\s+)?(?:smart|intelligent|"
+    r"clever|an?\s+(?:ai|expert|smart))\b",
+    r"\bdo\s+(?:you|u)\s+even\s+(?:know|understand|read|listen)\b",
+    r"\b(?:did|do)\s+(?:you|u)\s+(?:even\s+)?(?:read|see)\s+(?:what|my)\b",
+)
+"""The user mocks the assistant's competence (sarcasm): "thanks for nothing", "thanks, genius"."""
+
+RE_ASK_PATTERNS: tuple[re.Pattern[str], ...] = _compile(
+    # "No, I asked where it is", "I was asking when it opens", "My question was ..."
+    r"\bi\s+(?:was\s+)?ask(?:ed|ing)\s+(?:you\s+)?(?:what|where|when|who|how|why|which|if|"
+    r"whether)\b",
+    r"\bmy\s+question\s+was\b",
+    r"\b(?:that'?s|that\s+is|this\s+is|it'?s)\s+not\s+what\s+i'?m\s+asking\b",
+    # "so, will you answer or not?"
+    r"\b(?:will|can|could)\s+(?:you|u)\s+(?:just\s+)?answer\s+(?:or\s+not|me|(?:the|my)\s+question)\b",
+    r"\bi\s+asked\s+you\s+(?:a|the|my)\s+question\b",
+)
+"""The user asks again after an evasive or off-topic answer (the bare "No, <question>?" is found
+in code, only when the assistant asked nothing)."""
+
+NO_THEN_QUESTION_PATTERN: re.Pattern[str] = re.compile(
+    r"^\W*(?:no+|nope|nah)\b[\s,.!-]+(?:i\s+mean\s+|but\s+)?(?!(?:what|how)\s+about\s+(?:you|u)\b)"
+    r"(?:what|where|when|who|how|why|which|"
+    r"do|does|did|is|are|can|could|will|would)\b[^.!?\n]*\?",
+    _FLAGS,
+)
+""""No, where is it?": a re-asked question, when the assistant turn before asked nothing."""
+
+ASSISTANT_NON_UNDERSTANDING_PATTERN: re.Pattern[str] = re.compile(
+    r"\bi\s+(?:(?:really|just|still)\s+)?(?:don'?t|do\s+not|didn'?t|did\s+not|can'?t|cannot|"
+    r"could\s+not|couldn'?t)\s+(?:quite\s+)?(?:understand|follow|get|catch|parse|make\s+sense\s+of)"
+    r"\s*(?:that|this|it|you|your|what\s+you|the\s+question|\W*$|[.!,])"
+    r"|\b(?:i'?m|i\s+am)\s+(?:not\s+sure|unsure)\s+what\s+(?:you\s+mean|you'?re\s+(?:asking|"
+    r"saying|referring)|you\s+are\s+(?:asking|saying|referring))"
+    r"|\bi\s+(?:don'?t|do\s+not)\s+know\s+(?:how\s+to\s+(?:help|answer|respond|do\s+that)|what\s+"
+    r"(?:you\s+mean|you'?re\s+(?:talking|asking)|that\s+means|to\s+say))"
+    r"|\b(?:i'?m|i\s+am)\s+(?:not\s+able|unable)\s+to\s+(?:help|answer|understand|do\s+that)"
+    r"|\bi\s+(?:can'?t|cannot)\s+(?:help\s+(?:you\s+)?with\s+(?:that|this)|answer\s+(?:that|this)|"
+    r"do\s+that)\b"
+    r"|\b(?:that'?s|that\s+is)\s+(?:beyond|outside)\s+(?:me|my\s+(?:abilities|capabilities|"
+    r"knowledge|scope))"
+    r"|\bi\s+have\s+no\s+(?:idea|answer)\b",
+    _FLAGS,
+)
+"""The assistant says it did not understand or cannot do it; a user turn that tries again
+afterwards is a ``retry`` signal."""
+
+NOT_DONE_PATTERN: re.Pattern[str] = re.compile(
+    r"\b(?:can'?t|cannot|couldn'?t|could\s+not|unable|failed|won'?t|not\s+able|don'?t\s+have|"
+    r"no\s+(?:results?|matches|availability)|not\s+(?:available|found|possible)|sorry|"
+    r"unfortunately)\b",
+    _FLAGS,
+)
+"""Words in an assistant turn that say a request was NOT carried out (so a repeat is a signal)."""
+
+CLOSING_PATTERN: re.Pattern[str] = re.compile(
+    r"^\W*(?:(?:ok|okay|k|fine|alright|sure|yes|yeah|yep|no|nope|thanks|thank\s+you|thx|bye|"
+    r"goodbye|good\s*night|never\s*mind|nvm|forget\s+it|lol|haha|cool|great|nice|hi|hello|hey)"
+    r"\W*)+$",
+    _FLAGS,
+)
+"""A user turn that only acknowledges or closes: not an attempt to try again."""
+
 SIGNAL_PATTERNS: dict[SignalKind, tuple[re.Pattern[str], ...]] = {
     "correction": CORRECTION_PATTERNS,
     "rejection": REJECTION_PATTERNS,
     "challenge": CHALLENGE_PATTERNS,
+    "sarcasm": SARCASM_PATTERNS,
+    "non_understanding": NON_UNDERSTANDING_PATTERNS,
+    "re_ask": RE_ASK_PATTERNS,
+    "retry": (),
     "insult": INSULT_PATTERNS,
     "repetition": REPETITION_PATTERNS,
     "admission": ADMISSION_PATTERNS,

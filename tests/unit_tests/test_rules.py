@@ -77,16 +77,16 @@ SIGNAL_CASES = [
     ("challenge", "I never said Wednesday.", "I never said Wednesday"),
     ("challenge", "I didn't ask for four seats.", "I didn't ask for four seats"),
     ("challenge", "Why did you change the day?", "Why did you change the day"),
-    ("challenge", "that doesn 't make sense", "that doesn't make sense"),
-    ("challenge", "doesnt make any sense", "doesnt make any sense"),
+    ("non_understanding", "that doesn 't make sense", "that doesn't make sense"),
+    ("non_understanding", "doesnt make any sense", "doesnt make any sense"),
     ("challenge", "What are you talking about?", "What are you talking about"),
     ("challenge", "Are you even listening to me?", "Are you even listening to me"),
     ("challenge", "You didn't answer my question.", "You didn't answer my question"),
     ("challenge", "But you said it was free on Tuesday!", "But you said it was free on Tuesday"),
     ("challenge", "what does that have to do with it?", "what does that have to do with it"),
     ("challenge", "Are you sure?", "Are you sure?"),
-    ("challenge", "huh?", "huh?"),
-    ("challenge", "no idea what you're talking about", "no idea what you're talking about"),
+    ("non_understanding", "huh?", "huh?"),
+    ("non_understanding", "no idea what you're talking about", "no idea what you're talking about"),
     ("challenge", "That's not an answer.", "That's not an answer"),
     ("challenge", "I didn't want the late slot.", "I didn't want the late slot"),
     ("challenge", "Hold on, you booked it already?", "Hold on, you booked it already?"),
@@ -384,10 +384,10 @@ def test_rephrased_request_is_a_repetition() -> None:
             a("February: revenue up 4%."),
             h("Summarise the March sales report."),
         ],
-        # a repeat the assistant asked for
+        # a repeat the assistant asked for (a clarifying question, not a failure to understand)
         [
             h("Find me an Italian restaurant near the station."),
-            a("Sorry, I don't understand. Could you rephrase?"),
+            a("Which station do you mean: Central or North?"),
             h("Find me an Italian restaurant near the station."),
         ],
         # only the request the assistant just answered can be repeated
