@@ -169,7 +169,7 @@ def _repetition(
     if _short_restatement(text, answered_user_texts, ai_text):
         return True
     return any(
-        _repeats(text, old, threshold) and not _carried_out(old, ai_text)
+        (_repeats(text, old, threshold) and not _carried_out(old, ai_text))
         for old in answered_user_texts
     )
 

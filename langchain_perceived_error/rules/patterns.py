@@ -503,7 +503,7 @@ RE_ASK_PATTERNS: tuple[re.Pattern[str], ...] = _compile(
     # "No, I asked where it is", "I was asking when it opens", "My question was ..."
     r"\bi\s+(?:was\s+)?ask(?:ed|ing)\s+(?:you\s+)?(?:what|where|when|who|how|why|which|if|"
     r"whether)\b",
-    r"\bmy\s+question\s+was\b",
+    r"\bmy\s+question\s+was\s+(?:about|whether|if|what|where|when|who|how|why|which|:)",
     r"\b(?:that'?s|that\s+is|this\s+is|it'?s)\s+not\s+what\s+i'?m\s+asking\b",
     # "so, will you answer or not?"
     r"\b(?:will|can|could)\s+(?:you|u)\s+(?:just\s+)?answer\s+(?:or\s+not|me|(?:the|my)\s+question)\b",
@@ -549,7 +549,8 @@ NOT_DONE_PATTERN: re.Pattern[str] = re.compile(
 
 CLOSING_PATTERN: re.Pattern[str] = re.compile(
     r"^\W*(?:(?:ok|okay|k|fine|alright|sure|yes|yeah|yep|no|nope|thanks|thank\s+you|thx|bye|"
-    r"goodbye|good\s*night|never\s*mind|nvm|forget\s+it|lol|haha|cool|great|nice|hi|hello|hey)"
+    r"goodbye|good\s*night|never\s*mind|nvm|forget\s+it|lol|haha|cool|great|nice|hi|hello|hey|"
+    r"anyway|no\s+worries|no\s+problem|that'?s\s+(?:ok|okay|fine|all))"
     r"\W*)+$",
     _FLAGS,
 )

@@ -17,6 +17,7 @@ from langchain_perceived_error.rules import (
     NO_SIGNAL_REASON,
     NO_USER_TURN_AFTER_AI_REASON,
     SIGNAL_KINDS,
+    RulesConfig,
     RulesJudge,
     Signal,
     detect_signals,
@@ -101,6 +102,36 @@ SIGNAL_CASES = [
     ("insult", "ffs. I only need a table for two.", "ffs"),
     ("insult", "Oh come on, I only need it for two.", "Oh come on, I only need it for two"),
     ("insult", "omg, seriously? you booked Wednesday", "omg, seriously"),
+    # the user does not understand the reply
+    ("non_understanding", "I don't understand you.", "I don't understand you"),
+    ("non_understanding", "sorry, I didn't get that", "sorry, I didn't get that"),
+    ("non_understanding", "What do you mean?", "What do you mean?"),
+    ("non_understanding", "what?? what??", "what?? what??"),
+    ("non_understanding", "Hmm, you lost me there.", "Hmm, you lost me there"),
+    # re-asking after an evasive or off-topic answer
+    ("re_ask", "No, where is it exactly?", "No, where is it exactly?"),
+    ("re_ask", "I asked whether they take cards.", "I asked whether they take cards"),
+    ("re_ask", "My question was about the deposit.", "My question was about the deposit"),
+    ("re_ask", "Could you just answer my question?", "Could you just answer my question"),
+    # sarcasm or mockery about the assistant's competence
+    ("sarcasm", "Well, thanks for nothing.", "Well, thanks for nothing"),
+    ("sarcasm", "Wow, very helpful... not.", "Wow, very helpful... not"),
+    ("sarcasm", "Great, thanks genius.", "Great, thanks genius"),
+    (
+        "sarcasm",
+        "A pocket calculator is smarter than you.",
+        "A pocket calculator is smarter than you",
+    ),
+    ("sarcasm", "Is that really the best you can do?", "Is that really the best you can do"),
+    ("sarcasm", "Do you even know what a weekday is?", "Do you even know what a weekday is"),
+    # the user feels the answer missed the subject
+    (
+        "correction",
+        "I'm talking about the one on Main Street.",
+        "I'm talking about the one on Main Street",
+    ),
+    ("correction", "lol I was not asking for a recipe", "lol I was not asking for a recipe"),
+    ("challenge", "whoa, rude", "whoa, rude"),
     # explicit repetition
     ("repetition", "Like I said, two people on Tuesday.", "Like I said, two people on Tuesday"),
     ("repetition", "I already told you: Tuesday.", "I already told you: Tuesday"),
@@ -187,6 +218,17 @@ NON_SIGNAL_CASES = [
     "Nein, danke.",
     "No, gracias.",
     "I wanted to ask whether they have a kids menu.",
+    # look-alikes of the sarcasm, non-understanding and re-asking families
+    "Wow, very helpful, thank you!",
+    "Nice job, that's exactly it.",
+    "Thanks, that's genius advice.",
+    "My sister is smarter than me at chess.",
+    "No, what about you?",
+    "Nah, how about you?",
+    "I don't understand why the deposit is so high.",
+    "What do you mean by corkage?",
+    "My question was answered, thanks.",
+    "Is that the best table they have left?",
     # a pasted log from collaborative debugging
     'Now I get:\nTraceback (most recent call last):\n  File "app.py", line 3\n'
     "ValueError: expected 2 guests, not 4",
@@ -199,6 +241,9 @@ def _kind_phrase(kind: str) -> str:
         "rejection": "rejects",
         "challenge": "challenges",
         "insult": "insults",
+        "sarcasm": "mocks the assistant's competence",
+        "non_understanding": "makes no sense to them",
+        "re_ask": "asks again",
         "repetition": "repeats",
         "admission": "acknowledges an error",
     }[kind]
@@ -224,7 +269,7 @@ def test_non_signal_is_not_flagged(reply: str) -> None:
 
 
 def test_every_signal_kind_is_covered_by_a_case() -> None:
-    covered = {kind for kind, _, _ in SIGNAL_CASES} | {"admission"}
+    covered = {kind for kind, _, _ in SIGNAL_CASES} | {"admission", "retry"}
     assert covered == set(SIGNAL_KINDS)
 
 
@@ -387,7 +432,7 @@ def test_rephrased_request_is_a_repetition() -> None:
         # a repeat the assistant asked for (a clarifying question, not a failure to understand)
         [
             h("Find me an Italian restaurant near the station."),
-            a("Which station do you mean: Central or North?"),
+            a("Could you clarify which station you mean?"),
             h("Find me an Italian restaurant near the station."),
         ],
         # only the request the assistant just answered can be repeated
@@ -619,4 +664,87 @@ def test_contrast_against_a_stated_cause_is_still_a_correction() -> None:
     turns = after_answer("It's the cache, not the database.", answer="The database is the cause.")
     assert judge_turns(turns).reason == (
         'The user corrects the assistant: "It\'s the cache, not the database".'
+    )
+
+
+@pytest.mark.parametrize(
+    "failure",
+    [
+        "Sorry, I don't understand.",
+        "I'm not sure what you mean.",
+        "I don't know how to help with that.",
+        "Sorry, I can't help with that.",
+    ],
+)
+def test_a_new_attempt_after_the_assistant_failed_to_understand_is_a_retry(failure: str) -> None:
+    turns = [
+        h("Put the gym session somewhere on Thursday evening."),
+        a(failure),
+        h("Thursday, after work, add a gym slot to my calendar."),
+    ]
+    verdict = judge_turns(turns)
+    assert verdict.reason == (
+        "The user tries again after the assistant failed to understand: "
+        '"Thursday, after work, add a gym slot to my calendar.".'
+    )
+
+
+@pytest.mark.parametrize("closing", ["ok never mind", "Thanks anyway!", "no worries, bye"])
+def test_closing_after_the_assistant_failed_to_understand_is_not_a_retry(closing: str) -> None:
+    turns = [h("Put the gym session on Thursday."), a("Sorry, I don't understand."), h(closing)]
+    assert [s.kind for s in detect_signals(turns)] == []
+
+
+def test_a_reworded_request_is_a_repetition() -> None:
+    # number words, inflections and an added word do not hide the repeat
+    turns = [
+        h("Can you list three vegan dinners under twenty minutes?"),
+        a("Vegan cooking relies on legumes, grains and vegetables."),
+        h("List 3 vegan dinner recipes under 20 minutes please"),
+    ]
+    assert [s.kind for s in detect_signals(turns)] == ["repetition"]
+
+
+def test_the_same_command_again_after_it_was_carried_out_is_not_a_repetition() -> None:
+    turns = [
+        h("Water the greenhouse plants with the drip system."),
+        a("Done: the greenhouse plants were watered with the drip system."),
+        h("Water the greenhouse plants with the drip system."),
+    ]
+    assert detect_signals(turns) == []
+
+
+def test_the_same_command_again_after_it_failed_is_a_repetition() -> None:
+    turns = [
+        h("Water the greenhouse plants with the drip system."),
+        a("The greenhouse is 24 degrees today."),
+        h("Water the greenhouse plants with the drip system."),
+    ]
+    assert [s.kind for s in detect_signals(turns)] == ["repetition"]
+
+
+@pytest.mark.parametrize(
+    ("reply", "quote"),
+    [
+        # a question mark before the signal does not leak into the quote
+        ("The 22nd? I said the 21st.", "I said the 21st"),
+        # a dotted file name is one word, not a sentence end
+        ("That's wrong, it lives in parser.rs now.", "That's wrong, it lives in parser.rs now"),
+    ],
+)
+def test_quotes_are_whole_sentences(reply: str, quote: str) -> None:
+    turns = [
+        h("Which file handles tokens, and what date is the release?"),
+        a("Tokens are handled in lexer.rs; the release is on the 22nd."),
+        h(reply),
+    ]
+    assert judge_turns(turns).reason == f'The user corrects the assistant: "{quote}".'
+
+
+def test_rules_config_limits_the_families() -> None:
+    turns = after_answer("Well, thanks for nothing.")
+    assert judge_turns(turns).perceived_error is True
+    only_corrections = RulesConfig(families=("correction",))
+    assert judge_turns(turns, only_corrections) == Verdict(
+        perceived_error=False, reason=NO_SIGNAL_REASON
     )
