@@ -53,6 +53,15 @@ REPEAT_SIMILARITY_THRESHOLD = 0.85
 """The :func:`~langchain_perceived_error.rules.similarity.similarity` from which a later user
 turn repeats an earlier one (the one number the benchmark tunes, leave-one-source-out)."""
 
+SHORT_COMMAND_MIN_CONTENT_TOKENS = 2
+"""A shorter user turn needs this many non-stopwords to count as a repeated command ..."""
+
+SHORT_COMMAND_THRESHOLD = 0.95
+"""... and this similarity (said again nearly word for word) ..."""
+
+SHORT_COMMAND_MAX_COVERAGE = 0.5
+"""... after an answer that mentioned less than this share of its words."""
+
 RETRY_MIN_CONTENT_TOKENS = 1
 """A user turn after "sorry, I don't understand" needs this many content words to be a retry."""
 
@@ -141,13 +150,35 @@ def _match(patterns: Iterable[re.Pattern[str]], text: str) -> re.Match[str] | No
     return None
 
 
-def _repeats(later: str, earlier: str, threshold: float) -> bool:
-    """Whether user turn ``later`` repeats or rephrases user turn ``earlier`` (see similarity)."""
-    if min(len(tokens(later)), len(tokens(earlier))) < REPEAT_MIN_TOKENS:
-        return False
-    if min(len(content_words(later)), len(content_words(earlier))) < REPEAT_MIN_CONTENT_TOKENS:
-        return False
-    return similarity(later, earlier) >= threshold
+def _long_request(text: str) -> bool:
+    return (
+        len(tokens(text)) >= REPEAT_MIN_TOKENS
+        and len(content_words(text)) >= REPEAT_MIN_CONTENT_TOKENS
+    )
+
+
+def _command_words(text: str) -> list[str]:
+    """The content words of a short turn, acknowledgements and rituals ("thanks, bye") left out."""
+    return content_words(" ".join(w for w in tokens(text) if w not in SHORT_REPEAT_IGNORED))
+
+
+def _repeated_request(later: str, earlier: str, ai_text: str, threshold: float) -> bool:
+    """Whether user turn ``later`` repeats user turn ``earlier``, which ``ai_text`` did not do.
+
+    A request of some length counts when rephrased (similarity from ``threshold``) and the
+    assistant did not report doing it. A short command ("play the jazz playlist") counts only
+    when said again nearly word for word after an answer that asked nothing and mentioned
+    little of it.
+    """
+    if _long_request(later) and _long_request(earlier):
+        return similarity(later, earlier) >= threshold and not _carried_out(earlier, ai_text)
+    return (
+        min(len(_command_words(later)), len(_command_words(earlier)))
+        >= SHORT_COMMAND_MIN_CONTENT_TOKENS
+        and similarity(later, earlier) >= SHORT_COMMAND_THRESHOLD
+        and "?" not in ai_text
+        and coverage(earlier, ai_text) < SHORT_COMMAND_MAX_COVERAGE
+    )
 
 
 def _carried_out(request: str, ai_text: str) -> bool:
@@ -168,10 +199,7 @@ def _repetition(
         return False  # the assistant asked for the repeat
     if _short_restatement(text, answered_user_texts, ai_text):
         return True
-    return any(
-        (_repeats(text, old, threshold) and not _carried_out(old, ai_text))
-        for old in answered_user_texts
-    )
+    return any(_repeated_request(text, old, ai_text, threshold) for old in answered_user_texts)
 
 
 def _retry(text: str, ai_text: str) -> bool:

@@ -748,3 +748,28 @@ def test_rules_config_limits_the_families() -> None:
     assert judge_turns(turns, only_corrections) == Verdict(
         perceived_error=False, reason=NO_SIGNAL_REASON
     )
+
+
+def test_a_short_command_said_again_after_a_miss_is_a_repetition() -> None:
+    turns = [
+        h("play rainy mood jazz"),
+        a("Here is the weather for today: light rain."),
+        h("play rainy mood jazz"),
+    ]
+    assert [s.kind for s in detect_signals(turns)] == ["repetition"]
+
+
+@pytest.mark.parametrize(
+    "turns",
+    [
+        # the command was carried out: saying it again asks for it again
+        [h("play rainy mood jazz"), a("Playing rainy mood jazz."), h("play rainy mood jazz")],
+        # the assistant asked something: the repeat answers it
+        [h("play jazz radio"), a("On which speaker?"), h("play jazz radio")],
+        # rituals said twice
+        [h("thank you very much"), a("Anything else?"), h("thanks very much")],
+        [h("ok bye"), a("Goodbye!"), h("ok bye")],
+    ],
+)
+def test_not_a_repeated_short_command(turns: list[Turn]) -> None:
+    assert detect_signals(turns) == []
