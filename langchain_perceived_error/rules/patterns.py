@@ -106,6 +106,10 @@ CORRECTION_PATTERNS: tuple[re.Pattern[str], ...] = _compile(
     rf"\b{_YOU}\s+(?:completely\s+|totally\s+|clearly\s+)?(?:misunderstood|misread|misheard|"
     r"mixed\s+up|mixed\s+(?:it|them|that)\s+up|confused\s+(?:it|them|me\s+with|the|my)|"
     r"ignored|overlooked|forgot\s+(?:to|my|the|about|that)|left\s+out|got\s+confused)\b",
+    # the whole turn is "no, no, no", "not that one", "wrong song"
+    r"^\W*no+(?:\W+no+)+\W*$",
+    r"^\W*(?:no+\W+)?not\s+(?:that|this)\s+one\b",
+    r"^\W*(?:no+\W+)?(?:the\s+|that'?s\s+the\s+)?wrong\s+[\w'-]+(?:\s+[\w'-]+)?\W*$",
     # the whole turn is "wrong." / "nope, incorrect" / "not true"
     r"^\W*(?:no+|nope|nah)?\W*(?:wrong|incorrect|not\s+(?:right|correct|true))\W*$",
     # "no, not that one", "no, not the blue one"
@@ -259,6 +263,9 @@ CHALLENGE_PATTERNS: tuple[re.Pattern[str], ...] = _compile(
     rf"\b{_YOU_ARE}\s+repeating\s+yourself\b",
     rf"\bbut\s+{_YOU}\s+(?:just\s+|already\s+)?(?:said|told\s+me)\b",
     rf"\b{_YOU}\s+(?:just\s+)?contradict(?:ed|ing)?\s+yourself\b",
+    # "why would I want to do that?" questioning the assistant's premise
+    r"(?:^|[.!?]\s+)\W*why\s+(?:on\s+earth\s+)?would\s+i\s+(?:ever\s+)?(?:want\s+to\s+)?\w+\s+"
+    r"(?:that|this|you)\b",
     # "that's rude", "whoa, rude"
     r"(?:^|[.!?]\s+)\W*(?:(?:whoa|wow|hey|um+|well)\W+)?(?:that'?s\s+|that\s+was\s+|how\s+|so\s+|"
     r"very\s+)?rude\b",
@@ -288,6 +295,11 @@ NON_UNDERSTANDING_PATTERNS: tuple[re.Pattern[str], ...] = _compile(
     r"ur|u\s+r|youre)\s+(?:even\s+)?(?:talking\s+about|on\s+about|getting\s+at)\b",
     # the whole sentence is a bewildered "what?" / "huh?"
     r"^\W*(?:(?:u+m+|h+m+|u+h+|e+r+m*|wait|sorry)\W+)?(?:what|wut|wat|huh)\s*\?[?!\s]*$",
+    # "lol what", "What? ..." opening the turn, "I'm confused", "you're confusing me"
+    r"^\W*(?:lol|haha+|ha|lmao|wow|oh|um+|uh+|hmm+|wait|sorry|ok+|okay)\W+(?:what|wut|wat|huh)\W*$",
+    r"^\W*(?:(?:um+|uh+|hmm+|sorry|ok+|okay|lol|haha+|now)\W+)?(?:i'?m|i\s+am)\s+(?:so\s+|very\s+|"
+    r"really\s+|a\s+(?:bit|little)\s+|kinda\s+|totally\s+|completely\s+)?(?:confused|lost)\W*$",
+    r"\b(?:you'?re|you\s+are|u\s+r)\s+confusing\s+me\b",
     # "I don't understand you", "I don't get what you mean", "didn't get you", "you lost me"
     r"\bi\s+(?:(?:still|just|really)\s+)?(?:don'?t|do\s+not|didn'?t|did\s+not|can'?t|cannot)\s+"
     r"(?:understand|get|follow)\s+(?:you|u|ya|what\s+(?:you|u)\s+(?:mean|meant|said|say|are\s+"
@@ -303,6 +315,9 @@ NON_UNDERSTANDING_PATTERNS: tuple[re.Pattern[str], ...] = _compile(
     r"^\W*(?:what\W+){2,}\W*$",
     r"^\W*(?:eh|pardon|come\s+again|excuse\s+me)\s*\?+\W*$",
     r"\bwhat\s+(?:is|was)\s+that\s+supposed\s+to\s+mean\b",
+    # a bewildered "What?" opening a longer turn
+    r"^\W*(?:what|huh|wut|wat)\s*\?+\s+(?![^\n]*\b(?:thanks?|thank\s+you|amazing|awesome|great|cool|"
+    r"congrat\w*|wow|love|nice)\b)\w",
 )
 """The user says the assistant's reply makes no sense to them, or asks what it means."""
 
@@ -338,6 +353,7 @@ REPETITION_PATTERNS: tuple[re.Pattern[str], ...] = _compile(
     r"wrote|explained|gave\s+you)\b",
     r"\bi\s+(?:said|told\s+you|asked(?:\s+you)?|mentioned)\s+(?:that\s+|it\s+|this\s+)?"
     r"(?:already|before|earlier|twice|again|above|previously)\b",
+    r"\bi\s+(?:just\s+)?told\s+you\s+(?:the\s+answer|that\s+already|already|before|earlier|twice)\b",
     # "let me ask again", "I'll ask again", "I repeat", "for the second time"
     r"\b(?:let\s+me|i'?ll|i\s+will)\s+(?:ask|say|try)\s+(?:that\s+|it\s+|this\s+)?(?:again|"
     r"one\s+more\s+time|once\s+more)\b",
@@ -485,6 +501,8 @@ SARCASM_PATTERNS: tuple[re.Pattern[str], ...] = _compile(
     # "thanks, genius", "nice one, Sherlock", "well done, Einstein"
     r"\b(?:thanks|thank\s+you|nice|good|great|brilliant|ok|okay|well\s+done|wow|sure)\W+"
     r"(?:(?:one|job|try)\W+)?(?:genius|einstein|sherlock|captain\s+obvious|smartass|smarty)\b",
+    # "you sound like a broken record", "you sound like a bot"
+    r"\b(?:you|u)\s+sound\s+like\s+(?:an?\s+)?(?:broken\s+record|bot|robot|machine|parrot|script)\b",
     # mockery of competence: "my dog could do better", "a toaster is smarter than you"
     r"\b(?:smarter|more\s+(?:helpful|useful|intelligent))\s+than\s+(?:you|u)\b",
     r"\bmy\s+(?:\w+\s+){0,2}(?:dog|cat|toaster|calculator|grandma|grandmother|granny|kid|"
@@ -507,6 +525,7 @@ RE_ASK_PATTERNS: tuple[re.Pattern[str], ...] = _compile(
     r"\b(?:that'?s|that\s+is|this\s+is|it'?s)\s+not\s+what\s+i'?m\s+asking\b",
     # "so, will you answer or not?"
     r"\b(?:will|can|could)\s+(?:you|u)\s+(?:just\s+)?answer\s+(?:or\s+not|me|(?:the|my)\s+question)\b",
+    r"^\W*(?:(?:just|please|now|so)\W+)?answer\s+me\W*$",
     r"\bi\s+asked\s+you\s+(?:a|the|my)\s+question\b",
 )
 """The user asks again after an evasive or off-topic answer (the bare "No, <question>?" is found

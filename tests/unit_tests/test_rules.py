@@ -108,11 +108,20 @@ SIGNAL_CASES = [
     ("non_understanding", "What do you mean?", "What do you mean?"),
     ("non_understanding", "what?? what??", "what?? what??"),
     ("non_understanding", "Hmm, you lost me there.", "Hmm, you lost me there"),
+    ("non_understanding", "lol what", "lol what"),
+    (
+        "non_understanding",
+        "What? Since when do you sell bikes",
+        "What? Since when do you sell bikes",
+    ),
+    ("non_understanding", "hmm, I'm confused", "hmm, I'm confused"),
+    ("non_understanding", "You're confusing me.", "You're confusing me"),
     # re-asking after an evasive or off-topic answer
     ("re_ask", "No, where is it exactly?", "No, where is it exactly?"),
     ("re_ask", "I asked whether they take cards.", "I asked whether they take cards"),
     ("re_ask", "My question was about the deposit.", "My question was about the deposit"),
     ("re_ask", "Could you just answer my question?", "Could you just answer my question"),
+    ("re_ask", "Answer me.", "Answer me."),
     # sarcasm or mockery about the assistant's competence
     ("sarcasm", "Well, thanks for nothing.", "Well, thanks for nothing"),
     ("sarcasm", "Wow, very helpful... not.", "Wow, very helpful... not"),
@@ -124,6 +133,7 @@ SIGNAL_CASES = [
     ),
     ("sarcasm", "Is that really the best you can do?", "Is that really the best you can do"),
     ("sarcasm", "Do you even know what a weekday is?", "Do you even know what a weekday is"),
+    ("sarcasm", "You sound like a broken record.", "You sound like a broken record"),
     # the user feels the answer missed the subject
     (
         "correction",
@@ -132,6 +142,11 @@ SIGNAL_CASES = [
     ),
     ("correction", "lol I was not asking for a recipe", "lol I was not asking for a recipe"),
     ("challenge", "whoa, rude", "whoa, rude"),
+    ("challenge", "Why would I want to do that?", "Why would I want to do that"),
+    ("correction", "no no no", "no no no"),
+    ("correction", "Not that one, the other Luigi's.", "Not that one, the other Luigi's"),
+    ("correction", "wrong restaurant", "wrong restaurant"),
+    ("repetition", "Ok, I told you that already.", "Ok, I told you that already"),
     # explicit repetition
     ("repetition", "Like I said, two people on Tuesday.", "Like I said, two people on Tuesday"),
     ("repetition", "I already told you: Tuesday.", "I already told you: Tuesday"),
@@ -229,6 +244,10 @@ NON_SIGNAL_CASES = [
     "What do you mean by corkage?",
     "My question was answered, thanks.",
     "Is that the best table they have left?",
+    "I'm confused about their opening hours, can you check?",
+    "What? That's amazing, thank you!!",
+    "Why would I need a deposit for two people?",
+    "I told you about my allergy last week, right?",
     # a pasted log from collaborative debugging
     'Now I get:\nTraceback (most recent call last):\n  File "app.py", line 3\n'
     "ValueError: expected 2 guests, not 4",
