@@ -10,7 +10,8 @@ It prints:
    over the user turns that follow an assistant turn), precision, recall and F1 with 95%
    percentile-bootstrap intervals (seeded), so a change that helps one source and hurts the
    others shows.
-2. Leave-one-source-out: the rules have one tuned number, the similarity from which a user turn
+2. With ``--ablation``, per signal family, the F1 change per source when that family is left out.
+3. Leave-one-source-out: the rules have one tuned number, the similarity from which a user turn
    repeats an earlier one. For each source, that threshold is chosen on all the OTHER sources
    (best pooled F1 over :data:`THRESHOLD_GRID`) and the held-out source is judged with it.
 
@@ -23,6 +24,7 @@ Run from the repository root:
 
     .venv/bin/python benchmarks/eurtad_rules.py --fed /tmp/fed_data.json
     .venv/bin/python benchmarks/eurtad_rules.py --errors 20   # also print misjudged ids
+    .venv/bin/python benchmarks/eurtad_rules.py --ablation    # each family's effect per source
 """
 
 from __future__ import annotations
@@ -37,7 +39,7 @@ from pathlib import Path
 from rules_sets import Dialogue, load_eurtad, load_fed, load_sample
 
 from langchain_perceived_error.bench.metrics import ConfusionMatrix, bootstrap_matrices, estimate
-from langchain_perceived_error.rules import RulesConfig, judge_turns
+from langchain_perceived_error.rules import SIGNAL_KINDS, RulesConfig, judge_turns
 from langchain_perceived_error.schemas import Turn
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -141,6 +143,19 @@ def leave_one_source_out(
     return pooled
 
 
+def print_ablation(groups: dict[str, list[Dialogue]]) -> None:
+    """Per signal family: F1 per source with the family left out, minus F1 with all families."""
+    full = {s: _f1(_pairs(items, rules_judge(RulesConfig()))) for s, items in groups.items()}
+    head = f"{'left out':<18}" + "".join(f" {s[:11]:>11}" for s in groups)
+    print(head)
+    print("-" * len(head))
+    print(f"{'(none: F1)':<18}" + "".join(f" {full[s]:>11.3f}" for s in groups))
+    for family in SIGNAL_KINDS:
+        config = RulesConfig(families=tuple(k for k in SIGNAL_KINDS if k != family))
+        deltas = [_f1(_pairs(items, rules_judge(config))) - full[s] for s, items in groups.items()]
+        print(f"{family:<18}" + "".join(f" {d:>+11.3f}" for d in deltas))
+
+
 def print_errors(items: Sequence[Dialogue], limit: int) -> None:
     for kind, wanted in (("false positives", (False, True)), ("false negatives", (True, False))):
         rows = [
@@ -160,6 +175,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--label-field", default="perceived_error_strict")
     parser.add_argument("--resamples", type=int, default=1000)
     parser.add_argument("--errors", type=int, default=0, help="print up to N misjudged ids")
+    parser.add_argument(
+        "--ablation", action="store_true", help="also print each family's F1 effect per source"
+    )
     args = parser.parse_args(argv)
     print("$ " + shlex.join(["python", *sys.argv]))
 
@@ -193,6 +211,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"{'pooled held-out':<16} {len(pooled):>4} {sum(p[0] for p in pooled):>4} {'':>5} | "
         f"{_cells(pooled, args.resamples)}"
     )
+    if args.ablation:
+        print("\nAblation (F1 change per source when one family is left out):")
+        print_ablation(groups)
     if args.errors:
         for source, items in groups.items():
             print(f"\n== {source}")
