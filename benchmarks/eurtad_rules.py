@@ -158,11 +158,8 @@ def print_ablation(groups: dict[str, list[Dialogue]]) -> None:
 
 def print_errors(items: Sequence[Dialogue], limit: int) -> None:
     for kind, wanted in (("false positives", (False, True)), ("false negatives", (True, False))):
-        rows = [
-            (item, judge_turns(item.turns))
-            for item in items
-            if (item.label, judge_turns(item.turns).perceived_error) == wanted
-        ]
+        verdicts = [(item, judge_turns(item.turns)) for item in items]
+        rows = [(i, v) for i, v in verdicts if (i.label, v.perceived_error) == wanted]
         print(f"\n{kind} ({len(rows)}):")
         for item, verdict in rows[:limit]:
             print(f"  {item.id}  {verdict.reason}")

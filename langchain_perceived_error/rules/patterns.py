@@ -596,7 +596,8 @@ CLARIFICATION_REQUEST_PATTERN: re.Pattern[str] = re.compile(
     r"clarify|repeat))\b|^\W*(?:sorry|pardon|come\s+again)\W*\?",
     _FLAGS,
 )
-"""An assistant turn asking the user to rephrase: the repeat it gets is not a perceived error."""
+"""An assistant turn asking the user to rephrase: the repeat it gets is not a ``repetition``
+(it is a ``retry`` when the assistant also said it did not understand or cannot do it)."""
 
 CONTRAST_PATTERN: re.Pattern[str] = re.compile(
     r"\b([\w:'-]+)(?:\s*,\s*|\s+(?:and|but|und|aber|y|pero|et|mais)\s+|\s*,\s*(?:and|but)\s+)"
