@@ -17,6 +17,7 @@ from langchain_perceived_error.rules import (
     NO_SIGNAL_REASON,
     NO_USER_TURN_AFTER_AI_REASON,
     SIGNAL_KINDS,
+    RulesConfig,
     RulesJudge,
     Signal,
     detect_signals,
@@ -77,16 +78,16 @@ SIGNAL_CASES = [
     ("challenge", "I never said Wednesday.", "I never said Wednesday"),
     ("challenge", "I didn't ask for four seats.", "I didn't ask for four seats"),
     ("challenge", "Why did you change the day?", "Why did you change the day"),
-    ("challenge", "that doesn 't make sense", "that doesn't make sense"),
-    ("challenge", "doesnt make any sense", "doesnt make any sense"),
+    ("non_understanding", "that doesn 't make sense", "that doesn't make sense"),
+    ("non_understanding", "doesnt make any sense", "doesnt make any sense"),
     ("challenge", "What are you talking about?", "What are you talking about"),
     ("challenge", "Are you even listening to me?", "Are you even listening to me"),
     ("challenge", "You didn't answer my question.", "You didn't answer my question"),
     ("challenge", "But you said it was free on Tuesday!", "But you said it was free on Tuesday"),
     ("challenge", "what does that have to do with it?", "what does that have to do with it"),
     ("challenge", "Are you sure?", "Are you sure?"),
-    ("challenge", "huh?", "huh?"),
-    ("challenge", "no idea what you're talking about", "no idea what you're talking about"),
+    ("non_understanding", "huh?", "huh?"),
+    ("non_understanding", "no idea what you're talking about", "no idea what you're talking about"),
     ("challenge", "That's not an answer.", "That's not an answer"),
     ("challenge", "I didn't want the late slot.", "I didn't want the late slot"),
     ("challenge", "Hold on, you booked it already?", "Hold on, you booked it already?"),
@@ -101,6 +102,51 @@ SIGNAL_CASES = [
     ("insult", "ffs. I only need a table for two.", "ffs"),
     ("insult", "Oh come on, I only need it for two.", "Oh come on, I only need it for two"),
     ("insult", "omg, seriously? you booked Wednesday", "omg, seriously"),
+    # the user does not understand the reply
+    ("non_understanding", "I don't understand you.", "I don't understand you"),
+    ("non_understanding", "sorry, I didn't get that", "sorry, I didn't get that"),
+    ("non_understanding", "What do you mean?", "What do you mean?"),
+    ("non_understanding", "what?? what??", "what?? what??"),
+    ("non_understanding", "Hmm, you lost me there.", "Hmm, you lost me there"),
+    ("non_understanding", "lol what", "lol what"),
+    (
+        "non_understanding",
+        "What? Since when do you sell bikes",
+        "What? Since when do you sell bikes",
+    ),
+    ("non_understanding", "hmm, I'm confused", "hmm, I'm confused"),
+    ("non_understanding", "You're confusing me.", "You're confusing me"),
+    # re-asking after an evasive or off-topic answer
+    ("re_ask", "No, where is it exactly?", "No, where is it exactly?"),
+    ("re_ask", "I asked whether they take cards.", "I asked whether they take cards"),
+    ("re_ask", "My question was about the deposit.", "My question was about the deposit"),
+    ("re_ask", "Could you just answer my question?", "Could you just answer my question"),
+    ("re_ask", "Answer me.", "Answer me."),
+    # sarcasm or mockery about the assistant's competence
+    ("sarcasm", "Well, thanks for nothing.", "Well, thanks for nothing"),
+    ("sarcasm", "Wow, very helpful... not.", "Wow, very helpful... not"),
+    ("sarcasm", "Great, thanks genius.", "Great, thanks genius"),
+    (
+        "sarcasm",
+        "A pocket calculator is smarter than you.",
+        "A pocket calculator is smarter than you",
+    ),
+    ("sarcasm", "Is that really the best you can do?", "Is that really the best you can do"),
+    ("sarcasm", "Do you even know what a weekday is?", "Do you even know what a weekday is"),
+    ("sarcasm", "You sound like a broken record.", "You sound like a broken record"),
+    # the user feels the answer missed the subject
+    (
+        "correction",
+        "I'm talking about the one on Main Street.",
+        "I'm talking about the one on Main Street",
+    ),
+    ("correction", "lol I was not asking for a recipe", "lol I was not asking for a recipe"),
+    ("challenge", "whoa, rude", "whoa, rude"),
+    ("challenge", "Why would I want to do that?", "Why would I want to do that"),
+    ("correction", "no no no", "no no no"),
+    ("correction", "Not that one, the other Luigi's.", "Not that one, the other Luigi's"),
+    ("correction", "wrong restaurant", "wrong restaurant"),
+    ("repetition", "Ok, I told you that already.", "Ok, I told you that already"),
     # explicit repetition
     ("repetition", "Like I said, two people on Tuesday.", "Like I said, two people on Tuesday"),
     ("repetition", "I already told you: Tuesday.", "I already told you: Tuesday"),
@@ -187,6 +233,21 @@ NON_SIGNAL_CASES = [
     "Nein, danke.",
     "No, gracias.",
     "I wanted to ask whether they have a kids menu.",
+    # look-alikes of the sarcasm, non-understanding and re-asking families
+    "Wow, very helpful, thank you!",
+    "Nice job, that's exactly it.",
+    "Thanks, that's genius advice.",
+    "My sister is smarter than me at chess.",
+    "No, what about you?",
+    "Nah, how about you?",
+    "I don't understand why the deposit is so high.",
+    "What do you mean by corkage?",
+    "My question was answered, thanks.",
+    "Is that the best table they have left?",
+    "I'm confused about their opening hours, can you check?",
+    "What? That's amazing, thank you!!",
+    "Why would I need a deposit for two people?",
+    "I told you about my allergy last week, right?",
     # a pasted log from collaborative debugging
     'Now I get:\nTraceback (most recent call last):\n  File "app.py", line 3\n'
     "ValueError: expected 2 guests, not 4",
@@ -199,6 +260,9 @@ def _kind_phrase(kind: str) -> str:
         "rejection": "rejects",
         "challenge": "challenges",
         "insult": "insults",
+        "sarcasm": "mocks the assistant's competence",
+        "non_understanding": "makes no sense to them",
+        "re_ask": "asks again",
         "repetition": "repeats",
         "admission": "acknowledges an error",
     }[kind]
@@ -224,7 +288,7 @@ def test_non_signal_is_not_flagged(reply: str) -> None:
 
 
 def test_every_signal_kind_is_covered_by_a_case() -> None:
-    covered = {kind for kind, _, _ in SIGNAL_CASES} | {"admission"}
+    covered = {kind for kind, _, _ in SIGNAL_CASES} | {"admission", "retry"}
     assert covered == set(SIGNAL_KINDS)
 
 
@@ -384,10 +448,10 @@ def test_rephrased_request_is_a_repetition() -> None:
             a("February: revenue up 4%."),
             h("Summarise the March sales report."),
         ],
-        # a repeat the assistant asked for
+        # a repeat the assistant asked for (a clarifying question, not a failure to understand)
         [
             h("Find me an Italian restaurant near the station."),
-            a("Sorry, I don't understand. Could you rephrase?"),
+            a("Could you clarify which station you mean?"),
             h("Find me an Italian restaurant near the station."),
         ],
         # only the request the assistant just answered can be repeated
@@ -620,3 +684,111 @@ def test_contrast_against_a_stated_cause_is_still_a_correction() -> None:
     assert judge_turns(turns).reason == (
         'The user corrects the assistant: "It\'s the cache, not the database".'
     )
+
+
+@pytest.mark.parametrize(
+    "failure",
+    [
+        "Sorry, I don't understand.",
+        "I'm not sure what you mean.",
+        "I don't know how to help with that.",
+        "Sorry, I can't help with that.",
+    ],
+)
+def test_a_new_attempt_after_the_assistant_failed_to_understand_is_a_retry(failure: str) -> None:
+    turns = [
+        h("Put the gym session somewhere on Thursday evening."),
+        a(failure),
+        h("Thursday, after work, add a gym slot to my calendar."),
+    ]
+    verdict = judge_turns(turns)
+    assert verdict.reason == (
+        "The user tries again after the assistant failed to understand: "
+        '"Thursday, after work, add a gym slot to my calendar.".'
+    )
+
+
+@pytest.mark.parametrize("closing", ["ok never mind", "Thanks anyway!", "no worries, bye"])
+def test_closing_after_the_assistant_failed_to_understand_is_not_a_retry(closing: str) -> None:
+    turns = [h("Put the gym session on Thursday."), a("Sorry, I don't understand."), h(closing)]
+    assert [s.kind for s in detect_signals(turns)] == []
+
+
+def test_a_reworded_request_is_a_repetition() -> None:
+    # number words, inflections and an added word do not hide the repeat
+    turns = [
+        h("Can you list three vegan dinners under twenty minutes?"),
+        a("Vegan cooking relies on legumes, grains and vegetables."),
+        h("List 3 vegan dinner recipes under 20 minutes please"),
+    ]
+    assert [s.kind for s in detect_signals(turns)] == ["repetition"]
+
+
+def test_the_same_command_again_after_it_was_carried_out_is_not_a_repetition() -> None:
+    turns = [
+        h("Water the greenhouse plants with the drip system."),
+        a("Done: the greenhouse plants were watered with the drip system."),
+        h("Water the greenhouse plants with the drip system."),
+    ]
+    assert detect_signals(turns) == []
+
+
+def test_the_same_command_again_after_it_failed_is_a_repetition() -> None:
+    turns = [
+        h("Water the greenhouse plants with the drip system."),
+        a("The greenhouse is 24 degrees today."),
+        h("Water the greenhouse plants with the drip system."),
+    ]
+    assert [s.kind for s in detect_signals(turns)] == ["repetition"]
+
+
+@pytest.mark.parametrize(
+    ("reply", "quote"),
+    [
+        # a question mark before the signal does not leak into the quote
+        ("The 22nd? I said the 21st.", "I said the 21st"),
+        # a dotted file name is one word, not a sentence end
+        ("That's wrong, it lives in parser.rs now.", "That's wrong, it lives in parser.rs now"),
+    ],
+)
+def test_quotes_are_whole_sentences(reply: str, quote: str) -> None:
+    turns = [
+        h("Which file handles tokens, and what date is the release?"),
+        a("Tokens are handled in lexer.rs; the release is on the 22nd."),
+        h(reply),
+    ]
+    assert judge_turns(turns).reason == f'The user corrects the assistant: "{quote}".'
+
+
+def test_rules_config_limits_the_families() -> None:
+    turns = after_answer("Well, thanks for nothing.")
+    assert judge_turns(turns).perceived_error is True
+    only_corrections = RulesConfig(families=("correction",))
+    assert judge_turns(turns, only_corrections) == Verdict(
+        perceived_error=False, reason=NO_SIGNAL_REASON
+    )
+
+
+def test_a_short_command_said_again_after_a_miss_is_a_repetition() -> None:
+    turns = [
+        h("play rainy mood jazz"),
+        a("Here is the weather for today: light rain."),
+        h("play rainy mood jazz"),
+    ]
+    assert [s.kind for s in detect_signals(turns)] == ["repetition"]
+
+
+@pytest.mark.parametrize(
+    "turns",
+    [
+        # the command was carried out: saying it again asks for it again
+        [h("play rainy mood jazz"), a("Playing rainy mood jazz."), h("play rainy mood jazz")],
+        # the assistant asked something: the repeat answers it
+        [h("play jazz radio"), a("On which speaker?"), h("play jazz radio")],
+        # rituals said twice
+        [h("thank you very much"), a("Anything else?"), h("thanks very much")],
+        [h("ok bye"), a("Goodbye!"), h("ok bye")],
+    ],
+)
+def test_not_a_repeated_short_command(turns: list[Turn]) -> None:
+    assert detect_signals(turns) == []

@@ -1,103 +1,16 @@
-"""The built-in offline judge: deterministic rules behind the same chat-model interface.
+"""The phrase patterns and word lists of the offline judge, by signal family (data, no logic).
 
-:class:`RulesJudge` is a :class:`~langchain_core.language_models.BaseChatModel`, so it runs
-through exactly the same judge graph as an LLM judge. It receives the messages built by
-:func:`~langchain_perceived_error.prompts.build_judge_messages`, reads the turns back from the
-rendered ``<transcript>`` block, looks for perceived-error signals and answers with the verdict
-JSON from :func:`~langchain_perceived_error.prompts.render_verdict`. It needs no keys, no network
-and reports no token usage.
-
-The analysis is a set of pure functions (:func:`normalize_text`, :func:`detect_signals`,
-:func:`judge_turns`) over general English patterns taken from the definition of a perceived
-error. Only user turns that come after an assistant turn are read (plus the assistant turns that
-answer them); the rules prefer precision, so an unclear turn is not flagged.
-
-Signal kinds, in the order they are reported:
-
-- ``correction``: "no, I said Tuesday", "that's wrong", "not what I asked", "I meant ...",
-  "I wanted X, not Y", "X, not Y" against what the assistant stated (also "X, nicht Y",
-  "X, pas Y", "X, no Y"), and a few Spanish, German and French forms ("das ist falsch").
-- ``rejection``: "undo that", "revert it", "put it back", "don't send it", "cancel that".
-- ``challenge``: "I never said that", "why did you delete it", "that doesn't make sense",
-  "what are you talking about", "you didn't answer my question", "I didn't want the large
-  one", alarm at an action ("wait, you sent it?").
-- ``insult``: swearing at or insulting the assistant ("you're useless", "stupid bot"), or an
-  exasperated "WTF" / "ffs" in a turn that also complains about the answer.
-- ``repetition``: the user repeats or rephrases an earlier request ("like I said", a later
-  user turn nearly the same as an earlier one, or a very short turn restating the part of the
-  request the answer missed: "Thursday.").
-- ``admission``: the assistant acknowledges an error ("you're right, sorry", "my mistake",
-  "sorry - I used the wrong file", "I shouldn't have sent it", "me equivoqué").
+All patterns are used with ``re.IGNORECASE`` on normalised text (straight apostrophes,
+contractions re-joined, single spaces, line breaks kept). Apostrophes are optional because chat
+users drop them. No dataset text is in here: every pattern is a general English (or Spanish,
+German, French) phrasing of a family in the definition of a perceived error.
 """
 
 from __future__ import annotations
 
-import difflib
 import re
-from collections.abc import Iterable, Sequence
-from typing import Any, Literal
 
-from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
-from langchain_core.language_models import BaseChatModel
-from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
-from langchain_core.outputs import ChatGeneration, ChatResult
-from pydantic import BaseModel, ConfigDict, Field
-
-from langchain_perceived_error.eligibility import skip_reason
-from langchain_perceived_error.prompts import parse_rendered_transcript, render_verdict
-from langchain_perceived_error.schemas import Turn, Verdict
-
-__all__ = [
-    "NO_SIGNAL_REASON",
-    "NO_USER_TURN_AFTER_AI_REASON",
-    "SIGNAL_KINDS",
-    "RulesJudge",
-    "Signal",
-    "SignalKind",
-    "detect_signals",
-    "judge_turns",
-    "normalize_text",
-    "reason_for",
-]
-
-SignalKind = Literal["correction", "rejection", "challenge", "insult", "repetition", "admission"]
-"""What kind of evidence a :class:`Signal` is."""
-
-SIGNAL_KINDS: tuple[SignalKind, ...] = (
-    "correction",
-    "rejection",
-    "challenge",
-    "insult",
-    "repetition",
-    "admission",
-)
-"""All signal kinds, in reporting priority (the first kind found names the verdict)."""
-
-NO_SIGNAL_REASON = "No user turn after an assistant turn signals an error."
-"""The reason given when user turns follow the assistant but none signals an error."""
-
-NO_USER_TURN_AFTER_AI_REASON = "No user turn follows an assistant turn to signal an error."
-"""The reason given when the transcript has no user turn after an assistant turn."""
-
-MAX_QUOTE_CHARS = 80
-"""Quotes in reasons are cut to about this many characters."""
-
-REPEAT_MIN_TOKENS = 4
-"""A user turn needs at least this many words to count as a repeated request."""
-
-REPEAT_MIN_CONTENT_TOKENS = 3
-"""... and at least this many non-stopwords, so greetings and "yes, ok" never count."""
-
-REPEAT_SIMILARITY_THRESHOLD = 0.85
-"""Fuzzy content-word overlap (Dice) from which a later user turn repeats an earlier one.
-
-A content word counts as shared when the other turn has a word at least
-:data:`REPEAT_WORD_MATCH_RATIO` alike (so typos still match). One changed word in six stays below
-the threshold, so "now the same for March" is narrowing, not repetition.
-"""
-
-REPEAT_WORD_MATCH_RATIO = 0.8
-"""How alike (:func:`difflib.SequenceMatcher` ratio) two words must be to count as the same."""
+from langchain_perceived_error.rules.kinds import SignalKind
 
 _FLAGS = re.IGNORECASE
 
@@ -157,6 +70,10 @@ CORRECTION_PATTERNS: tuple[re.Pattern[str], ...] = _compile(
     # "no, I was asking about ...", "actually I was talking about the other one"
     r"\b(?:no+|nope|nah|but|actually)\b[\s,.!-]*(?:i|we)(?:'m|\s+am|\s+was|\s+were)\s+"
     r"(?:asking|talking\s+about|referring\s+to|saying)\b",
+    # "I'm talking about the sport", "I'm not asking what it is" opening a sentence
+    r"(?:^|[.!?]\s+)\W*(?:(?:haha|lol|um+|hmm+|well)\W+)?i(?:'m|\s+am|\s+was)\s+(?:not\s+|only\s+|just\s+)?"
+    r"(?:talking\s+about|asking\s+(?:about|what|for|if|whether)|referring\s+to)\b",
+    r"\bi\s+(?:wasn'?t|was\s+not|'m\s+not|am\s+not)\s+(?:asking|talking\s+about)\b",
     # "that's wrong", "this is incorrect", "that was false"
     rf"\b{_THAT_IS}\s+(?:(?:just|simply|totally|completely|all|so|clearly|definitely)\s+)?"
     r"(?:wrong|incorrect|false|inaccurate|untrue|mistaken)\b",
@@ -189,6 +106,10 @@ CORRECTION_PATTERNS: tuple[re.Pattern[str], ...] = _compile(
     rf"\b{_YOU}\s+(?:completely\s+|totally\s+|clearly\s+)?(?:misunderstood|misread|misheard|"
     r"mixed\s+up|mixed\s+(?:it|them|that)\s+up|confused\s+(?:it|them|me\s+with|the|my)|"
     r"ignored|overlooked|forgot\s+(?:to|my|the|about|that)|left\s+out|got\s+confused)\b",
+    # the whole turn is "no, no, no", "not that one", "wrong song"
+    r"^\W*no+(?:\W+no+)+\W*$",
+    r"^\W*(?:no+\W+)?not\s+(?:that|this)\s+one\b",
+    r"^\W*(?:no+\W+)?(?:the\s+|that'?s\s+the\s+)?wrong\s+[\w'-]+(?:\s+[\w'-]+)?\W*$",
     # the whole turn is "wrong." / "nope, incorrect" / "not true"
     r"^\W*(?:no+|nope|nah)?\W*(?:wrong|incorrect|not\s+(?:right|correct|true))\W*$",
     # "no, not that one", "no, not the blue one"
@@ -297,32 +218,10 @@ CHALLENGE_PATTERNS: tuple[re.Pattern[str], ...] = _compile(
     r"skip|skipped|book(?:ed)?|cancel(?:l?ed)?|break|broke|answer(?:ing)?\s+(?:like|that|with)|"
     r"respond(?:ing)?\s+(?:like|that|with)|changing|making\s+(?:things|stuff)\s+up|make\s+up|"
     r"made\s+up)\b",
-    # "that doesn't make sense", "you make no sense", "you aren't making sense"
-    r"\b(?:that|this|you|your\s+\w+|what\s+you\s+(?:said|wrote|say)|it)\s*(?:'?s\s+)?"
-    rf"(?:{_DONT}|doesn'?t|does\s+not)\s+(?:even\s+|really\s+)?make\s+(?:any\s+|much\s+|"
-    r"a\s+lot\s+of\s+)?sense\b(?!\s+(?:to|that|why|how|for|when|if)\b)",
-    r"\b(?:that|this|you|it|your\s+\w+)\s*(?:'?s\s+)?makes?\s+(?:absolutely\s+)?no\s+sense\b"
-    r"(?!\s+(?:to|that|why|how|for|when|if)\b)",
-    rf"\b(?:{_YOU_ARE}|that'?s|that\s+is|this\s+is|it'?s){_NOT}\s+making\s+"
-    r"(?:any\s+)?sense\b",
-    # the sentence starts with it: "doesn't make sense", "not making any sense"
-    r"(?:^|[.!?]\s*)(?:(?:that|this|it|but|which|sorry|um+|uh+|hmm+)\W*)?(?:(?:doesn'?t|does\s+"
-    r"not|didn'?t|did\s+not)\s+(?:even\s+|really\s+)?make|(?:not|isn'?t)\s+making|makes\s+no)"
-    r"\s+(?:any\s+|much\s+)?sense\b(?!\s+(?:to|that|why|how|for|when|if)\b)",
-    r"\bnothing\s+(?:you\s+(?:say|said|are\s+saying|'re\s+saying|write|wrote))\s+(?:is\s+)?"
-    r"mak(?:es|ing)\s+(?:any\s+)?sense\b",
-    rf"\b(?:{_THAT_IS}|it'?s|it\s+is)\s+(?:just\s+|complete\s+|total\s+|utter\s+)?"
-    r"(?:nonsense|gibberish)\b",
     # "what are you talking about", "what are you even saying"
     rf"\bwhat\s+(?:are|r|were)\s+{_YOU}\s+(?:even\s+|actually\s+|now\s+)?(?:talking|going\s+on|"
     r"on\s+about|rambling|babbling)\b(?!\s+(?:about\s+)?(?:in|at|with|for|on|to|tomorrow|today|next|this|"
     r"during)\b)",
-    # "no idea what you're talking about", "I'm not sure what you mean by that" is NOT here
-    r"\b(?:no\s+idea|not\s+sure|(?:don'?t|do\s+not)\s+(?:know|understand)|can'?t\s+tell|"
-    r"not\s+following)\s+(?:(?:i\s+)?(?:know|understand)\s+)?what\s+(?:you'?re|you\s+are|your|"
-    r"ur|u\s+r|youre)\s+(?:even\s+)?(?:talking\s+about|on\s+about|getting\s+at)\b",
-    # the whole sentence is a bewildered "what?" / "huh?"
-    r"^\W*(?:(?:u+m+|h+m+|u+h+|e+r+m*|wait|sorry)\W+)?(?:what|wut|wat|huh)\s*\?[?!\s]*$",
     # "are you sure?", "are you sure about that?"
     r"(?:^|[.!?]\s*)(?:(?:um+|hmm+|wait|really)\W+)?are\s+(?:you|u)\s+(?:really\s+)?"
     r"(?:sure|certain)(?:\s+about\s+(?:that|this))?\s*\?",
@@ -364,8 +263,63 @@ CHALLENGE_PATTERNS: tuple[re.Pattern[str], ...] = _compile(
     rf"\b{_YOU_ARE}\s+repeating\s+yourself\b",
     rf"\bbut\s+{_YOU}\s+(?:just\s+|already\s+)?(?:said|told\s+me)\b",
     rf"\b{_YOU}\s+(?:just\s+)?contradict(?:ed|ing)?\s+yourself\b",
+    # "why would I want to do that?" questioning the assistant's premise
+    r"(?:^|[.!?]\s+)\W*why\s+(?:on\s+earth\s+)?would\s+i\s+(?:ever\s+)?(?:want\s+to\s+)?\w+\s+"
+    r"(?:that|this|you)\b",
+    # "that's rude", "whoa, rude"
+    r"(?:^|[.!?]\s+)\W*(?:(?:whoa|wow|hey|um+|well)\W+)?(?:that'?s\s+|that\s+was\s+|how\s+|so\s+|"
+    r"very\s+)?rude\b",
 )
 """The user disputes what the assistant said or did, or that it answered at all."""
+
+NON_UNDERSTANDING_PATTERNS: tuple[re.Pattern[str], ...] = _compile(
+    # "that doesn't make sense", "you make no sense", "you aren't making sense"
+    r"\b(?:that|this|you|your\s+\w+|what\s+you\s+(?:said|wrote|say)|it)\s*(?:'?s\s+)?"
+    rf"(?:{_DONT}|doesn'?t|does\s+not)\s+(?:even\s+|really\s+)?make\s+(?:any\s+|much\s+|"
+    r"a\s+lot\s+of\s+)?sense\b(?!\s+(?:to|that|why|how|for|when|if)\b)",
+    r"\b(?:that|this|you|it|your\s+\w+)\s*(?:'?s\s+)?makes?\s+(?:absolutely\s+)?no\s+sense\b"
+    r"(?!\s+(?:to|that|why|how|for|when|if)\b)",
+    rf"\b(?:{_YOU_ARE}|that'?s|that\s+is|this\s+is|it'?s){_NOT}\s+making\s+"
+    r"(?:any\s+)?sense\b",
+    # the sentence starts with it: "doesn't make sense", "not making any sense"
+    r"(?:^|[.!?]\s*)(?:(?:that|this|it|but|which|sorry|um+|uh+|hmm+)\W*)?(?:(?:doesn'?t|does\s+"
+    r"not|didn'?t|did\s+not)\s+(?:even\s+|really\s+)?make|(?:not|isn'?t)\s+making|makes\s+no)"
+    r"\s+(?:any\s+|much\s+)?sense\b(?!\s+(?:to|that|why|how|for|when|if)\b)",
+    r"\bnothing\s+(?:you\s+(?:say|said|are\s+saying|'re\s+saying|write|wrote))\s+(?:is\s+)?"
+    r"mak(?:es|ing)\s+(?:any\s+)?sense\b",
+    rf"\b(?:{_THAT_IS}|it'?s|it\s+is)\s+(?:just\s+|complete\s+|total\s+|utter\s+)?"
+    r"(?:nonsense|gibberish)\b",
+    # "no idea what you're talking about", "I'm not sure what you mean by that" is NOT here
+    r"\b(?:no\s+idea|not\s+sure|(?:don'?t|do\s+not)\s+(?:know|understand)|can'?t\s+tell|"
+    r"not\s+following)\s+(?:(?:i\s+)?(?:know|understand)\s+)?what\s+(?:you'?re|you\s+are|your|"
+    r"ur|u\s+r|youre)\s+(?:even\s+)?(?:talking\s+about|on\s+about|getting\s+at)\b",
+    # the whole sentence is a bewildered "what?" / "huh?"
+    r"^\W*(?:(?:u+m+|h+m+|u+h+|e+r+m*|wait|sorry)\W+)?(?:what|wut|wat|huh)\s*\?[?!\s]*$",
+    # "lol what", "What? ..." opening the turn, "I'm confused", "you're confusing me"
+    r"^\W*(?:lol|haha+|ha|lmao|wow|oh|um+|uh+|hmm+|wait|sorry|ok+|okay)\W+(?:what|wut|wat|huh)\W*$",
+    r"^\W*(?:(?:um+|uh+|hmm+|sorry|ok+|okay|lol|haha+|now)\W+)?(?:i'?m|i\s+am)\s+(?:so\s+|very\s+|"
+    r"really\s+|a\s+(?:bit|little)\s+|kinda\s+|totally\s+|completely\s+)?(?:confused|lost)\W*$",
+    r"\b(?:you'?re|you\s+are|u\s+r)\s+confusing\s+me\b",
+    # "I don't understand you", "I don't get what you mean", "didn't get you", "you lost me"
+    r"\bi\s+(?:(?:still|just|really)\s+)?(?:don'?t|do\s+not|didn'?t|did\s+not|can'?t|cannot)\s+"
+    r"(?:understand|get|follow)\s+(?:you|u|ya|what\s+(?:you|u)\s+(?:mean|meant|said|say|are\s+"
+    r"saying|'re\s+saying|wrote)|your\s+(?:answer|reply|response|question|point|meaning))\b",
+    r"^\W*(?:(?:sorry|hmm+|um+|uh+|huh)\W+)?(?:i\s+)?(?:still\s+)?(?:don'?t|didn'?t|do\s+not|did\s+not)\s+"
+    r"(?:understand|get\s+(?:it|you|that|this))\W*$",
+    r"\b(?:didn'?t|don'?t)\s+(?:get|understand)\s+(?:you|u|ya)\b",
+    r"\b(?:you|u)\s+lost\s+me\b",
+    # the whole sentence asks what the assistant means: "what do you mean?", "meaning?"
+    r"(?:^|[.!?]\s+)\W*(?:(?:sorry|um+|uh+|hmm+|wait|huh)\W+)?what\s+(?:do|did)\s+(?:you|u|ya)\s+"
+    r"mean\s*(?:\?|$)",
+    r"(?:^|[.!?]\s+)\W*what\s+(?:are|r)\s+(?:you|u)\s+(?:even\s+)?say(?:ing)?\s*(?:\?|$)",
+    r"^\W*(?:what\W+){2,}\W*$",
+    r"^\W*(?:eh|pardon|come\s+again|excuse\s+me)\s*\?+\W*$",
+    r"\bwhat\s+(?:is|was)\s+that\s+supposed\s+to\s+mean\b",
+    # a bewildered "What?" opening a longer turn
+    r"^\W*(?:what|huh|wut|wat)\s*\?+\s+(?![^\n]*\b(?:thanks?|thank\s+you|amazing|awesome|great|cool|"
+    r"congrat\w*|wow|love|nice)\b)\w",
+)
+"""The user says the assistant's reply makes no sense to them, or asks what it means."""
 
 INSULT_PATTERNS: tuple[re.Pattern[str], ...] = _compile(
     # "you're useless", "you are so stupid", "you idiot", "you stupid bot"
@@ -399,6 +353,7 @@ REPETITION_PATTERNS: tuple[re.Pattern[str], ...] = _compile(
     r"wrote|explained|gave\s+you)\b",
     r"\bi\s+(?:said|told\s+you|asked(?:\s+you)?|mentioned)\s+(?:that\s+|it\s+|this\s+)?"
     r"(?:already|before|earlier|twice|again|above|previously)\b",
+    r"\bi\s+(?:just\s+)?told\s+you\s+(?:the\s+answer|that\s+already|already|before|earlier|twice)\b",
     # "let me ask again", "I'll ask again", "I repeat", "for the second time"
     r"\b(?:let\s+me|i'?ll|i\s+will)\s+(?:ask|say|try)\s+(?:that\s+|it\s+|this\s+)?(?:again|"
     r"one\s+more\s+time|once\s+more)\b",
@@ -408,7 +363,7 @@ REPETITION_PATTERNS: tuple[re.Pattern[str], ...] = _compile(
     # "answer my question", "I asked you a question"
     r"\b(?:answer|respond\s+to)\s+my\s+questions?\b",
     rf"{_CLAUSE_START}(?:answer|respond\s+to)\s+the\s+questions?\s*(?:[.!?]|$)",
-    r"\bi\s+asked\s+you\s+(?:(?:a|the|my)\s+question|what|where|when|how|if|whether|about|for|to)\b",
+    r"\bi\s+asked\s+you\s+(?:about|for|to)\b",
     # the turn starts with "I said ...": the user restates what was ignored
     r"^\W*i\s+said\b(?!\s+(?:to|goodbye|bye|hello|hi|yes|thanks)\b)",
     # "something I can actually make", "a laptop I could actually afford"
@@ -532,10 +487,102 @@ ADMISSION_PATTERNS: tuple[re.Pattern[str], ...] = _compile(
 )
 """The assistant acknowledges its own error in a turn that answers the user."""
 
+SARCASM_PATTERNS: tuple[re.Pattern[str], ...] = _compile(
+    # "thanks for nothing", "thanks for stating the obvious"
+    r"\bthanks?\s+(?:you\s+)?(?:for\s+nothing|a\s+lot\s+for\s+nothing|for\s+stating\s+the\s+"
+    r"obvious|for\s+(?:the|that|this|your)\s+(?:useless|pointless|non-?answer))\b",
+    # "very helpful... not", "great job, not", "so helpful /s"
+    r"\b(?:very|so|really|real|super|most|how)\s+(?:helpful|useful|informative|smart|clever)\b"
+    r"[\s,.!…]*(?:\bnot\b|/s\b)",
+    r"\b(?:great|nice|good|brilliant|awesome)\s+(?:job|work|answer|one|response)\b[\s,.!…]*"
+    r"(?:\bnot\b|/s\b)",
+    r"\bsaid\s+no\s*(?:one|body)\s+ever\b",
+    r"^\W*(?:oh\s+)?yeah,?\s+right\W*$",
+    # "thanks, genius", "nice one, Sherlock", "well done, Einstein"
+    r"\b(?:thanks|thank\s+you|nice|good|great|brilliant|ok|okay|well\s+done|wow|sure)\W+"
+    r"(?:(?:one|job|try)\W+)?(?:genius|einstein|sherlock|captain\s+obvious|smartass|smarty)\b",
+    # "you sound like a broken record", "you sound like a bot"
+    r"\b(?:you|u)\s+sound\s+like\s+(?:an?\s+)?(?:broken\s+record|bot|robot|machine|parrot|script)\b",
+    # mockery of competence: "my dog could do better", "a toaster is smarter than you"
+    r"\b(?:smarter|more\s+(?:helpful|useful|intelligent))\s+than\s+(?:you|u)\b",
+    r"\bmy\s+(?:\w+\s+){0,2}(?:dog|cat|toaster|calculator|grandma|grandmother|granny|kid|"
+    r"child|\d+[\s-]year[\s-]old)\s+(?:could|can|would)\s+(?:do|answer|write|have\s+done)\s+"
+    r"(?:(?:it|that|this)\s+)?better\b",
+    r"\b(?:is\s+that|that'?s)\s+(?:really\s+)?the\s+best\s+(?:you|u)\s+(?:can\s+do|(?:'?ve\s+)?got)\b",
+    r"\bsome\s+(?:help|assistant|ai|bot|expert|genius)\s+(?:you\s+are|that\s+(?:is|was))\b",
+    r"\bi\s+thought\s+(?:you|u)\s+(?:were|was)\s+(?:supposed\s+to\s+be\s+)?(?:smart|intelligent|"
+    r"clever|an?\s+(?:ai|expert|smart))\b",
+    r"\bdo\s+(?:you|u)\s+even\s+(?:know|understand|read|listen)\b",
+    r"\b(?:did|do)\s+(?:you|u)\s+(?:even\s+)?(?:read|see)\s+(?:what|my)\b",
+)
+"""The user mocks the assistant's competence (sarcasm): "thanks for nothing", "thanks, genius"."""
+
+RE_ASK_PATTERNS: tuple[re.Pattern[str], ...] = _compile(
+    # "No, I asked where it is", "I was asking when it opens", "My question was ..."
+    r"\bi\s+(?:was\s+)?ask(?:ed|ing)\s+(?:you\s+)?(?:what|where|when|who|how|why|which|if|"
+    r"whether)\b",
+    r"\bmy\s+question\s+was\s+(?:about|whether|if|what|where|when|who|how|why|which|:)",
+    r"\b(?:that'?s|that\s+is|this\s+is|it'?s)\s+not\s+what\s+i'?m\s+asking\b",
+    # "so, will you answer or not?"
+    r"\b(?:will|can|could)\s+(?:you|u)\s+(?:just\s+)?answer\s+(?:or\s+not|me|(?:the|my)\s+question)\b",
+    r"^\W*(?:(?:just|please|now|so)\W+)?answer\s+me\W*$",
+    r"\bi\s+asked\s+you\s+(?:a|the|my)\s+question\b",
+)
+"""The user asks again after an evasive or off-topic answer (the bare "No, <question>?" is found
+in code, only when the assistant asked nothing)."""
+
+NO_THEN_QUESTION_PATTERN: re.Pattern[str] = re.compile(
+    r"^\W*(?:no+|nope|nah)\b[\s,.!-]+(?:i\s+mean\s+|but\s+)?(?!(?:what|how)\s+about\s+(?:you|u)\b)"
+    r"(?:what|where|when|who|how|why|which|"
+    r"do|does|did|is|are|can|could|will|would)\b[^.!?\n]*\?",
+    _FLAGS,
+)
+""""No, where is it?": a re-asked question, when the assistant turn before asked nothing."""
+
+ASSISTANT_NON_UNDERSTANDING_PATTERN: re.Pattern[str] = re.compile(
+    r"\bi\s+(?:(?:really|just|still)\s+)?(?:don'?t|do\s+not|didn'?t|did\s+not|can'?t|cannot|"
+    r"could\s+not|couldn'?t)\s+(?:quite\s+)?(?:understand|follow|get|catch|parse|make\s+sense\s+of)"
+    r"\s*(?:that|this|it|you|your|what\s+you|the\s+question|\W*$|[.!,])"
+    r"|\b(?:i'?m|i\s+am)\s+(?:not\s+sure|unsure)\s+what\s+(?:you\s+mean|you'?re\s+(?:asking|"
+    r"saying|referring)|you\s+are\s+(?:asking|saying|referring))"
+    r"|\bi\s+(?:don'?t|do\s+not)\s+know\s+(?:how\s+to\s+(?:help|answer|respond|do\s+that)|what\s+"
+    r"(?:you\s+mean|you'?re\s+(?:talking|asking)|that\s+means|to\s+say))"
+    r"|\b(?:i'?m|i\s+am)\s+(?:not\s+able|unable)\s+to\s+(?:help|answer|understand|do\s+that)"
+    r"|\bi\s+(?:can'?t|cannot)\s+(?:help\s+(?:you\s+)?with\s+(?:that|this)|answer\s+(?:that|this)|"
+    r"do\s+that)\b"
+    r"|\b(?:that'?s|that\s+is)\s+(?:beyond|outside)\s+(?:me|my\s+(?:abilities|capabilities|"
+    r"knowledge|scope))"
+    r"|\bi\s+have\s+no\s+(?:idea|answer)\b",
+    _FLAGS,
+)
+"""The assistant says it did not understand or cannot do it; a user turn that tries again
+afterwards is a ``retry`` signal."""
+
+NOT_DONE_PATTERN: re.Pattern[str] = re.compile(
+    r"\b(?:can'?t|cannot|couldn'?t|could\s+not|unable|failed|won'?t|not\s+able|don'?t\s+have|"
+    r"no\s+(?:results?|matches|availability)|not\s+(?:available|found|possible)|sorry|"
+    r"unfortunately)\b",
+    _FLAGS,
+)
+"""Words in an assistant turn that say a request was NOT carried out (so a repeat is a signal)."""
+
+CLOSING_PATTERN: re.Pattern[str] = re.compile(
+    r"^\W*(?:(?:ok|okay|k|fine|alright|sure|yes|yeah|yep|no|nope|thanks|thank\s+you|thx|bye|"
+    r"goodbye|good\s*night|never\s*mind|nvm|forget\s+it|lol|haha|cool|great|nice|hi|hello|hey|"
+    r"anyway|no\s+worries|no\s+problem|that'?s\s+(?:ok|okay|fine|all))"
+    r"\W*)+$",
+    _FLAGS,
+)
+"""A user turn that only acknowledges or closes: not an attempt to try again."""
+
 SIGNAL_PATTERNS: dict[SignalKind, tuple[re.Pattern[str], ...]] = {
     "correction": CORRECTION_PATTERNS,
     "rejection": REJECTION_PATTERNS,
     "challenge": CHALLENGE_PATTERNS,
+    "sarcasm": SARCASM_PATTERNS,
+    "non_understanding": NON_UNDERSTANDING_PATTERNS,
+    "re_ask": RE_ASK_PATTERNS,
+    "retry": (),
     "insult": INSULT_PATTERNS,
     "repetition": REPETITION_PATTERNS,
     "admission": ADMISSION_PATTERNS,
@@ -549,7 +596,8 @@ CLARIFICATION_REQUEST_PATTERN: re.Pattern[str] = re.compile(
     r"clarify|repeat))\b|^\W*(?:sorry|pardon|come\s+again)\W*\?",
     _FLAGS,
 )
-"""An assistant turn asking the user to rephrase: the repeat it gets is not a perceived error."""
+"""An assistant turn asking the user to rephrase: the repeat it gets is not a ``repetition``
+(it is a ``retry`` when the assistant also said it did not understand or cannot do it)."""
 
 CONTRAST_PATTERN: re.Pattern[str] = re.compile(
     r"\b([\w:'-]+)(?:\s*,\s*|\s+(?:and|but|und|aber|y|pero|et|mais)\s+|\s*,\s*(?:and|but)\s+)"
@@ -729,334 +777,3 @@ STOPWORDS: frozenset[str] = frozenset(
     ]
 )
 """Words ignored when comparing user turns for repetition."""
-
-REASON_TEMPLATES: dict[SignalKind, str] = {
-    "correction": 'The user corrects the assistant: "{quote}".',
-    "rejection": 'The user rejects or undoes the assistant\'s action: "{quote}".',
-    "challenge": 'The user challenges the assistant: "{quote}".',
-    "insult": 'The user swears at or insults the assistant: "{quote}".',
-    "repetition": 'The user repeats an earlier request: "{quote}".',
-    "admission": 'The assistant acknowledges an error: "{quote}".',
-}
-"""One short sentence per signal kind; ``{quote}`` is the words that decided it."""
-
-_APOSTROPHES_RE = re.compile(r"[\u2018\u2019\u201b\u02bc`\u00b4]")
-_DOUBLE_QUOTES_RE = re.compile(r"[\u201c\u201d\u201e\"]")
-_SPLIT_CONTRACTION_RE = re.compile(r"(\w)\s+'\s?(t|s|m|re|ve|ll|d)\b", _FLAGS)
-_SPLIT_NT_RE = re.compile(r"(\w)\s+(n't)\b", _FLAGS)
-_SPACED_APOSTROPHE_RE = re.compile(r"(\w)'\s+(t|s|m|re|ve|ll|d)\b", _FLAGS)
-_SPACES_RE = re.compile(r"[^\S\n]+")
-_NEWLINES_RE = re.compile(r"\s*\n\s*")
-_WORD_RE = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
-_UNICODE_WORD_RE = re.compile(r"[^\W_]+(?:'[^\W_]+)?")
-_SENTENCE_END_RE = re.compile(r"[.!?\n]")
-_SENTENCE_RE = re.compile(r"[^.!?\n]+[.!?]*")
-
-
-class Signal(BaseModel):
-    """One piece of evidence that the user perceived an error."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    kind: SignalKind = Field(description="What kind of evidence this is.")
-    turn_index: int = Field(ge=0, description="Index of the turn (in the judged turns) it is in.")
-    quote: str = Field(description="The short span of that turn's words that shows it.")
-
-
-def normalize_text(text: str) -> str:
-    """Normalise a turn for matching, keeping its case.
-
-    Curly apostrophes become ``'``, tokenised contractions are re-joined ("doesn 't" and
-    "do n't" become "doesn't" and "don't", "i 'm" becomes "i'm"), runs of spaces become one
-    space and line breaks (sentence boundaries for quotes) are kept, one at a time.
-    """
-    text = _APOSTROPHES_RE.sub("'", text)
-    text = _DOUBLE_QUOTES_RE.sub('"', text)
-    text = _SPLIT_NT_RE.sub(r"\1\2", text)
-    text = _SPLIT_CONTRACTION_RE.sub(r"\1'\2", text)
-    text = _SPACED_APOSTROPHE_RE.sub(r"\1'\2", text)
-    text = _SPACES_RE.sub(" ", text)
-    return _NEWLINES_RE.sub("\n", text).strip()
-
-
-def _shorten(text: str, limit: int = MAX_QUOTE_CHARS) -> str:
-    text = text.replace('"', "'").strip(" ,;:-")
-    if len(text) <= limit:
-        return text
-    cut = text[: limit - 3].rsplit(" ", 1)[0] if " " in text[: limit - 3] else text[: limit - 3]
-    return cut.rstrip(" ,;:-") + "..."
-
-
-def _quote_around(text: str, start: int, end: int) -> str:
-    """The sentence of ``text`` holding ``text[start:end]``, cut to :data:`MAX_QUOTE_CHARS`."""
-    sentence_start = 0
-    for boundary in _SENTENCE_END_RE.finditer(text, 0, start):
-        sentence_start = boundary.end()
-    next_end = _SENTENCE_END_RE.search(text, end)
-    sentence_end = next_end.start() if next_end else len(text)
-    sentence = text[sentence_start:sentence_end].strip()
-    if len(sentence) <= MAX_QUOTE_CHARS:
-        return _shorten(sentence)
-    window_start = max(sentence_start, start - 20)
-    if window_start > sentence_start:
-        space = text.find(" ", window_start, start)
-        window_start = space + 1 if space >= 0 else window_start
-    quote = _shorten(text[window_start:sentence_end])
-    return ("..." + quote) if window_start > sentence_start else quote
-
-
-def _match(patterns: Iterable[re.Pattern[str]], text: str) -> re.Match[str] | None:
-    for pattern in patterns:
-        match = pattern.search(text)
-        if match:
-            return match
-    return None
-
-
-def _tokens(text: str) -> list[str]:
-    return _WORD_RE.findall(text.lower())
-
-
-def _content_words(text: str) -> list[str]:
-    return sorted({token for token in _tokens(text) if token not in STOPWORDS})
-
-
-def _shared(words: Sequence[str], others: Sequence[str]) -> int:
-    """How many of ``words`` have a close match in ``others``."""
-    return sum(
-        1
-        for word in words
-        if word in others or difflib.get_close_matches(word, others, 1, REPEAT_WORD_MATCH_RATIO)
-    )
-
-
-def _repeats(later: str, earlier: str) -> bool:
-    """Whether user turn ``later`` repeats or closely rephrases user turn ``earlier``."""
-    if min(len(_tokens(later)), len(_tokens(earlier))) < REPEAT_MIN_TOKENS:
-        return False
-    later_words, earlier_words = _content_words(later), _content_words(earlier)
-    if min(len(later_words), len(earlier_words)) < REPEAT_MIN_CONTENT_TOKENS:
-        return False
-    shared = _shared(later_words, earlier_words) + _shared(earlier_words, later_words)
-    return shared / (len(later_words) + len(earlier_words)) >= REPEAT_SIMILARITY_THRESHOLD
-
-
-def _statement_tokens(ai_text: str) -> set[str]:
-    """Words of an assistant turn's statements (its questions left out)."""
-    words: set[str] = set()
-    for sentence in _SENTENCE_RE.findall(ai_text):
-        if not sentence.rstrip().endswith("?") and not sentence.lstrip().startswith("\u00bf"):
-            words.update(_UNICODE_WORD_RE.findall(sentence.lower()))
-    return words
-
-
-def _contrast_correction(text: str, ai_text: str) -> re.Match[str] | None:
-    """A "Thursday, not Tuesday" whose rejected word the assistant had just stated."""
-    stated = _statement_tokens(ai_text)
-    for match in CONTRAST_PATTERN.finditer(text):
-        wanted = (match.group(1) or match.group(3)).lower()
-        rejected = (match.group(2) or match.group(4)).lower()
-        if (
-            not HYPOTHESIS_PATTERN.match(text, match.end())
-            and rejected in stated
-            and wanted not in stated
-            and len(rejected) > 1
-            and not {wanted, rejected} & (STOPWORDS | CONTRAST_STOPWORDS)
-        ):
-            return match
-    return None
-
-
-def _exasperation(text: str) -> re.Match[str] | None:
-    """An exasperated interjection in a turn that also complains about the assistant."""
-    match = EXASPERATION_PATTERN.search(text)
-    return match if match and COMPLAINT_PATTERN.search(text) else None
-
-
-def _short_restatement(text: str, answered_user_texts: Sequence[str], ai_text: str) -> bool:
-    """Whether a very short user turn restates part of the request the assistant missed.
-
-    "Thursday." after a question about Thursday that the assistant answered without mentioning
-    Thursday: every content word was in the answered request, some is missing from the answer,
-    and the assistant asked nothing (a short reply to a question is an answer).
-    """
-    tokens = _tokens(text)
-    starts_with_just = bool(tokens) and tokens[0] in {"just", "only"}
-    limit = SHORT_REPEAT_MAX_TOKENS_JUST if starts_with_just else SHORT_REPEAT_MAX_TOKENS
-    if not tokens or len(tokens) > limit or "?" in ai_text:
-        return False
-    words = {t for t in tokens if t not in STOPWORDS and t not in SHORT_REPEAT_IGNORED}
-    if not any(len(word) > 2 and not word.isdigit() for word in words):
-        return False
-    # a part of a longer request, not a ritual turn said again ("<SILENCE>", "what else?")
-    requested_turns = [_tokens(old) for old in answered_user_texts]
-    if not any(len(old) >= len(tokens) + SHORT_REPEAT_MIN_EXTRA_TOKENS for old in requested_turns):
-        return False
-    requested = {t for old in requested_turns for t in old}
-    answer = set(_tokens(ai_text))
-    return words <= requested and not words <= answer
-
-
-def _signal(kind: SignalKind, index: int, text: str, match: re.Match[str]) -> Signal:
-    return Signal(kind=kind, turn_index=index, quote=_quote_around(text, *match.span()))
-
-
-def _human_turn_signals(
-    index: int, text: str, answered_user_texts: Sequence[str], ai_text: str
-) -> list[Signal]:
-    """The signals in one user turn that answers the assistant turn ``ai_text``.
-
-    ``answered_user_texts`` are the user turns that ``ai_text`` answered: the ones this turn
-    may repeat.
-    """
-    signals: list[Signal] = []
-    for kind in SIGNAL_KINDS:
-        if kind == "admission":
-            continue
-        match = _match(SIGNAL_PATTERNS[kind], text)
-        if kind == "correction" and not match:
-            match = _contrast_correction(text, ai_text)
-        if kind == "rejection" and not match and not OFFER_PATTERN.search(ai_text):
-            match = _match(STOP_ACTION_PATTERNS, text)
-        if kind == "insult" and not match:
-            match = _exasperation(text)
-        if match:
-            signals.append(_signal(kind, index, text, match))
-        elif (
-            kind == "repetition"
-            and not CLARIFICATION_REQUEST_PATTERN.search(ai_text)
-            and (
-                any(_repeats(text, old) for old in answered_user_texts)
-                or _short_restatement(text, answered_user_texts, ai_text)
-            )
-        ):
-            signals.append(Signal(kind=kind, turn_index=index, quote=_shorten(text)))
-    return signals
-
-
-def detect_signals(turns: Sequence[Turn]) -> list[Signal]:
-    """Every perceived-error signal in ``turns``, in turn order (then kind priority).
-
-    Only user turns that come after an assistant turn are read, so a first message that
-    sounds like a correction is not a signal. A user turn is a repetition when it says so
-    ("like I said") or when it nearly repeats the user turn the assistant just answered. An
-    assistant turn counts only when it answers such a user turn and admits an error ("you're
-    right, sorry").
-    """
-    texts = [normalize_text(turn.text) for turn in turns]
-    signals: list[Signal] = []
-    ai_text: str | None = None  # the latest assistant turn
-    answers_eligible_user = False  # whether the next assistant turn answers a read user turn
-    answered: list[str] = []  # the user turns the latest assistant turn answered
-    pending: list[str] = []  # the user turns since the latest assistant turn
-    for index, (turn, text) in enumerate(zip(turns, texts, strict=True)):
-        if turn.role == "ai":
-            if answers_eligible_user:
-                match = _match(ADMISSION_PATTERNS, text)
-                if match:
-                    signals.append(_signal("admission", index, text, match))
-            ai_text = text if ai_text is None or pending else f"{ai_text}\n{text}"
-            answered, pending = (pending or answered), []
-            answers_eligible_user = False
-            continue
-        if ai_text is not None:
-            signals.extend(_human_turn_signals(index, text, answered, ai_text))
-            answers_eligible_user = True
-        pending.append(text)
-    return signals
-
-
-def reason_for(signals: Sequence[Signal]) -> str:
-    """One short sentence for a verdict: names the first signal by kind priority and quotes it."""
-    if not signals:
-        return NO_SIGNAL_REASON
-    best = min(signals, key=lambda signal: (SIGNAL_KINDS.index(signal.kind), signal.turn_index))
-    return REASON_TEMPLATES[best.kind].format(quote=best.quote)
-
-
-def judge_turns(turns: Sequence[Turn]) -> Verdict:
-    """The rules verdict for a transcript: true when any signal is found, with its reason."""
-    if skip_reason(turns) is not None:
-        return Verdict(perceived_error=False, reason=NO_USER_TURN_AFTER_AI_REASON)
-    signals = detect_signals(turns)
-    return Verdict(perceived_error=bool(signals), reason=reason_for(signals))
-
-
-def _transcript_turns(messages: Sequence[BaseMessage]) -> list[Turn]:
-    """The turns of the last user message that holds a rendered ``<transcript>`` block."""
-    for message in reversed(messages):
-        if isinstance(message, HumanMessage) and "<transcript>" in message.text:
-            try:
-                return parse_rendered_transcript(message.text)
-            except ValueError:
-                continue
-    msg = (
-        "RulesJudge needs the judge prompt from build_judge_messages(): none of the "
-        f"{len(messages)} message(s) holds a <transcript> block"
-    )
-    raise ValueError(msg)
-
-
-class RulesJudge(BaseChatModel):
-    """The offline perceived-error judge: deterministic rules behind a chat-model interface.
-
-    It answers the messages from
-    :func:`~langchain_perceived_error.prompts.build_judge_messages` with one verdict JSON
-    object, exactly as an LLM judge must, so it runs through the same graph. It needs no keys
-    or network and reports no token usage.
-
-    Example:
-        .. code-block:: python
-
-            from langchain_perceived_error.prompts import build_judge_messages
-            from langchain_perceived_error.rules import RulesJudge
-            from langchain_perceived_error.schemas import Turn
-
-            turns = [
-                Turn(role="human", text="Book it for Tuesday."),
-                Turn(role="ai", text="Booked for Wednesday."),
-                Turn(role="human", text="No, I said Tuesday."),
-            ]
-            RulesJudge().invoke(build_judge_messages(turns)).content
-            # '{"perceived_error":true,"reason":"The user corrects the assistant: ..."}'
-
-    """
-
-    model_name: str = "rules"
-    """The name reported for this judge."""
-
-    @property
-    def _llm_type(self) -> str:
-        return "perceived-error-rules"
-
-    @property
-    def _identifying_params(self) -> dict[str, Any]:
-        return {"model_name": self.model_name}
-
-    def _respond(self, messages: Sequence[BaseMessage]) -> ChatResult:
-        verdict = judge_turns(_transcript_turns(messages))
-        message = AIMessage(
-            content=render_verdict(verdict.perceived_error, verdict.reason),
-            response_metadata={"model_name": self.model_name},
-        )
-        return ChatResult(generations=[ChatGeneration(message=message)])
-
-    def _generate(
-        self,
-        messages: list[BaseMessage],
-        stop: list[str] | None = None,
-        run_manager: CallbackManagerForLLMRun | None = None,
-        **kwargs: Any,
-    ) -> ChatResult:
-        """Judge the transcript in ``messages``; raises ValueError when there is none."""
-        return self._respond(messages)
-
-    async def _agenerate(
-        self,
-        messages: list[BaseMessage],
-        stop: list[str] | None = None,
-        run_manager: AsyncCallbackManagerForLLMRun | None = None,
-        **kwargs: Any,
-    ) -> ChatResult:
-        """The same as :meth:`_generate`, run directly (the rules are CPU-cheap)."""
-        return self._respond(messages)

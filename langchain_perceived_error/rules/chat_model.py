@@ -1,0 +1,97 @@
+"""The offline judge behind the chat-model interface: :class:`RulesJudge`."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
+from langchain_core.outputs import ChatGeneration, ChatResult
+
+from langchain_perceived_error.prompts import parse_rendered_transcript, render_verdict
+from langchain_perceived_error.rules.analysis import judge_turns
+from langchain_perceived_error.schemas import Turn
+
+__all__ = ["RulesJudge"]
+
+
+def _transcript_turns(messages: Sequence[BaseMessage]) -> list[Turn]:
+    """The turns of the last user message that holds a rendered ``<transcript>`` block."""
+    for message in reversed(messages):
+        if isinstance(message, HumanMessage) and "<transcript>" in message.text:
+            try:
+                return parse_rendered_transcript(message.text)
+            except ValueError:
+                continue
+    msg = (
+        "RulesJudge needs the judge prompt from build_judge_messages(): none of the "
+        f"{len(messages)} message(s) holds a <transcript> block"
+    )
+    raise ValueError(msg)
+
+
+class RulesJudge(BaseChatModel):
+    """The offline perceived-error judge: deterministic rules behind a chat-model interface.
+
+    It answers the messages from
+    :func:`~langchain_perceived_error.prompts.build_judge_messages` with one verdict JSON
+    object, exactly as an LLM judge must, so it runs through the same graph. It needs no keys
+    or network and reports no token usage.
+
+    Example:
+        .. code-block:: python
+
+            from langchain_perceived_error.prompts import build_judge_messages
+            from langchain_perceived_error.rules import RulesJudge
+            from langchain_perceived_error.schemas import Turn
+
+            turns = [
+                Turn(role="human", text="Book it for Tuesday."),
+                Turn(role="ai", text="Booked for Wednesday."),
+                Turn(role="human", text="No, I said Tuesday."),
+            ]
+            RulesJudge().invoke(build_judge_messages(turns)).content
+            # '{"perceived_error":true,"reason":"The user corrects the assistant: ..."}'
+
+    """
+
+    model_name: str = "rules"
+    """The name reported for this judge."""
+
+    @property
+    def _llm_type(self) -> str:
+        return "perceived-error-rules"
+
+    @property
+    def _identifying_params(self) -> dict[str, Any]:
+        return {"model_name": self.model_name}
+
+    def _respond(self, messages: Sequence[BaseMessage]) -> ChatResult:
+        verdict = judge_turns(_transcript_turns(messages))
+        message = AIMessage(
+            content=render_verdict(verdict.perceived_error, verdict.reason),
+            response_metadata={"model_name": self.model_name},
+        )
+        return ChatResult(generations=[ChatGeneration(message=message)])
+
+    def _generate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        """Judge the transcript in ``messages``; raises ValueError when there is none."""
+        return self._respond(messages)
+
+    async def _agenerate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: AsyncCallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        """The same as :meth:`_generate`, run directly (the rules are CPU-cheap)."""
+        return self._respond(messages)
