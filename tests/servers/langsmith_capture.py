@@ -89,6 +89,12 @@ from tests.servers.http_base import (
     multipart_boundary,
     multipart_sections,
 )
+from tests.servers.langsmith_contract import (
+    KNOWN_DEVIATIONS,
+    Mismatch,
+    OpenAPIContract,
+    load_contract,
+)
 
 __all__ = ["DEFAULT_INFO", "TENANT_ID", "CapturedRequest", "Fault", "LocalLangSmith"]
 
@@ -177,6 +183,14 @@ def _as_bool(value: Any) -> bool | None:
     if isinstance(value, bool):
         return value
     return str(value).lower() in ("true", "1")
+
+
+def _items(page: list[Any], cursor: str | None) -> dict[str, Any]:
+    """A v2 cursor page: ``items``, and ``next_cursor`` only when there is a next page.
+
+    The spec types ``next_cursor`` as a string (not nullable), so the last page leaves it out.
+    """
+    return {"items": page, "next_cursor": cursor} if cursor else {"items": page}
 
 
 def _page(items: list[Any], cursor: str | None, size: int) -> tuple[list[Any], str | None]:
@@ -337,6 +351,14 @@ class LocalLangSmith(LocalServer[Fault]):
         self._evaluators: list[dict[str, Any]] = []
         self.requests: list[CapturedRequest] = []
         self.info: dict[str, Any] = copy.deepcopy(DEFAULT_INFO) if info is None else info
+        self.contract: OpenAPIContract | None = load_contract()
+        """What every request and 2xx response is checked against (None: no spec found)."""
+        self.mismatches: list[Mismatch] = []
+        """Contract mismatches that no known deviation covers; :meth:`stop` fails on any."""
+        self.deviations: list[Mismatch] = []
+        """Mismatches that ``langsmith_contract.KNOWN_DEVIATIONS`` covers."""
+        self.strict_contract = True
+        """Fail :meth:`stop` on a mismatch (False: tests that send invalid requests on purpose)."""
         self._listener = Listener(host, port, _make_handler(self), name="local-langsmith")
 
     # -- lifecycle -------------------------------------------------------------------------------
@@ -350,7 +372,12 @@ class LocalLangSmith(LocalServer[Fault]):
         return self
 
     def stop(self) -> None:
+        """Stop serving; raise AssertionError on a contract mismatch when strict."""
         self._listener.stop()
+        if self.strict_contract and self.mismatches:
+            lines = "\n".join(sorted({m.render() for m in self.mismatches}))
+            msg = f"requests or responses that differ from the LangSmith OpenAPI spec:\n{lines}"
+            raise AssertionError(msg)
 
     def client(self, **kwargs: Any) -> Client:
         """A real ``langsmith.Client`` for this server (unbatched, no /info call by default)."""
@@ -467,6 +494,12 @@ class LocalLangSmith(LocalServer[Fault]):
         with self._lock:
             return copy.deepcopy(self._evaluators)
 
+    def take_mismatches(self) -> list[Mismatch]:
+        """Return and forget the mismatches (for tests that break the contract on purpose)."""
+        with self._lock:
+            taken, self.mismatches = self.mismatches, []
+        return taken
+
     def count_requests(self, method: str | None = None, path: str | None = None) -> int:
         """How many requests matched ``method`` and contained ``path`` (faults included)."""
         return sum(
@@ -551,6 +584,7 @@ class LocalLangSmith(LocalServer[Fault]):
         view["metadata"] = _metadata(run)
         view["status"] = "error" if run.get("error") else "success"
         view["feedback_stats"] = self._feedback_stats(self._feedback_for(run["id"]))
+        view["app_path"] = f"/o/{TENANT_ID}/projects/p/{view['project_id']}/r/{run['id']}"
         return view
 
     def _feedback_for(self, run_id: str) -> list[dict[str, Any]]:
@@ -649,7 +683,8 @@ class LocalLangSmith(LocalServer[Fault]):
             run = self._runs.get(request.match["run_id"])
             if run is None:
                 return HTTPStatus.NOT_FOUND, {"detail": "run not found"}
-            return HTTPStatus.OK, self._run_view(run)
+            view = self._run_view(run)
+        return HTTPStatus.OK, _v2_run(view) if request.path.startswith("/api/v2") else view
 
     def _query_runs_v1(self, request: Request) -> Response:
         body = request.json() or {}
@@ -682,10 +717,7 @@ class LocalLangSmith(LocalServer[Fault]):
         runs = self._select_runs(criteria)
         page, cursor = _page(runs, body.get("cursor"), int(body.get("page_size") or 100))
         selects = body.get("selects") or []
-        return HTTPStatus.OK, {
-            "items": [_select(run, selects) for run in page],
-            "next_cursor": cursor,
-        }
+        return HTTPStatus.OK, _items([_select(run, selects) for run in page], cursor)
 
     # -- handlers: projects ----------------------------------------------------------------------
     def _create_session(self, request: Request) -> Response:
@@ -719,7 +751,7 @@ class LocalLangSmith(LocalServer[Fault]):
         sessions = copy.deepcopy(self._matching_sessions(request))
         size = int(request.arg("page_size") or 20)
         page, cursor = _page(sessions, request.arg("cursor"), size)
-        return HTTPStatus.OK, {"items": page, "next_cursor": cursor}
+        return HTTPStatus.OK, _items(page, cursor)
 
     def _read_session(self, request: Request) -> Response:
         with self._lock:
@@ -733,7 +765,7 @@ class LocalLangSmith(LocalServer[Fault]):
             session = self._sessions.get(request.match["session_id"])
             if session is None:
                 return HTTPStatus.NOT_FOUND, {"detail": "project not found"}
-            session.update(request.json() or {})
+            session.update({k: v for k, v in (request.json() or {}).items() if v is not None})
             return HTTPStatus.OK, session
 
     # -- handlers: threads -----------------------------------------------------------------------
@@ -761,7 +793,7 @@ class LocalLangSmith(LocalServer[Fault]):
         ]
         summaries.sort(key=lambda s: str(s["max_start_time"]), reverse=True)
         page, cursor = _page(summaries, body.get("cursor"), int(body.get("page_size") or 20))
-        return HTTPStatus.OK, {"items": page, "next_cursor": cursor}
+        return HTTPStatus.OK, _items(page, cursor)
 
     def _thread_feedback(self, traces: list[dict[str, Any]]) -> list[dict[str, Any]]:
         with self._lock:
@@ -779,7 +811,7 @@ class LocalLangSmith(LocalServer[Fault]):
         page, cursor = _page(rows, request.arg("cursor"), size)
         selects = request.args("selects")
         items = [_select_trace(row, selects) for row in page]
-        return HTTPStatus.OK, {"items": items, "next_cursor": cursor}
+        return HTTPStatus.OK, _items(items, cursor)
 
     # -- handlers: feedback ----------------------------------------------------------------------
     def _upsert_feedback(self, body: dict[str, Any]) -> dict[str, Any]:
@@ -864,6 +896,7 @@ class LocalLangSmith(LocalServer[Fault]):
             "description": None,
             "rubric_instructions": None,
             "rubric_items": [],
+            "queue_type": "single",
             **body,
             "id": str(body.get("id") or uuid.uuid4()),
             "tenant_id": TENANT_ID,
@@ -881,7 +914,7 @@ class LocalLangSmith(LocalServer[Fault]):
         ids = set(request.args("ids"))
         with self._lock:
             queues = [
-                q
+                {**q, "total_runs": len(self._queue_items.get(q["id"], []))}
                 for q in self._queues.values()
                 if (name is None or q["name"] == name)
                 and (contains is None or contains in q["name"])
@@ -934,7 +967,7 @@ class LocalLangSmith(LocalServer[Fault]):
                 and (item_type is None or item["item_type"] == item_type)
             ]
         page, cursor = _page(items, request.arg("cursor"), int(request.arg("page_size") or 100))
-        return HTTPStatus.OK, {"items": page, "next_cursor": cursor}
+        return HTTPStatus.OK, _items(page, cursor)
 
     # -- handlers: datasets and examples ---------------------------------------------------------
     def _create_dataset(self, request: Request) -> Response:
@@ -947,6 +980,7 @@ class LocalLangSmith(LocalServer[Fault]):
             "created_at": now,
             "modified_at": now,
             "example_count": 0,
+            "session_count": 0,
         }
         with self._lock:
             if any(d["name"] == dataset["name"] for d in self._datasets.values()):
@@ -974,7 +1008,7 @@ class LocalLangSmith(LocalServer[Fault]):
 
     def _dataset_view(self, dataset: dict[str, Any]) -> dict[str, Any]:
         count = sum(1 for e in self._examples.values() if e["dataset_id"] == dataset["id"])
-        return {**dataset, "example_count": count}
+        return {**dataset, "example_count": count, "session_count": 0}
 
     def _dataset_version(self, request: Request) -> Response:
         with self._lock:
@@ -995,6 +1029,7 @@ class LocalLangSmith(LocalServer[Fault]):
                     **body,
                     "id": str(body.get("id") or uuid.uuid4()),
                     "dataset_id": str(body["dataset_id"]),
+                    "name": body.get("name") or f"#{uuid.uuid4().hex[:4]}",
                     "created_at": now,
                     "modified_at": now,
                 }
@@ -1021,10 +1056,10 @@ class LocalLangSmith(LocalServer[Fault]):
         rule = {**(request.json() or {}), "id": str(uuid.uuid4()), "created_at": _iso(_now())}
         with self._lock:
             self._rules.append(rule)
-        return HTTPStatus.OK, rule
+        return HTTPStatus.OK, _rule_v1(rule)
 
     def _list_rules(self, request: Request) -> Response:
-        return HTTPStatus.OK, self.rules
+        return HTTPStatus.OK, [_rule_v1(rule) for rule in self.rules]
 
     def _list_rules_v2(self, request: Request) -> Response:
         """The stored rules as the SDK's ``Rule``, newest first, in ``{"items", "next_cursor"}``."""
@@ -1043,13 +1078,13 @@ class LocalLangSmith(LocalServer[Fault]):
         rules = [rule for rule in rules if _rule_v2_matches(rule, request)]
         rules.sort(key=lambda rule: (str(rule["updated_at"]), str(rule["id"])), reverse=True)
         page, cursor = _page(rules, request.arg("cursor"), size)
-        return HTTPStatus.OK, {"items": page, "next_cursor": cursor}
+        return HTTPStatus.OK, _items(page, cursor)
 
     def _create_evaluator(self, request: Request) -> Response:
         evaluator = {**(request.json() or {}), "id": str(uuid.uuid4()), "created_at": _iso(_now())}
         with self._lock:
             self._evaluators.append(evaluator)
-        return HTTPStatus.OK, {"evaluator": evaluator}
+        return HTTPStatus.CREATED, {"evaluator": evaluator}
 
     def _list_evaluators(self, request: Request) -> Response:
         evaluators = self.evaluators
@@ -1135,6 +1170,20 @@ class LocalLangSmith(LocalServer[Fault]):
         except (ValueError, KeyError, TypeError, IndexError) as e:
             return HTTPStatus.UNPROCESSABLE_ENTITY, {"detail": f"{type(e).__name__}: {e}"}
 
+    def _check_contract(
+        self, method: str, raw_path: str, headers: dict[str, str], body: bytes, answer: Response
+    ) -> None:
+        """Record how the request and the answer differ from the OpenAPI spec."""
+        if self.contract is None:
+            return
+        content_type = headers.get("content-type", "")
+        found = self.contract.check_request(method, raw_path, content_type, body)
+        found += self.contract.check_response(method, raw_path, int(answer[0]), answer[1])
+        for mismatch in found:
+            known = any(deviation.covers(mismatch) for deviation in KNOWN_DEVIATIONS)
+            with self._lock:
+                (self.deviations if known else self.mismatches).append(mismatch)
+
     def _answer(
         self, method: str, raw_path: str, headers: dict[str, str], body: bytes
     ) -> tuple[int, Any, dict[str, str]]:
@@ -1193,7 +1242,13 @@ _TRACE_SELECTS = {
 def _select(run: dict[str, Any], selects: list[str]) -> dict[str, Any]:
     """A v2 run with only the selected fields (``id`` always; only ``id`` when none)."""
     keys = {"id"} | {_RUN_SELECTS[s] for s in selects if s in _RUN_SELECTS}
-    return {key: run.get(key) for key in keys}
+    return {key: value for key, value in _v2_run(run).items() if key in keys}
+
+
+def _v2_run(run: dict[str, Any]) -> dict[str, Any]:
+    """A run view as the v2 API answers it: enums upper-case, null fields left out."""
+    upper = {key: str(run[key]).upper() for key in ("status", "run_type") if run.get(key)}
+    return {key: value for key, value in {**run, **upper}.items() if value is not None}
 
 
 def _trace_row(trace: dict[str, Any], turn: int) -> dict[str, Any]:
@@ -1255,6 +1310,12 @@ def _source_type(feedback: dict[str, Any]) -> str:
 def _splits(example: dict[str, Any]) -> list[str]:
     split = (example.get("metadata") or {}).get("dataset_split") or example.get("split") or []
     return [split] if isinstance(split, str) else list(split)
+
+
+def _rule_v1(rule: dict[str, Any]) -> dict[str, Any]:
+    """A stored rule as the v1 API answers it: the spec's required fields filled in."""
+    defaults = {"tenant_id": TENANT_ID, "webhooks": [], "evaluator_version": 1}
+    return {**defaults, **rule, "updated_at": rule.get("updated_at") or rule["created_at"]}
 
 
 def _rule_v2(rule: dict[str, Any], project_names: dict[str, str]) -> dict[str, Any]:
@@ -1352,6 +1413,8 @@ def _make_handler(app: LocalLangSmith) -> type[QuietHandler]:
             else:
                 headers = self.lowered_headers()
                 status, payload, extra = app._answer(self.command, self.path, headers, body)
+                payload = json.loads(json.dumps(payload, default=str))
+                app._check_contract(self.command, self.path, headers, body, (status, payload))
             with app._lock:
                 app.requests.append(CapturedRequest(self.command, self.path, int(status), encoding))
             data = json.dumps(payload, default=str).encode()
