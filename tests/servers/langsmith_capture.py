@@ -73,7 +73,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from http import HTTPStatus
-from typing import Any
+from typing import Any, Literal
 
 import zstandard
 from langsmith import Client, Langsmith
@@ -96,7 +96,14 @@ from tests.servers.langsmith_contract import (
     load_contract,
 )
 
-__all__ = ["DEFAULT_INFO", "TENANT_ID", "CapturedRequest", "Fault", "LocalLangSmith"]
+__all__ = [
+    "DEFAULT_INFO",
+    "SPEC_TRACE_SELECTS",
+    "TENANT_ID",
+    "CapturedRequest",
+    "Fault",
+    "LocalLangSmith",
+]
 
 _API_PREFIX = "/api/v1"
 TENANT_ID = "00000000-0000-4000-8000-000000000001"
@@ -132,6 +139,16 @@ _RULE_V2_DEFAULTS: dict[str, Any] = {
 }
 """Required fields of the SDK's ``langsmith.types.rule.Rule`` that a v1 create body may omit."""
 _DEFAULT_WINDOW = timedelta(days=1)
+SPEC_TRACE_SELECTS = (
+    "THREAD_ID",
+    "TRACE_ID",
+    "START_TIME",
+    "END_TIME",
+    "INPUTS_PREVIEW",
+    "OUTPUTS_PREVIEW",
+    "NAME",
+)
+"""Selects of thread traces that both the spec's enum (2026-05-21) and this server know."""
 _UUID = r"[0-9a-fA-F-]{36}"
 
 
@@ -339,6 +356,25 @@ class LocalLangSmith(LocalServer[Fault]):
         super().__init__()
         self.rules_v2 = rules_v2
         """Serve ``GET /api/v2/runs/rules``; False answers it 404, like an older deployment."""
+        # -- switchable server behaviours (each test sets what it needs) --
+        self.v2 = True
+        """Serve ``/api/v2/...``; False answers every v2 path 404, like LangSmith before 0.16."""
+        self.trace_selects: frozenset[str] | None = None
+        """The ``selects`` that thread traces accept (None: all); others answer 422 like the
+        spec's enum would (``frozenset(SPEC_TRACE_SELECTS)`` for a server that follows it)."""
+        self.queue_item_project_key: Literal["project_id", "session_id"] = "project_id"
+        """The field listed queue items name their project with (the other is left out)."""
+        self.feedback_duplicates: Literal["upsert", "conflict", "duplicate"] = "upsert"
+        """``POST /feedback`` with a known id: replace it, answer 409, or store a second copy
+        under a new id."""
+        self.evaluator_builds: list[str] = []
+        """Build statuses successive evaluator reads report (the last one repeats); empty:
+        no ``evaluator_build_status`` at all (an older server)."""
+        self.evaluator_build_error: str | None = None
+        """``evaluator_build_error`` reported with a FAILED build."""
+        self.thread_filters = True
+        """Apply ``filter`` of ``threads.query`` (a thread is kept when one of its root runs
+        matches); False ignores it."""
         self._runs: dict[str, dict[str, Any]] = {}
         self._sessions: dict[str, dict[str, Any]] = {}
         self._feedback: dict[str, dict[str, Any]] = {}
@@ -781,9 +817,17 @@ class LocalLangSmith(LocalServer[Fault]):
         body = request.json() or {}
         low = _parse_time(body.get("min_start_time")) or _now() - _DEFAULT_WINDOW
         high = _parse_time(body.get("max_start_time"))
+        threads = self._thread_roots(str(body.get("project_id")))
+        if body.get("filter") and self.thread_filters:
+            expression = _parse_filter(body["filter"])
+            threads = {
+                thread_id: traces
+                for thread_id, traces in threads.items()
+                if any(self._filter_matches(self.run(t["id"]), expression) for t in traces)
+            }
         summaries = [
             _thread_summary(thread_id, traces, self._feedback_stats(self._thread_feedback(traces)))
-            for thread_id, traces in self._thread_roots(str(body.get("project_id"))).items()
+            for thread_id, traces in threads.items()
         ]
         summaries = [
             s
@@ -810,6 +854,15 @@ class LocalLangSmith(LocalServer[Fault]):
             return HTTPStatus.UNPROCESSABLE_ENTITY, {"detail": "page_size must be 1..100"}
         page, cursor = _page(rows, request.arg("cursor"), size)
         selects = request.args("selects")
+        unknown = [
+            s for s in selects if self.trace_selects is not None and s not in self.trace_selects
+        ]
+        if unknown:
+            detail = [
+                {"loc": ["query", "selects", selects.index(s)], "msg": f"unknown select {s!r}"}
+                for s in unknown
+            ]
+            return HTTPStatus.UNPROCESSABLE_ENTITY, {"detail": detail}
         items = [_select_trace(row, selects) for row in page]
         return HTTPStatus.OK, _items(items, cursor)
 
@@ -831,7 +884,13 @@ class LocalLangSmith(LocalServer[Fault]):
         return feedback
 
     def _create_feedback(self, request: Request) -> Response:
-        return HTTPStatus.OK, self._upsert_feedback(request.json())
+        body = request.json()
+        known = str(body.get("id")) in self._feedback if body.get("id") else False
+        if known and self.feedback_duplicates == "conflict":
+            return HTTPStatus.CONFLICT, {"detail": f"feedback {body['id']} already exists"}
+        if known and self.feedback_duplicates == "duplicate":
+            body = {**body, "id": None}  # stored again under a new id
+        return HTTPStatus.OK, self._upsert_feedback(body)
 
     def _list_feedback(self, request: Request) -> Response:
         runs = set(request.args("run"))
@@ -967,7 +1026,14 @@ class LocalLangSmith(LocalServer[Fault]):
                 and (item_type is None or item["item_type"] == item_type)
             ]
         page, cursor = _page(items, request.arg("cursor"), int(request.arg("page_size") or 100))
+        page = [self._listed_item(item) for item in page]
         return HTTPStatus.OK, _items(page, cursor)
+
+    def _listed_item(self, item: dict[str, Any]) -> dict[str, Any]:
+        """A queue item naming its project with :attr:`queue_item_project_key` only."""
+        listed = {key: value for key, value in item.items() if key != "project_id"}
+        listed[self.queue_item_project_key] = item["project_id"]
+        return listed
 
     # -- handlers: datasets and examples ---------------------------------------------------------
     def _create_dataset(self, request: Request) -> Response:
@@ -1018,10 +1084,37 @@ class LocalLangSmith(LocalServer[Fault]):
         return HTTPStatus.OK, {"as_of": dataset["modified_at"], "tags": ["latest"]}
 
     def _create_examples(self, request: Request) -> Response:
+        return HTTPStatus.OK, self._store_examples(request.json() or [])
+
+    def _upload_examples(self, request: Request) -> Response:
+        """The multipart examples endpoint, served only when ``/info`` advertises it."""
+        flags = self.info.get("instance_flags") or {}
+        if not flags.get("dataset_examples_multipart_enabled"):
+            return HTTPStatus.NOT_FOUND, {"detail": f"Not Found: POST {request.path}"}
+        boundary = multipart_boundary(request.headers.get("content-type", ""))
+        if boundary is None:
+            return HTTPStatus.BAD_REQUEST, {"detail": "multipart body without a boundary"}
+        bodies: dict[str, dict[str, Any]] = {}
+        for name, data in _multipart_parts(request.body, boundary):
+            example_id, _, part = name.partition(".")
+            body = bodies.setdefault(example_id, {"id": example_id})
+            if not part:
+                body.update(json.loads(data))
+            elif part in ("inputs", "outputs"):
+                body[part] = json.loads(data)
+        dataset_id = request.match["dataset_id"]
+        with self._lock:
+            if any(example_id in self._examples for example_id in bodies):
+                return HTTPStatus.CONFLICT, {"error": "an example with this id already exists"}
+        created = self._store_examples([{**b, "dataset_id": dataset_id} for b in bodies.values()])
+        ids = [example["id"] for example in created]
+        return HTTPStatus.CREATED, {"count": len(ids), "example_ids": ids, "as_of": _iso(_now())}
+
+    def _store_examples(self, bodies: list[dict[str, Any]]) -> list[dict[str, Any]]:
         now = _iso(_now())
         created = []
         with self._lock:
-            for body in request.json() or []:
+            for body in bodies:
                 example = {
                     "inputs": {},
                     "outputs": None,
@@ -1035,7 +1128,7 @@ class LocalLangSmith(LocalServer[Fault]):
                 }
                 self._examples[example["id"]] = example
                 created.append(example)
-        return HTTPStatus.OK, created
+        return created
 
     def _list_examples(self, request: Request) -> Response:
         dataset = request.arg("dataset")
@@ -1096,6 +1189,13 @@ class LocalLangSmith(LocalServer[Fault]):
         found = next((e for e in self.evaluators if e["id"] == wanted), None)
         if found is None:
             return HTTPStatus.NOT_FOUND, {"detail": "evaluator not found"}
+        with self._lock:
+            status = self.evaluator_builds.pop(0) if len(self.evaluator_builds) > 1 else None
+            status = status or (self.evaluator_builds[0] if self.evaluator_builds else None)
+        if status is not None and found.get("code_evaluator") is not None:
+            found["code_evaluator"]["evaluator_build_status"] = status
+            if status == "FAILED":
+                found["code_evaluator"]["evaluator_build_error"] = self.evaluator_build_error
         return HTTPStatus.OK, found
 
     # -- routing ---------------------------------------------------------------------------------
@@ -1148,6 +1248,11 @@ class LocalLangSmith(LocalServer[Fault]):
         ("GET", re.compile(rf"/datasets/(?P<dataset_id>{_UUID})/?"), _read_dataset),
         ("GET", re.compile(rf"/datasets/(?P<dataset_id>{_UUID})/version/?"), _dataset_version),
         ("POST", re.compile(r"/examples/bulk/?"), _create_examples),
+        (
+            "POST",
+            re.compile(rf"(?:/v1)?/platform/datasets/(?P<dataset_id>{_UUID})/examples/?"),
+            _upload_examples,
+        ),
         ("GET", re.compile(r"/examples/?"), _list_examples),
         # online evaluation
         ("POST", re.compile(r"/runs/rules/?"), _create_rule),
@@ -1162,7 +1267,7 @@ class LocalLangSmith(LocalServer[Fault]):
         self, method: str, raw_path: str, headers: dict[str, str], body: bytes
     ) -> Response:
         found = find_route(self._ROUTES, method, raw_path, headers, body, prefix=_API_PREFIX)
-        if found is None:
+        if found is None or (not self.v2 and found[1].path.startswith("/api/v2/")):
             return HTTPStatus.NOT_FOUND, {"detail": f"Not Found: {method} {raw_path}"}
         handler, request = found
         try:
