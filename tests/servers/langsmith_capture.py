@@ -24,9 +24,8 @@ in memory. Areas, each a block of the route table in :class:`LocalLangSmith`:
 - **threads**: ``POST /api/v2/threads/query`` (root runs grouped by metadata ``thread_id`` /
   ``session_id`` / ``conversation_id`` within a project) and
   ``GET /api/v2/threads/{thread_id}/traces`` (``project_id``, ``selects``, cursor pages).
-- **feedback**: ``POST /feedback`` and multipart ``feedback.{id}`` parts UPSERT by id: writing a
-  feedback whose id exists replaces it. This mirrors what this project assumes of LangSmith
-  (deterministic feedback ids make re-runs idempotent); a real workspace must confirm it.
+- **feedback**: ``POST /feedback`` and multipart ``feedback.{id}`` parts UPSERT by id by default
+  (``feedback_duplicates`` switches to 409 or to storing a copy: the spec promises none of them).
   ``GET /feedback`` (``run``, ``key``, ``session``, ``source``, ``has_score``, ``limit``,
   ``offset``), ``GET|PATCH|DELETE /feedback/{id}``, ``POST /feedback-configs``.
 - **annotation queues**: ``POST /annotation-queues`` (hand-written and generated clients),
@@ -48,6 +47,20 @@ in memory. Areas, each a block of the route table in :class:`LocalLangSmith`:
   ``POST /api/v1/platform/evaluators`` (``{"evaluator": ...}``), ``GET
   /api/v1/platform/evaluators`` (``{"evaluators", "total"}``) and ``GET
   /api/v1/platform/evaluators/{id}``, the shapes of the generated ``online_evaluators``.
+
+Behaviours of real deployments, switchable per test (attributes of the server): ``v2`` (False:
+every ``/api/v2`` path answers 404, like LangSmith before 0.16), ``trace_selects`` (the thread
+trace selects accepted; others answer 422), ``queue_item_project_key`` (listed queue items name
+their project ``project_id`` or only ``session_id``), ``feedback_duplicates`` (a known feedback id
+is upserted, answered 409, or stored again under a new id), ``evaluator_builds`` and
+``evaluator_build_error`` (the build status successive evaluator reads report),
+``thread_filters`` (apply ``threads.query`` filters) and ``info`` (``instance_flags.
+dataset_examples_multipart_enabled`` serves ``POST /v1/platform/datasets/{id}/examples``).
+
+Contract: every request and every 2xx answer is checked against LangSmith's OpenAPI document
+(``tests/servers/langsmith_contract.py``); :meth:`LocalLangSmith.stop` fails on a mismatch that
+no known deviation covers (:meth:`LocalLangSmith.take_mismatches` for tests that break it on
+purpose).
 
 Every request is logged in :attr:`LocalLangSmith.requests`. :meth:`LocalLangSmith.fail_next`
 makes the next N requests (optionally only those whose path contains a string) answer 429 (with
