@@ -10,10 +10,9 @@ the history before it; the transcript merges them so every message appears once.
 
 The selects INPUTS, OUTPUTS and TURN_NUMBER are in the SDK's ``ThreadTraceSelect`` but not in the
 published spec's enum (2026-05-21). A server that rejects them (400 or 422 naming the selects) is
-read another way:
-the traces with the spec's selects (:data:`FALLBACK_TRACE_SELECTS`), then their root runs'
-inputs and outputs with ``runs.query_v2`` (``ids``, selects ``INPUTS``/``OUTPUTS``, both in the
-spec), turn numbers from the start-time order. If that read fails too, the error says which
+read another way: the traces with the spec's selects (:data:`FALLBACK_TRACE_SELECTS`), then their
+root runs' inputs and outputs with ``runs.query_v2`` (``ids``, selects ``INPUTS``/``OUTPUTS``, both
+in the spec), turn numbers from the start-time order. If that read fails too, the error says which
 selects the server refused.
 
 :func:`judge_thread` / :func:`ajudge_thread` read and judge a thread and return a
