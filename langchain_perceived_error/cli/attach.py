@@ -21,6 +21,7 @@ from langchain_perceived_error.cli.app import app, say
 from langchain_perceived_error.cli.options import (
     ApiKeyOption,
     ApiUrlOption,
+    TimeoutOption,
     WorkspaceOption,
     exit_with,
     langsmith_clients,
@@ -37,6 +38,7 @@ from langchain_perceived_error.online.clients import (
     ProjectNotFoundError,
 )
 from langchain_perceived_error.online.queues import QueueError
+from langchain_perceived_error.retries import DEFAULT_REQUEST_TIMEOUT_S
 
 __all__ = ["attach_command"]
 
@@ -79,6 +81,7 @@ def attach_command(
     api_url: ApiUrlOption = None,
     api_key: ApiKeyOption = None,
     workspace_id: WorkspaceOption = None,
+    timeout: TimeoutOption = DEFAULT_REQUEST_TIMEOUT_S,
 ) -> None:
     """Create a LangSmith online evaluator running this judge on the project's threads."""
     if dry_run:
@@ -89,7 +92,7 @@ def attach_command(
         for request in requests:
             typer.echo(request.render())
         return
-    clients = langsmith_clients(api_url, api_key, workspace_id)
+    clients = langsmith_clients(api_url, api_key, workspace_id, timeout)
     with clients:
         try:
             result = attach(

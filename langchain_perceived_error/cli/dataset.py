@@ -23,6 +23,7 @@ from langchain_perceived_error.cli.app import app, say
 from langchain_perceived_error.cli.options import (
     ApiKeyOption,
     ApiUrlOption,
+    TimeoutOption,
     WorkspaceOption,
     exit_with,
     langsmith_clients,
@@ -34,6 +35,7 @@ from langchain_perceived_error.datasets.langsmith_dataset import (
     DatasetPushReport,
     push_labelled_dataset,
 )
+from langchain_perceived_error.retries import DEFAULT_REQUEST_TIMEOUT_S
 from langchain_perceived_error.schemas import LabelledRecord
 
 __all__ = ["dataset_app", "merge_labelled", "push_command"]
@@ -134,11 +136,12 @@ def push_command(
         bool,
         typer.Option("--dry-run", help="Read and count what would be pushed; write nothing."),
     ] = False,
+    timeout: TimeoutOption = DEFAULT_REQUEST_TIMEOUT_S,
 ) -> None:
     """Push labelled records as LangSmith examples, split train/holdout, once each."""
     if split_from is not None and holdout is not None:
         exit_with("give --split-from or --holdout, not both (the SFT build fixed its split)", 2)
-    clients = langsmith_clients(api_url, api_key, workspace_id)
+    clients = langsmith_clients(api_url, api_key, workspace_id, timeout)
     try:
         report = push_labelled_dataset(
             clients.client,

@@ -8,6 +8,7 @@ import typer
 
 from langchain_perceived_error.cli.errors import fail
 from langchain_perceived_error.online.clients import LangSmithClients, LangSmithConfigError
+from langchain_perceived_error.retries import DEFAULT_REQUEST_TIMEOUT_S
 from langchain_perceived_error.scrub import register_secret
 
 __all__ = [
@@ -86,10 +87,15 @@ def exit_with(error: Exception | str, code: int | None = None) -> NoReturn:
 
 
 def langsmith_clients(
-    api_url: str | None, api_key: str | None, workspace_id: str | None
+    api_url: str | None,
+    api_key: str | None,
+    workspace_id: str | None,
+    timeout_s: float = DEFAULT_REQUEST_TIMEOUT_S,
 ) -> LangSmithClients:
-    """Both LangSmith clients, or exit 2 with the configuration problem."""
+    """Both LangSmith clients (each request bounded by ``timeout_s``), or exit 2."""
     try:
-        return LangSmithClients.create(api_key=api_key, api_url=api_url, tenant_id=workspace_id)
+        return LangSmithClients.create(
+            api_key=api_key, api_url=api_url, tenant_id=workspace_id, timeout_s=timeout_s
+        )
     except LangSmithConfigError as e:
         exit_with(e, 2)

@@ -37,6 +37,7 @@ from langchain_perceived_error.cli.errors import UsageError
 from langchain_perceived_error.cli.options import (
     ApiKeyOption,
     ApiUrlOption,
+    TimeoutOption,
     WorkspaceOption,
     exit_with,
     langsmith_clients,
@@ -59,6 +60,7 @@ from langchain_perceived_error.online.queues import (
     flagged_items,
     push_items,
 )
+from langchain_perceived_error.retries import DEFAULT_REQUEST_TIMEOUT_S
 
 __all__ = ["ResultsScan", "items_from_results", "queue_command"]
 
@@ -188,6 +190,7 @@ def queue_command(
             "--dry-run", help="Read and count what would be pushed; write nothing to LangSmith."
         ),
     ] = False,
+    timeout: TimeoutOption = DEFAULT_REQUEST_TIMEOUT_S,
 ) -> None:
     """Push flagged runs and threads to an annotation queue, once each."""
     if (results is None) == (project is None):
@@ -196,7 +199,7 @@ def queue_command(
     if item_type not in ("auto", "run", "thread"):
         msg = f"--item-type must be auto, run or thread: {item_type!r}"
         raise UsageError(msg)
-    with langsmith_clients(api_url, api_key, workspace_id) as clients:
+    with langsmith_clients(api_url, api_key, workspace_id, timeout) as clients:
         scan = ResultsScan() if results is not None else None
         try:
             if results is not None and scan is not None:

@@ -35,6 +35,7 @@ from langchain_perceived_error.cli.options import (
     ApiKeyOption,
     ApiUrlOption,
     RedactOption,
+    TimeoutOption,
     WorkspaceOption,
     exit_with,
     langsmith_clients,
@@ -56,6 +57,7 @@ from langchain_perceived_error.online.watch import (
     Watcher,
     stop_on_signals,
 )
+from langchain_perceived_error.retries import DEFAULT_REQUEST_TIMEOUT_S
 
 __all__ = ["watch_command"]
 
@@ -167,6 +169,7 @@ def watch_command(
             "and no state file.",
         ),
     ] = False,
+    timeout: TimeoutOption = DEFAULT_REQUEST_TIMEOUT_S,
 ) -> None:
     """Judge new threads (or root runs) of a project; feedback, queue, resumable state."""
     if threads and runs:
@@ -194,7 +197,7 @@ def watch_command(
         )
     except ValueError as e:
         exit_with(e, 2)
-    clients = langsmith_clients(api_url, api_key, workspace_id)
+    clients = langsmith_clients(api_url, api_key, workspace_id, timeout)
     package_logger = logging.getLogger("langchain_perceived_error")
     level = package_logger.level
     package_logger.setLevel(min(level or logging.INFO, logging.INFO))  # the per-batch lines

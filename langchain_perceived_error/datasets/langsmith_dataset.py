@@ -44,6 +44,7 @@ from langsmith.utils import LangSmithError
 from langchain_perceived_error.datasets.sft import HOLDOUT_FILE, TRAIN_FILE
 from langchain_perceived_error.datasets.split import split_records
 from langchain_perceived_error.eligibility import skip_reason
+from langchain_perceived_error.online.clients import describe_error
 from langchain_perceived_error.prompts import TRANSCRIPT_PREFIX, render_transcript
 from langchain_perceived_error.schemas import LabelledRecord
 
@@ -201,7 +202,7 @@ def _dataset(
             return None, True
         return client.create_dataset(name, description=description), True
     except LangSmithError as e:
-        msg = f"could not read or create the LangSmith dataset {name!r}: {e}"
+        msg = f"could not read or create the LangSmith dataset {name!r}: {describe_error(e)}"
         raise DatasetPushError(msg) from e
 
 
@@ -209,7 +210,7 @@ def _existing(client: Client, dataset_id: uuid.UUID) -> dict[str, Any]:
     try:
         return {str(e.id): e.outputs for e in client.list_examples(dataset_id=dataset_id)}
     except LangSmithError as e:
-        msg = f"could not list the examples of dataset {dataset_id}: {e}"
+        msg = f"could not list the examples of dataset {dataset_id}: {describe_error(e)}"
         raise DatasetPushError(msg) from e
 
 
@@ -271,7 +272,8 @@ def push_labelled_dataset(
             client.create_examples(dataset_id=dataset_id, examples=new[start : start + _CHUNK])
             report.added += len(new[start : start + _CHUNK])
     except LangSmithError as e:
-        msg = f"could not add examples to dataset {name!r} ({report.added} added before): {e}"
+        problem = describe_error(e)
+        msg = f"could not add examples to dataset {name!r} ({report.added} added before): {problem}"
         raise DatasetPushError(msg) from e
     if report.changed:
         logger.warning(

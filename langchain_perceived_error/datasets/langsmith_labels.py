@@ -21,7 +21,7 @@ from langsmith.schemas import Feedback
 from langsmith.utils import LangSmithError
 
 from langchain_perceived_error.datasets.labels import HUMAN_REASONS, LoadReport, text_or_none
-from langchain_perceived_error.online.clients import LangSmithClients
+from langchain_perceived_error.online.clients import LangSmithClients, describe_error
 from langchain_perceived_error.online.feedback import FEEDBACK_KEY
 from langchain_perceived_error.online.threads import (
     ThreadNotFoundError,
@@ -136,7 +136,8 @@ def _labelled_runs(
             for run in runs
         ]
     except APIError as e:
-        msg = f"could not query the runs of project {project_id} with {key!r} feedback: {e}"
+        problem = describe_error(e)
+        msg = f"could not query the runs of project {project_id} with {key!r} feedback: {problem}"
         raise LangSmithLabelError(msg) from e
 
 
@@ -150,7 +151,7 @@ def _feedback_by_run(
             for feedback in clients.client.list_feedback(run_ids=chunk, feedback_key=[key]):
                 found.setdefault(str(feedback.run_id), []).append(feedback)
     except LangSmithError as e:
-        msg = f"could not list {key!r} feedback: {e}"
+        msg = f"could not list {key!r} feedback: {describe_error(e)}"
         raise LangSmithLabelError(msg) from e
     return found
 

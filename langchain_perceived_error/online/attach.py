@@ -22,6 +22,11 @@ reported as such):
    code_evaluator_input: "thread", advanced_features_enabled: true, workspace_secrets_keys:
    ["FIREWORKS_API_KEY"]})`` -> ``POST /api/v1/platform/evaluators``. An evaluator with the same
    name is reused, with a warning if its code differs (it is not updated);
+   LangSmith then builds the evaluator's dependencies; :func:`attach` waits for the build
+   (``code_evaluator.evaluator_build_status``: ENQUEUED, BUILDING, READY or FAILED, read with
+   ``online_evaluators.retrieve``) and fails loudly with LangSmith's build error on FAILED, or
+   when the build is not READY within ``build_timeout_s``. A server that reports no build
+   status (an older one) is not waited for;
 2. the rule binding it to the project (the generated client has no create method for rules, so
    the client's generic ``post``): ``POST /api/v1/runs/rules {display_name, session_id,
    sampling_rate, group_by: "thread_id", evaluator_id}``. A rule of the project with that
@@ -51,6 +56,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -63,6 +69,7 @@ from langchain_perceived_error.online.feedback import FEEDBACK_KEY
 from langchain_perceived_error.online.queues import ensure_queue
 
 __all__ = [
+    "DEFAULT_BUILD_TIMEOUT_S",
     "DEFAULT_EVALUATOR_NAME",
     "EVALUATOR_CODE",
     "PACKAGE_NAME",
@@ -70,6 +77,7 @@ __all__ = [
     "AttachResult",
     "PlannedRequest",
     "attach",
+    "await_build",
     "evaluator_body",
     "evaluator_code",
     "flagged_filter",
@@ -86,6 +94,10 @@ _MODEL_PLACEHOLDER = "__PERCEIVED_ERROR_MODEL_SPEC__"
 _EVALUATORS_PATH = "/api/v1/platform/evaluators"
 _RULES_PATH = "/api/v1/runs/rules"
 _PAGE_SIZE = 100
+DEFAULT_BUILD_TIMEOUT_S = 900.0
+"""How long :func:`attach` waits for LangSmith to build the evaluator's dependencies."""
+_BUILD_POLL_S = 5.0
+_BUILDING = ("ENQUEUED", "BUILDING")
 
 EVALUATOR_CODE = '''\
 """perceived_error: did the user perceive that the assistant made a mistake?
@@ -172,6 +184,8 @@ class AttachResult:
     queue_id: str | None = None
     queue_rule_id: str | None = None
     queue_rule_created: bool = False
+    build_status: str | None = None
+    """The evaluator's last build status (READY), or None when the server reports none."""
     warnings: list[str] = field(default_factory=list)
 
 
@@ -276,12 +290,15 @@ def attach(
     sampling_rate: float = 1.0,
     queue: str | None = None,
     name: str = DEFAULT_EVALUATOR_NAME,
+    build_timeout_s: float = DEFAULT_BUILD_TIMEOUT_S,
+    poll_s: float = _BUILD_POLL_S,
 ) -> AttachResult:
     """Create (or find) the evaluator and its rule(s) on ``project``; see the module docstring.
 
     Raises:
         ProjectNotFoundError: when the project does not exist.
-        AttachError: when LangSmith fails a request (after retries).
+        AttachError: when LangSmith fails a request (after retries), or the evaluator's build
+            FAILED or is not READY within ``build_timeout_s``.
         QueueError: when the annotation queue cannot be created.
 
     """
@@ -291,6 +308,7 @@ def attach(
     project_id = resolve_project(clients, project)
     wanted = evaluator_body(name, model)
     evaluator_id, created, warnings = _ensure_evaluator(clients, wanted)
+    build_status = await_build(clients, evaluator_id, timeout_s=build_timeout_s, poll_s=poll_s)
     rules = _project_rules(clients, project_id)
     body = rule_body(
         name=name,
@@ -301,6 +319,7 @@ def attach(
     )
     rule_id, rule_created = _ensure_rule(clients, rules, body, ("session_id", "evaluator_id"))
     result = AttachResult(project_id, evaluator_id, created, rule_id, rule_created)
+    result.build_status = build_status
     result.warnings.extend(warnings)
     if queue is not None:
         _attach_queue(clients, result, rules, project=project, queue=queue, name=name)
@@ -346,13 +365,51 @@ def _ensure_evaluator(
                 return evaluator.id, False, warnings
         created = clients.sdk.online_evaluators.create(**wanted)
     except APIError as e:
-        msg = f"could not find or create the online evaluator {name!r}: {e}"
+        msg = f"could not find or create the online evaluator {name!r}: {clients.describe(e)}"
         raise AttachError(msg) from e
     if created.evaluator is None or not created.evaluator.id:
         msg = f"LangSmith created evaluator {name!r} but returned no id"
         raise AttachError(msg)
     logger.info("created online evaluator %r (%s)", name, created.evaluator.id)
     return created.evaluator.id, True, []
+
+
+def await_build(
+    clients: LangSmithClients,
+    evaluator_id: str,
+    *,
+    timeout_s: float = DEFAULT_BUILD_TIMEOUT_S,
+    poll_s: float = _BUILD_POLL_S,
+) -> str | None:
+    """Wait until the code evaluator's build is READY; its status (None: not reported).
+
+    Raises:
+        AttachError: on a FAILED build (with LangSmith's build error), when the build is still
+            ENQUEUED or BUILDING after ``timeout_s``, or when the evaluator cannot be read.
+
+    """
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            code = clients.sdk.online_evaluators.retrieve(evaluator_id).code_evaluator
+        except APIError as e:
+            msg = f"could not read the online evaluator {evaluator_id}: {clients.describe(e)}"
+            raise AttachError(msg) from e
+        status = code.evaluator_build_status if code is not None else None
+        if status == "FAILED":
+            reason = (code.evaluator_build_error if code else None) or "no build error given"
+            msg = f"LangSmith could not build the online evaluator {evaluator_id}: {reason}"
+            raise AttachError(msg)
+        if status not in _BUILDING:
+            return status
+        if time.monotonic() >= deadline:
+            msg = (
+                f"the online evaluator {evaluator_id} is still {status} after {timeout_s:g} s; "
+                "run attach again later (it reuses what exists)"
+            )
+            raise AttachError(msg)
+        logger.info("online evaluator %s: build %s", evaluator_id, status)
+        time.sleep(poll_s)
 
 
 def _project_rules(clients: LangSmithClients, project_id: str) -> list[dict[str, Any]]:
@@ -366,7 +423,7 @@ def _project_rules(clients: LangSmithClients, project_id: str) -> list[dict[str,
                 _RULES_PATH, cast_to=object, options={"params": {"session_id": project_id}}
             )
     except APIError as e:
-        msg = f"could not list the run rules of project {project_id}: {e}"
+        msg = f"could not list the run rules of project {project_id}: {clients.describe(e)}"
         raise AttachError(msg) from e
     found = answer if isinstance(answer, list) else []
     return [_with_session(rule) for rule in found if isinstance(rule, dict)]
@@ -393,7 +450,7 @@ def _ensure_rule(
     try:
         answer = clients.sdk.post(_RULES_PATH, cast_to=object, body=body)
     except APIError as e:
-        msg = f"could not create the run rule {body['display_name']!r}: {e}"
+        msg = f"could not create the run rule {body['display_name']!r}: {clients.describe(e)}"
         raise AttachError(msg) from e
     if not isinstance(answer, dict) or not answer.get("id"):
         msg = f"LangSmith created rule {body['display_name']!r} but returned no id: {answer!r}"

@@ -29,15 +29,19 @@ import os
 from dataclasses import dataclass, field
 from types import TracebackType
 
-from langsmith import Client, Langsmith
+from langsmith import APITimeoutError, Client, Langsmith, NotFoundError
 from langsmith.utils import LangSmithError, LangSmithNotFoundError, LangSmithRetry
+
+from langchain_perceived_error.retries import DEFAULT_REQUEST_TIMEOUT_S
 
 __all__ = [
     "DEFAULT_API_URL",
     "DEFAULT_MAX_RETRIES",
+    "V2_MIN_VERSION",
     "LangSmithClients",
     "LangSmithConfigError",
     "ProjectNotFoundError",
+    "describe_error",
     "resolve_project",
 ]
 
@@ -51,6 +55,11 @@ _TENANT_VARS = ("LANGSMITH_WORKSPACE_ID", "LANGSMITH_TENANT_ID")
 _RETRY_STATUSES = (408, 425, 429, 500, 502, 503, 504)
 _BACKOFF_FACTOR = 0.5
 _BACKOFF_MAX_S = 30.0
+V2_MIN_VERSION = "0.16"
+"""The self-hosted LangSmith version that serves the ``/api/v2`` run and thread reads."""
+_TIMEOUT_RETRIES = 2
+"""Retries of a request that timed out (hand-written client): a server that accepts and never
+answers costs about ``3 * timeout + 1`` seconds, not six timeouts and 15 s of backoff."""
 
 
 class LangSmithConfigError(ValueError):
@@ -71,6 +80,8 @@ class LangSmithClients:
     """Threads, run queries and annotation queues (the non-deprecated generated API)."""
     api_url: str = DEFAULT_API_URL
     """The API URL (shown in messages; the key never is)."""
+    timeout_s: float = DEFAULT_REQUEST_TIMEOUT_S
+    """Connect and read timeout of every request, in seconds."""
 
     @classmethod
     def create(
@@ -80,7 +91,7 @@ class LangSmithClients:
         api_url: str | None = None,
         tenant_id: str | None = None,
         max_retries: int = DEFAULT_MAX_RETRIES,
-        timeout_s: float = 30.0,
+        timeout_s: float = DEFAULT_REQUEST_TIMEOUT_S,
     ) -> LangSmithClients:
         """Build both clients from explicit settings, falling back to the environment.
 
@@ -111,10 +122,14 @@ class LangSmithClients:
             max_retries=max_retries,
             timeout=timeout_s,
         )
-        return cls(client=client, sdk=sdk, api_url=url)
+        return cls(client=client, sdk=sdk, api_url=url, timeout_s=timeout_s)
 
     from_env = create
     """Alias of :meth:`create`: every setting not passed comes from the environment."""
+
+    def describe(self, error: BaseException) -> str:
+        """:func:`describe_error` with these clients' timeout."""
+        return describe_error(error, self.timeout_s)
 
     def close(self) -> None:
         """Close both clients' connections."""
@@ -147,9 +162,31 @@ def resolve_project(clients: LangSmithClients, name: str) -> str:
         msg = f"no LangSmith project named {name!r} at {clients.api_url}"
         raise ProjectNotFoundError(msg) from e
     except LangSmithError as e:
-        msg = f"could not read LangSmith project {name!r} at {clients.api_url}: {e}"
+        msg = (
+            f"could not read LangSmith project {name!r} at {clients.api_url}: {clients.describe(e)}"
+        )
         raise LangSmithError(msg) from e
     return str(project.id)
+
+
+def describe_error(error: BaseException, timeout_s: float | None = None) -> str:
+    """One line for a LangSmith SDK error: a timeout said plainly, else the message's first line.
+
+    A 404 from a ``/api/v2`` path names the LangSmith version that serves it.
+    The hand-written client's messages run over several lines (the status, then
+    ``Content-Length`` and a masked ``API Key`` line); only the first is kept.
+    """
+    text = str(error).strip()
+    if isinstance(error, NotFoundError) and "/api/v2/" in error.request.url.path:
+        request = f"{error.request.method} {error.request.url.path}"
+        return (
+            f"this LangSmith answers 404 to {request}: the v2 API needs LangSmith "
+            f"{V2_MIN_VERSION} or newer (self-hosted)"
+        )
+    if isinstance(error, APITimeoutError) or "timed out" in text.lower():
+        within = f" within {timeout_s:g} s" if timeout_s is not None else ""
+        return f"LangSmith did not answer{within} (timed out after retries; see --timeout)"
+    return text.splitlines()[0] if text else type(error).__name__
 
 
 def _first_env(names: tuple[str, ...]) -> str | None:
@@ -179,5 +216,6 @@ def _retry(max_retries: int) -> LangSmithRetry:
         allowed_methods=None,
         raise_on_redirect=False,
         raise_on_status=False,
+        read=_TIMEOUT_RETRIES,
         respect_retry_after_header=True,
     )

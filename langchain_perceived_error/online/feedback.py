@@ -12,9 +12,13 @@ and ``extra`` ``{status, model, prompt_version, attempts, input_tokens, output_t
 ``session_id``, ``start_time`` and ``trace_id`` are always sent (LangSmith needs them).
 
 Idempotency: the feedback id is :func:`feedback_id`, a uuid5 of the key, the run the feedback is on
-and :data:`~langchain_perceived_error.prompts.PROMPT_VERSION`. Writing the same judgement again
-reuses the id, which LangSmith treats as the same feedback (assumed: confirm on a real
-workspace), so re-runs never duplicate; a new prompt version writes a new feedback.
+and :data:`~langchain_perceived_error.prompts.PROMPT_VERSION`; a new prompt version writes a new
+feedback. The spec does not say what ``POST /feedback`` does with an id that exists, so a write
+looks before it writes: ``GET /feedback/{id}``; when the feedback exists its score and comment
+are updated (``PATCH``), else it is created, and a 409 on create (a concurrent writer, or a
+server that rejects a known id) becomes the update. Re-runs therefore never duplicate whether the
+server upserts by id, rejects a duplicate id or would store a second copy. The update changes
+score and comment only (the SDK's ``update_feedback`` takes no ``extra`` or ``error``).
 
 Threads: LangSmith has no public write path for thread-level feedback, so
 :func:`write_thread_feedback` writes trace-level feedback on the thread's LAST trace
@@ -32,7 +36,7 @@ from enum import Enum
 from typing import Any
 from uuid import UUID
 
-from langsmith.utils import LangSmithError
+from langsmith.utils import LangSmithConflictError, LangSmithError, LangSmithNotFoundError
 
 from langchain_perceived_error.online.clients import LangSmithClients
 from langchain_perceived_error.online.threads import ThreadJudgement
@@ -83,6 +87,8 @@ class FeedbackWrite:
     feedback_id: UUID | None = None
     """The feedback's id, or None when nothing was written."""
     score: int | None = None
+    updated: bool = False
+    """True when the feedback existed and was updated rather than created."""
 
 
 def feedback_id(target_id: str | UUID, key: str = FEEDBACK_KEY) -> UUID:
@@ -135,24 +141,47 @@ def write_feedback(
         return FeedbackWrite(action=FeedbackAction.SKIPPED, run_id=str(run_id), key=key)
     identifier = feedback_id(run_id, key)
     try:
-        clients.client.create_feedback(
-            run_id,
-            key,
-            trace_id=trace_id,
-            session_id=session_id,
-            start_time=start_time,
-            feedback_id=identifier,
-            feedback_source_type="model",
-            stop_after_attempt=_ATTEMPTS,
-            **fields,
-        )
+        updated = _exists(clients, identifier)
+        if not updated:
+            try:
+                clients.client.create_feedback(
+                    run_id,
+                    key,
+                    trace_id=trace_id,
+                    session_id=session_id,
+                    start_time=start_time,
+                    feedback_id=identifier,
+                    feedback_source_type="model",
+                    stop_after_attempt=_ATTEMPTS,
+                    **fields,
+                )
+            except LangSmithConflictError:
+                updated = True
+        if updated:
+            clients.client.update_feedback(
+                identifier, score=fields["score"], comment=fields["comment"]
+            )
     except LangSmithError as e:
-        msg = f"could not write {key!r} feedback on run {run_id}: {e}"
+        msg = f"could not write {key!r} feedback on run {run_id}: {clients.describe(e)}"
         raise FeedbackWriteError(msg) from e
     action = FeedbackAction.ERROR if fields.get("error") else FeedbackAction.SCORED
     return FeedbackWrite(
-        action=action, run_id=str(run_id), key=key, feedback_id=identifier, score=fields["score"]
+        action=action,
+        run_id=str(run_id),
+        key=key,
+        feedback_id=identifier,
+        score=fields["score"],
+        updated=updated,
     )
+
+
+def _exists(clients: LangSmithClients, identifier: UUID) -> bool:
+    """Whether the feedback ``identifier`` exists (``GET /feedback/{id}``)."""
+    try:
+        clients.client.read_feedback(identifier)
+    except LangSmithNotFoundError:
+        return False
+    return True
 
 
 def write_thread_feedback(

@@ -33,6 +33,7 @@ from langsmith.types.annotation_queue_rubric_item_schema_param import (
     AnnotationQueueRubricItemSchemaParam,
 )
 from langsmith.types.annotation_queues import item_create_params
+from langsmith.types.annotation_queues.item_list_response import ItemListResponse
 from langsmith.utils import LangSmithError
 
 from langchain_perceived_error.online.clients import LangSmithClients
@@ -171,7 +172,7 @@ def find_queue(clients: LangSmithClients, name: str) -> str | None:
             if queue.name == name:
                 return str(queue.id)
     except APIError as e:
-        msg = f"could not list annotation queues named {name!r}: {e}"
+        msg = f"could not list annotation queues named {name!r}: {clients.describe(e)}"
         raise QueueError(msg) from e
     return None
 
@@ -193,7 +194,7 @@ def create_queue(clients: LangSmithClients, name: str, *, key: str = FEEDBACK_KE
             rubric_items=[rubric_item(key)],
         )
     except APIError as e:
-        msg = f"could not create annotation queue {name!r}: {e}"
+        msg = f"could not create annotation queue {name!r}: {clients.describe(e)}"
         raise QueueError(msg) from e
     logger.info("created annotation queue %r (%s)", name, queue.id)
     return str(queue.id)
@@ -209,13 +210,24 @@ def existing_item_keys(clients: LangSmithClients, queue_id: str) -> set[_ItemKey
             )
             for item in pages:
                 if item.item_type == "THREAD" and item.thread_id:
-                    keys.add(("THREAD", f"{item.project_id}/{item.thread_id}"))
+                    keys.add(("THREAD", f"{_item_project(item)}/{item.thread_id}"))
                 elif item.run_id:
                     keys.add(("RUN", str(item.run_id)))
     except APIError as e:
-        msg = f"could not list the items of annotation queue {queue_id}: {e}"
+        msg = f"could not list the items of annotation queue {queue_id}: {clients.describe(e)}"
         raise QueueError(msg) from e
     return keys
+
+
+def _item_project(item: ItemListResponse) -> str | None:
+    """A listed item's project: ``project_id``, else ``session_id`` (the API documents both).
+
+    The SDK's ``ItemListResponse`` types only ``project_id``; a server that answers
+    ``session_id`` alone leaves it in the model's extra fields.
+    """
+    extra = item.model_extra or {}
+    project = item.project_id or extra.get("session_id") or extra.get("project_id")
+    return None if project is None else str(project)
 
 
 def push_items(
@@ -272,7 +284,7 @@ def flagged_items(
             if item is not None:
                 yield item
     except APIError as e:
-        msg = f"could not query flagged runs of project {project_id}: {e}"
+        msg = f"could not query flagged runs of project {project_id}: {clients.describe(e)}"
         raise QueueError(msg) from e
 
 
@@ -331,6 +343,7 @@ def _add_chunk(clients: LangSmithClients, queue_id: str, chunk: Sequence[QueueIt
             queue_id, items=[item.payload() for item in chunk]
         )
     except APIError as e:
-        msg = f"could not add {len(chunk)} items to annotation queue {queue_id}: {e}"
+        problem = clients.describe(e)
+        msg = f"could not add {len(chunk)} items to annotation queue {queue_id}: {problem}"
         raise QueueError(msg) from e
     return [str(item.id) for item in response.items or [] if item.id]

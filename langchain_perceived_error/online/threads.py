@@ -8,6 +8,13 @@ A thread is the root traces of one project that share a ``thread_id`` (or ``sess
 shape :func:`~langchain_perceived_error.transcript.extract_thread` reads. Each trace usually repeats
 the history before it; the transcript merges them so every message appears once.
 
+The selects INPUTS, OUTPUTS and TURN_NUMBER are in the SDK's ``ThreadTraceSelect`` but not in the
+published spec's enum (2026-05-21). A server that rejects them (400 or 422 naming the selects) is
+read another way: the traces with the spec's selects (:data:`FALLBACK_TRACE_SELECTS`), then their
+root runs' inputs and outputs with ``runs.query_v2`` (``ids``, selects ``INPUTS``/``OUTPUTS``, both
+in the spec), turn numbers from the start-time order. If that read fails too, the error says which
+selects the server refused.
+
 :func:`judge_thread` / :func:`ajudge_thread` read and judge a thread and return a
 :class:`ThreadJudgement`: the judge's result plus the thread's last trace (its id and start
 time), which is where thread feedback goes (see
@@ -21,7 +28,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
-from langsmith import APIError
+from langsmith import APIError, APIStatusError
 from langsmith.types import ThreadTrace
 
 from langchain_perceived_error.judge import PerceivedErrorJudge
@@ -29,6 +36,7 @@ from langchain_perceived_error.online.clients import LangSmithClients
 from langchain_perceived_error.schemas import JudgeResult
 
 __all__ = [
+    "FALLBACK_TRACE_SELECTS",
     "TRACE_SELECTS",
     "ThreadJudgement",
     "ThreadNotFoundError",
@@ -38,6 +46,8 @@ __all__ = [
     "read_thread",
 ]
 
+_FallbackSelect = Literal["TRACE_ID", "START_TIME", "NAME"]
+_RunSelect = Literal["ID", "START_TIME", "INPUTS", "OUTPUTS"]
 _Select = Literal["TRACE_ID", "START_TIME", "INPUTS", "OUTPUTS", "NAME", "TURN_NUMBER"]
 TRACE_SELECTS: tuple[_Select, ...] = (
     "TRACE_ID",
@@ -48,6 +58,10 @@ TRACE_SELECTS: tuple[_Select, ...] = (
     "TURN_NUMBER",
 )
 """The trace fields read for each trace of a thread."""
+FALLBACK_TRACE_SELECTS: tuple[_FallbackSelect, ...] = ("TRACE_ID", "START_TIME", "NAME")
+"""The trace fields read when a server refuses :data:`TRACE_SELECTS` (all in the spec's enum)."""
+_RUN_SELECTS: tuple[_RunSelect, ...] = ("ID", "START_TIME", "INPUTS", "OUTPUTS")
+_REFUSED = (400, 422)
 _PAGE_SIZE = 100  # the API's maximum
 
 
@@ -84,17 +98,71 @@ def read_thread(
 
     """
     try:
-        pages = clients.sdk.threads.list_traces(
-            thread_id,
-            project_id=project_id,
-            selects=list(TRACE_SELECTS),
-            page_size=_PAGE_SIZE,
-        )
-        traces = [_run_like(trace, thread_id) for trace in pages]
+        traces = _list_traces(clients, project_id, thread_id, TRACE_SELECTS)
+    except APIStatusError as e:
+        if not _refuses_selects(e):
+            msg = f"could not read thread {thread_id!r} of project {project_id}: "
+            raise ThreadReadError(msg + clients.describe(e)) from e
+        traces = _read_without_extra_selects(clients, project_id, thread_id, e)
     except APIError as e:
-        msg = f"could not read thread {thread_id!r} of project {project_id}: {e}"
-        raise ThreadReadError(msg) from e
+        msg = f"could not read thread {thread_id!r} of project {project_id}: "
+        raise ThreadReadError(msg + clients.describe(e)) from e
     return sorted(traces, key=_trace_order)
+
+
+def _refuses_selects(error: APIStatusError) -> bool:
+    """A 400 or 422 whose message or body names the selects."""
+    said = f"{error.message} {error.body}".lower()
+    return error.status_code in _REFUSED and "select" in said
+
+
+def _list_traces(
+    clients: LangSmithClients,
+    project_id: str,
+    thread_id: str,
+    selects: tuple[_Select, ...] | tuple[_FallbackSelect, ...],
+) -> list[dict[str, Any]]:
+    pages = clients.sdk.threads.list_traces(
+        thread_id, project_id=project_id, selects=list(selects), page_size=_PAGE_SIZE
+    )
+    return [_run_like(trace, thread_id) for trace in pages]
+
+
+def _read_without_extra_selects(
+    clients: LangSmithClients, project_id: str, thread_id: str, refusal: APIStatusError
+) -> list[dict[str, Any]]:
+    """The thread's traces from the spec's selects plus ``runs.query_v2`` for inputs/outputs."""
+    extra = sorted(set(TRACE_SELECTS) - set(FALLBACK_TRACE_SELECTS))
+    try:
+        traces = _list_traces(clients, project_id, thread_id, FALLBACK_TRACE_SELECTS)
+        ids = [trace["trace_id"] for trace in traces]
+        if not ids:
+            return []
+        starts = [t["start_time"] for t in traces if isinstance(t["start_time"], datetime)]
+        # v2 run queries default to the last day: start at the thread's first trace.
+        window: dict[str, Any] = {"min_start_time": min(starts)} if starts else {}
+        pages = clients.sdk.runs.query_v2(
+            project_ids=[project_id],
+            ids=ids,
+            selects=list(_RUN_SELECTS),
+            page_size=_PAGE_SIZE,
+            **window,
+        )
+        runs = {str(run.id): run for run in pages}
+    except APIError as e:
+        msg = (
+            f"could not read thread {thread_id!r} of project {project_id}: this LangSmith refused "
+            f"the trace selects {', '.join(extra)} ({clients.describe(refusal)}) and reading "
+            f"the runs instead failed: {clients.describe(e)}"
+        )
+        raise ThreadReadError(msg) from e
+    ordered = sorted(traces, key=_trace_order)
+    for turn, trace in enumerate(ordered, start=1):
+        run = runs.get(trace["trace_id"])
+        trace["turn_number"] = turn
+        trace["inputs"] = (run.inputs if run else None) or {}
+        trace["outputs"] = (run.outputs if run else None) or {}
+    return ordered
 
 
 def judge_thread(

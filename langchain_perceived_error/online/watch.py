@@ -72,7 +72,11 @@ from langsmith import APIError
 from langsmith.utils import LangSmithError
 
 from langchain_perceived_error.judge import DEFAULT_CONCURRENCY, PerceivedErrorJudge
-from langchain_perceived_error.online.clients import LangSmithClients, resolve_project
+from langchain_perceived_error.online.clients import (
+    LangSmithClients,
+    describe_error,
+    resolve_project,
+)
 from langchain_perceived_error.online.feedback import (
     FEEDBACK_KEY,
     FeedbackWriteError,
@@ -638,7 +642,7 @@ async def _in_thread(call: Callable[[], _T], what: str) -> _T:
     except StateFileError:
         raise
     except _TRANSIENT as e:
-        msg = f"could not {what} (LangSmith unavailable after retries?): {type(e).__name__}: {e}"
+        msg = f"could not {what} (LangSmith unavailable after retries?): {describe_error(e)}"
         raise WatchBatchError(msg) from e
 
 

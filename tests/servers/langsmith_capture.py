@@ -24,9 +24,8 @@ in memory. Areas, each a block of the route table in :class:`LocalLangSmith`:
 - **threads**: ``POST /api/v2/threads/query`` (root runs grouped by metadata ``thread_id`` /
   ``session_id`` / ``conversation_id`` within a project) and
   ``GET /api/v2/threads/{thread_id}/traces`` (``project_id``, ``selects``, cursor pages).
-- **feedback**: ``POST /feedback`` and multipart ``feedback.{id}`` parts UPSERT by id: writing a
-  feedback whose id exists replaces it. This mirrors what this project assumes of LangSmith
-  (deterministic feedback ids make re-runs idempotent); a real workspace must confirm it.
+- **feedback**: ``POST /feedback`` and multipart ``feedback.{id}`` parts UPSERT by id by default
+  (``feedback_duplicates`` switches to 409 or to storing a copy: the spec promises none of them).
   ``GET /feedback`` (``run``, ``key``, ``session``, ``source``, ``has_score``, ``limit``,
   ``offset``), ``GET|PATCH|DELETE /feedback/{id}``, ``POST /feedback-configs``.
 - **annotation queues**: ``POST /annotation-queues`` (hand-written and generated clients),
@@ -48,6 +47,20 @@ in memory. Areas, each a block of the route table in :class:`LocalLangSmith`:
   ``POST /api/v1/platform/evaluators`` (``{"evaluator": ...}``), ``GET
   /api/v1/platform/evaluators`` (``{"evaluators", "total"}``) and ``GET
   /api/v1/platform/evaluators/{id}``, the shapes of the generated ``online_evaluators``.
+
+Behaviours of real deployments, switchable per test (attributes of the server): ``v2`` (False:
+every ``/api/v2`` path answers 404, like LangSmith before 0.16), ``trace_selects`` (the thread
+trace selects accepted; others answer 422), ``queue_item_project_key`` (listed queue items name
+their project ``project_id`` or only ``session_id``), ``feedback_duplicates`` (a known feedback id
+is upserted, answered 409, or stored again under a new id), ``evaluator_builds`` and
+``evaluator_build_error`` (the build status successive evaluator reads report),
+``thread_filters`` (apply ``threads.query`` filters) and ``info`` (``instance_flags.
+dataset_examples_multipart_enabled`` serves ``POST /v1/platform/datasets/{id}/examples``).
+
+Contract: every request and every 2xx answer is checked against LangSmith's OpenAPI document
+(``tests/servers/langsmith_contract.py``); :meth:`LocalLangSmith.stop` fails on a mismatch that
+no known deviation covers (:meth:`LocalLangSmith.take_mismatches` for tests that break it on
+purpose).
 
 Every request is logged in :attr:`LocalLangSmith.requests`. :meth:`LocalLangSmith.fail_next`
 makes the next N requests (optionally only those whose path contains a string) answer 429 (with
@@ -73,7 +86,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from http import HTTPStatus
-from typing import Any
+from typing import Any, Literal
 
 import zstandard
 from langsmith import Client, Langsmith
@@ -89,8 +102,21 @@ from tests.servers.http_base import (
     multipart_boundary,
     multipart_sections,
 )
+from tests.servers.langsmith_contract import (
+    KNOWN_DEVIATIONS,
+    Mismatch,
+    OpenAPIContract,
+    load_contract,
+)
 
-__all__ = ["DEFAULT_INFO", "TENANT_ID", "CapturedRequest", "Fault", "LocalLangSmith"]
+__all__ = [
+    "DEFAULT_INFO",
+    "SPEC_TRACE_SELECTS",
+    "TENANT_ID",
+    "CapturedRequest",
+    "Fault",
+    "LocalLangSmith",
+]
 
 _API_PREFIX = "/api/v1"
 TENANT_ID = "00000000-0000-4000-8000-000000000001"
@@ -126,6 +152,16 @@ _RULE_V2_DEFAULTS: dict[str, Any] = {
 }
 """Required fields of the SDK's ``langsmith.types.rule.Rule`` that a v1 create body may omit."""
 _DEFAULT_WINDOW = timedelta(days=1)
+SPEC_TRACE_SELECTS = (
+    "THREAD_ID",
+    "TRACE_ID",
+    "START_TIME",
+    "END_TIME",
+    "INPUTS_PREVIEW",
+    "OUTPUTS_PREVIEW",
+    "NAME",
+)
+"""Selects of thread traces that both the spec's enum (2026-05-21) and this server know."""
 _UUID = r"[0-9a-fA-F-]{36}"
 
 
@@ -177,6 +213,14 @@ def _as_bool(value: Any) -> bool | None:
     if isinstance(value, bool):
         return value
     return str(value).lower() in ("true", "1")
+
+
+def _items(page: list[Any], cursor: str | None) -> dict[str, Any]:
+    """A v2 cursor page: ``items``, and ``next_cursor`` only when there is a next page.
+
+    The spec types ``next_cursor`` as a string (not nullable), so the last page leaves it out.
+    """
+    return {"items": page, "next_cursor": cursor} if cursor else {"items": page}
 
 
 def _page(items: list[Any], cursor: str | None, size: int) -> tuple[list[Any], str | None]:
@@ -325,6 +369,25 @@ class LocalLangSmith(LocalServer[Fault]):
         super().__init__()
         self.rules_v2 = rules_v2
         """Serve ``GET /api/v2/runs/rules``; False answers it 404, like an older deployment."""
+        # -- switchable server behaviours (each test sets what it needs) --
+        self.v2 = True
+        """Serve ``/api/v2/...``; False answers every v2 path 404, like LangSmith before 0.16."""
+        self.trace_selects: frozenset[str] | None = None
+        """The ``selects`` that thread traces accept (None: all); others answer 422 like the
+        spec's enum would (``frozenset(SPEC_TRACE_SELECTS)`` for a server that follows it)."""
+        self.queue_item_project_key: Literal["project_id", "session_id"] = "project_id"
+        """The field listed queue items name their project with (the other is left out)."""
+        self.feedback_duplicates: Literal["upsert", "conflict", "duplicate"] = "upsert"
+        """``POST /feedback`` with a known id: replace it, answer 409, or store a second copy
+        under a new id."""
+        self.evaluator_builds: list[str] = []
+        """Build statuses successive evaluator reads report (the last one repeats); empty:
+        no ``evaluator_build_status`` at all (an older server)."""
+        self.evaluator_build_error: str | None = None
+        """``evaluator_build_error`` reported with a FAILED build."""
+        self.thread_filters = True
+        """Apply ``filter`` of ``threads.query`` (a thread is kept when one of its root runs
+        matches); False ignores it."""
         self._runs: dict[str, dict[str, Any]] = {}
         self._sessions: dict[str, dict[str, Any]] = {}
         self._feedback: dict[str, dict[str, Any]] = {}
@@ -337,6 +400,14 @@ class LocalLangSmith(LocalServer[Fault]):
         self._evaluators: list[dict[str, Any]] = []
         self.requests: list[CapturedRequest] = []
         self.info: dict[str, Any] = copy.deepcopy(DEFAULT_INFO) if info is None else info
+        self.contract: OpenAPIContract | None = load_contract()
+        """What every request and 2xx response is checked against (None: no spec found)."""
+        self.mismatches: list[Mismatch] = []
+        """Contract mismatches that no known deviation covers; :meth:`stop` fails on any."""
+        self.deviations: list[Mismatch] = []
+        """Mismatches that ``langsmith_contract.KNOWN_DEVIATIONS`` covers."""
+        self.strict_contract = True
+        """Fail :meth:`stop` on a mismatch (False: tests that send invalid requests on purpose)."""
         self._listener = Listener(host, port, _make_handler(self), name="local-langsmith")
 
     # -- lifecycle -------------------------------------------------------------------------------
@@ -350,7 +421,12 @@ class LocalLangSmith(LocalServer[Fault]):
         return self
 
     def stop(self) -> None:
+        """Stop serving; raise AssertionError on a contract mismatch when strict."""
         self._listener.stop()
+        if self.strict_contract and self.mismatches:
+            lines = "\n".join(sorted({m.render() for m in self.mismatches}))
+            msg = f"requests or responses that differ from the LangSmith OpenAPI spec:\n{lines}"
+            raise AssertionError(msg)
 
     def client(self, **kwargs: Any) -> Client:
         """A real ``langsmith.Client`` for this server (unbatched, no /info call by default)."""
@@ -467,6 +543,12 @@ class LocalLangSmith(LocalServer[Fault]):
         with self._lock:
             return copy.deepcopy(self._evaluators)
 
+    def take_mismatches(self) -> list[Mismatch]:
+        """Return and forget the mismatches (for tests that break the contract on purpose)."""
+        with self._lock:
+            taken, self.mismatches = self.mismatches, []
+        return taken
+
     def count_requests(self, method: str | None = None, path: str | None = None) -> int:
         """How many requests matched ``method`` and contained ``path`` (faults included)."""
         return sum(
@@ -551,6 +633,7 @@ class LocalLangSmith(LocalServer[Fault]):
         view["metadata"] = _metadata(run)
         view["status"] = "error" if run.get("error") else "success"
         view["feedback_stats"] = self._feedback_stats(self._feedback_for(run["id"]))
+        view["app_path"] = f"/o/{TENANT_ID}/projects/p/{view['project_id']}/r/{run['id']}"
         return view
 
     def _feedback_for(self, run_id: str) -> list[dict[str, Any]]:
@@ -649,7 +732,8 @@ class LocalLangSmith(LocalServer[Fault]):
             run = self._runs.get(request.match["run_id"])
             if run is None:
                 return HTTPStatus.NOT_FOUND, {"detail": "run not found"}
-            return HTTPStatus.OK, self._run_view(run)
+            view = self._run_view(run)
+        return HTTPStatus.OK, _v2_run(view) if request.path.startswith("/api/v2") else view
 
     def _query_runs_v1(self, request: Request) -> Response:
         body = request.json() or {}
@@ -682,10 +766,7 @@ class LocalLangSmith(LocalServer[Fault]):
         runs = self._select_runs(criteria)
         page, cursor = _page(runs, body.get("cursor"), int(body.get("page_size") or 100))
         selects = body.get("selects") or []
-        return HTTPStatus.OK, {
-            "items": [_select(run, selects) for run in page],
-            "next_cursor": cursor,
-        }
+        return HTTPStatus.OK, _items([_select(run, selects) for run in page], cursor)
 
     # -- handlers: projects ----------------------------------------------------------------------
     def _create_session(self, request: Request) -> Response:
@@ -719,7 +800,7 @@ class LocalLangSmith(LocalServer[Fault]):
         sessions = copy.deepcopy(self._matching_sessions(request))
         size = int(request.arg("page_size") or 20)
         page, cursor = _page(sessions, request.arg("cursor"), size)
-        return HTTPStatus.OK, {"items": page, "next_cursor": cursor}
+        return HTTPStatus.OK, _items(page, cursor)
 
     def _read_session(self, request: Request) -> Response:
         with self._lock:
@@ -733,7 +814,7 @@ class LocalLangSmith(LocalServer[Fault]):
             session = self._sessions.get(request.match["session_id"])
             if session is None:
                 return HTTPStatus.NOT_FOUND, {"detail": "project not found"}
-            session.update(request.json() or {})
+            session.update({k: v for k, v in (request.json() or {}).items() if v is not None})
             return HTTPStatus.OK, session
 
     # -- handlers: threads -----------------------------------------------------------------------
@@ -749,9 +830,17 @@ class LocalLangSmith(LocalServer[Fault]):
         body = request.json() or {}
         low = _parse_time(body.get("min_start_time")) or _now() - _DEFAULT_WINDOW
         high = _parse_time(body.get("max_start_time"))
+        threads = self._thread_roots(str(body.get("project_id")))
+        if body.get("filter") and self.thread_filters:
+            expression = _parse_filter(body["filter"])
+            threads = {
+                thread_id: traces
+                for thread_id, traces in threads.items()
+                if any(self._filter_matches(self.run(t["id"]), expression) for t in traces)
+            }
         summaries = [
             _thread_summary(thread_id, traces, self._feedback_stats(self._thread_feedback(traces)))
-            for thread_id, traces in self._thread_roots(str(body.get("project_id"))).items()
+            for thread_id, traces in threads.items()
         ]
         summaries = [
             s
@@ -761,7 +850,7 @@ class LocalLangSmith(LocalServer[Fault]):
         ]
         summaries.sort(key=lambda s: str(s["max_start_time"]), reverse=True)
         page, cursor = _page(summaries, body.get("cursor"), int(body.get("page_size") or 20))
-        return HTTPStatus.OK, {"items": page, "next_cursor": cursor}
+        return HTTPStatus.OK, _items(page, cursor)
 
     def _thread_feedback(self, traces: list[dict[str, Any]]) -> list[dict[str, Any]]:
         with self._lock:
@@ -778,8 +867,17 @@ class LocalLangSmith(LocalServer[Fault]):
             return HTTPStatus.UNPROCESSABLE_ENTITY, {"detail": "page_size must be 1..100"}
         page, cursor = _page(rows, request.arg("cursor"), size)
         selects = request.args("selects")
+        unknown = [
+            s for s in selects if self.trace_selects is not None and s not in self.trace_selects
+        ]
+        if unknown:
+            detail = [
+                {"loc": ["query", "selects", selects.index(s)], "msg": f"unknown select {s!r}"}
+                for s in unknown
+            ]
+            return HTTPStatus.UNPROCESSABLE_ENTITY, {"detail": detail}
         items = [_select_trace(row, selects) for row in page]
-        return HTTPStatus.OK, {"items": items, "next_cursor": cursor}
+        return HTTPStatus.OK, _items(items, cursor)
 
     # -- handlers: feedback ----------------------------------------------------------------------
     def _upsert_feedback(self, body: dict[str, Any]) -> dict[str, Any]:
@@ -799,7 +897,13 @@ class LocalLangSmith(LocalServer[Fault]):
         return feedback
 
     def _create_feedback(self, request: Request) -> Response:
-        return HTTPStatus.OK, self._upsert_feedback(request.json())
+        body = request.json()
+        known = str(body.get("id")) in self._feedback if body.get("id") else False
+        if known and self.feedback_duplicates == "conflict":
+            return HTTPStatus.CONFLICT, {"detail": f"feedback {body['id']} already exists"}
+        if known and self.feedback_duplicates == "duplicate":
+            body = {**body, "id": None}  # stored again under a new id
+        return HTTPStatus.OK, self._upsert_feedback(body)
 
     def _list_feedback(self, request: Request) -> Response:
         runs = set(request.args("run"))
@@ -864,6 +968,7 @@ class LocalLangSmith(LocalServer[Fault]):
             "description": None,
             "rubric_instructions": None,
             "rubric_items": [],
+            "queue_type": "single",
             **body,
             "id": str(body.get("id") or uuid.uuid4()),
             "tenant_id": TENANT_ID,
@@ -881,7 +986,7 @@ class LocalLangSmith(LocalServer[Fault]):
         ids = set(request.args("ids"))
         with self._lock:
             queues = [
-                q
+                {**q, "total_runs": len(self._queue_items.get(q["id"], []))}
                 for q in self._queues.values()
                 if (name is None or q["name"] == name)
                 and (contains is None or contains in q["name"])
@@ -934,7 +1039,14 @@ class LocalLangSmith(LocalServer[Fault]):
                 and (item_type is None or item["item_type"] == item_type)
             ]
         page, cursor = _page(items, request.arg("cursor"), int(request.arg("page_size") or 100))
-        return HTTPStatus.OK, {"items": page, "next_cursor": cursor}
+        page = [self._listed_item(item) for item in page]
+        return HTTPStatus.OK, _items(page, cursor)
+
+    def _listed_item(self, item: dict[str, Any]) -> dict[str, Any]:
+        """A queue item naming its project with :attr:`queue_item_project_key` only."""
+        listed = {key: value for key, value in item.items() if key != "project_id"}
+        listed[self.queue_item_project_key] = item["project_id"]
+        return listed
 
     # -- handlers: datasets and examples ---------------------------------------------------------
     def _create_dataset(self, request: Request) -> Response:
@@ -947,6 +1059,7 @@ class LocalLangSmith(LocalServer[Fault]):
             "created_at": now,
             "modified_at": now,
             "example_count": 0,
+            "session_count": 0,
         }
         with self._lock:
             if any(d["name"] == dataset["name"] for d in self._datasets.values()):
@@ -974,7 +1087,7 @@ class LocalLangSmith(LocalServer[Fault]):
 
     def _dataset_view(self, dataset: dict[str, Any]) -> dict[str, Any]:
         count = sum(1 for e in self._examples.values() if e["dataset_id"] == dataset["id"])
-        return {**dataset, "example_count": count}
+        return {**dataset, "example_count": count, "session_count": 0}
 
     def _dataset_version(self, request: Request) -> Response:
         with self._lock:
@@ -984,10 +1097,37 @@ class LocalLangSmith(LocalServer[Fault]):
         return HTTPStatus.OK, {"as_of": dataset["modified_at"], "tags": ["latest"]}
 
     def _create_examples(self, request: Request) -> Response:
+        return HTTPStatus.OK, self._store_examples(request.json() or [])
+
+    def _upload_examples(self, request: Request) -> Response:
+        """The multipart examples endpoint, served only when ``/info`` advertises it."""
+        flags = self.info.get("instance_flags") or {}
+        if not flags.get("dataset_examples_multipart_enabled"):
+            return HTTPStatus.NOT_FOUND, {"detail": f"Not Found: POST {request.path}"}
+        boundary = multipart_boundary(request.headers.get("content-type", ""))
+        if boundary is None:
+            return HTTPStatus.BAD_REQUEST, {"detail": "multipart body without a boundary"}
+        bodies: dict[str, dict[str, Any]] = {}
+        for name, data in _multipart_parts(request.body, boundary):
+            example_id, _, part = name.partition(".")
+            body = bodies.setdefault(example_id, {"id": example_id})
+            if not part:
+                body.update(json.loads(data))
+            elif part in ("inputs", "outputs"):
+                body[part] = json.loads(data)
+        dataset_id = request.match["dataset_id"]
+        with self._lock:
+            if any(example_id in self._examples for example_id in bodies):
+                return HTTPStatus.CONFLICT, {"error": "an example with this id already exists"}
+        created = self._store_examples([{**b, "dataset_id": dataset_id} for b in bodies.values()])
+        ids = [example["id"] for example in created]
+        return HTTPStatus.CREATED, {"count": len(ids), "example_ids": ids, "as_of": _iso(_now())}
+
+    def _store_examples(self, bodies: list[dict[str, Any]]) -> list[dict[str, Any]]:
         now = _iso(_now())
         created = []
         with self._lock:
-            for body in request.json() or []:
+            for body in bodies:
                 example = {
                     "inputs": {},
                     "outputs": None,
@@ -995,12 +1135,13 @@ class LocalLangSmith(LocalServer[Fault]):
                     **body,
                     "id": str(body.get("id") or uuid.uuid4()),
                     "dataset_id": str(body["dataset_id"]),
+                    "name": body.get("name") or f"#{uuid.uuid4().hex[:4]}",
                     "created_at": now,
                     "modified_at": now,
                 }
                 self._examples[example["id"]] = example
                 created.append(example)
-        return HTTPStatus.OK, created
+        return created
 
     def _list_examples(self, request: Request) -> Response:
         dataset = request.arg("dataset")
@@ -1021,10 +1162,10 @@ class LocalLangSmith(LocalServer[Fault]):
         rule = {**(request.json() or {}), "id": str(uuid.uuid4()), "created_at": _iso(_now())}
         with self._lock:
             self._rules.append(rule)
-        return HTTPStatus.OK, rule
+        return HTTPStatus.OK, _rule_v1(rule)
 
     def _list_rules(self, request: Request) -> Response:
-        return HTTPStatus.OK, self.rules
+        return HTTPStatus.OK, [_rule_v1(rule) for rule in self.rules]
 
     def _list_rules_v2(self, request: Request) -> Response:
         """The stored rules as the SDK's ``Rule``, newest first, in ``{"items", "next_cursor"}``."""
@@ -1043,13 +1184,13 @@ class LocalLangSmith(LocalServer[Fault]):
         rules = [rule for rule in rules if _rule_v2_matches(rule, request)]
         rules.sort(key=lambda rule: (str(rule["updated_at"]), str(rule["id"])), reverse=True)
         page, cursor = _page(rules, request.arg("cursor"), size)
-        return HTTPStatus.OK, {"items": page, "next_cursor": cursor}
+        return HTTPStatus.OK, _items(page, cursor)
 
     def _create_evaluator(self, request: Request) -> Response:
         evaluator = {**(request.json() or {}), "id": str(uuid.uuid4()), "created_at": _iso(_now())}
         with self._lock:
             self._evaluators.append(evaluator)
-        return HTTPStatus.OK, {"evaluator": evaluator}
+        return HTTPStatus.CREATED, {"evaluator": evaluator}
 
     def _list_evaluators(self, request: Request) -> Response:
         evaluators = self.evaluators
@@ -1061,6 +1202,13 @@ class LocalLangSmith(LocalServer[Fault]):
         found = next((e for e in self.evaluators if e["id"] == wanted), None)
         if found is None:
             return HTTPStatus.NOT_FOUND, {"detail": "evaluator not found"}
+        with self._lock:
+            status = self.evaluator_builds.pop(0) if len(self.evaluator_builds) > 1 else None
+            status = status or (self.evaluator_builds[0] if self.evaluator_builds else None)
+        if status is not None and found.get("code_evaluator") is not None:
+            found["code_evaluator"]["evaluator_build_status"] = status
+            if status == "FAILED":
+                found["code_evaluator"]["evaluator_build_error"] = self.evaluator_build_error
         return HTTPStatus.OK, found
 
     # -- routing ---------------------------------------------------------------------------------
@@ -1113,6 +1261,11 @@ class LocalLangSmith(LocalServer[Fault]):
         ("GET", re.compile(rf"/datasets/(?P<dataset_id>{_UUID})/?"), _read_dataset),
         ("GET", re.compile(rf"/datasets/(?P<dataset_id>{_UUID})/version/?"), _dataset_version),
         ("POST", re.compile(r"/examples/bulk/?"), _create_examples),
+        (
+            "POST",
+            re.compile(rf"(?:/v1)?/platform/datasets/(?P<dataset_id>{_UUID})/examples/?"),
+            _upload_examples,
+        ),
         ("GET", re.compile(r"/examples/?"), _list_examples),
         # online evaluation
         ("POST", re.compile(r"/runs/rules/?"), _create_rule),
@@ -1127,13 +1280,27 @@ class LocalLangSmith(LocalServer[Fault]):
         self, method: str, raw_path: str, headers: dict[str, str], body: bytes
     ) -> Response:
         found = find_route(self._ROUTES, method, raw_path, headers, body, prefix=_API_PREFIX)
-        if found is None:
+        if found is None or (not self.v2 and found[1].path.startswith("/api/v2/")):
             return HTTPStatus.NOT_FOUND, {"detail": f"Not Found: {method} {raw_path}"}
         handler, request = found
         try:
             return handler(self, request)
         except (ValueError, KeyError, TypeError, IndexError) as e:
             return HTTPStatus.UNPROCESSABLE_ENTITY, {"detail": f"{type(e).__name__}: {e}"}
+
+    def _check_contract(
+        self, method: str, raw_path: str, headers: dict[str, str], body: bytes, answer: Response
+    ) -> None:
+        """Record how the request and the answer differ from the OpenAPI spec."""
+        if self.contract is None:
+            return
+        content_type = headers.get("content-type", "")
+        found = self.contract.check_request(method, raw_path, content_type, body)
+        found += self.contract.check_response(method, raw_path, int(answer[0]), answer[1])
+        for mismatch in found:
+            known = any(deviation.covers(mismatch) for deviation in KNOWN_DEVIATIONS)
+            with self._lock:
+                (self.deviations if known else self.mismatches).append(mismatch)
 
     def _answer(
         self, method: str, raw_path: str, headers: dict[str, str], body: bytes
@@ -1193,7 +1360,13 @@ _TRACE_SELECTS = {
 def _select(run: dict[str, Any], selects: list[str]) -> dict[str, Any]:
     """A v2 run with only the selected fields (``id`` always; only ``id`` when none)."""
     keys = {"id"} | {_RUN_SELECTS[s] for s in selects if s in _RUN_SELECTS}
-    return {key: run.get(key) for key in keys}
+    return {key: value for key, value in _v2_run(run).items() if key in keys}
+
+
+def _v2_run(run: dict[str, Any]) -> dict[str, Any]:
+    """A run view as the v2 API answers it: enums upper-case, null fields left out."""
+    upper = {key: str(run[key]).upper() for key in ("status", "run_type") if run.get(key)}
+    return {key: value for key, value in {**run, **upper}.items() if value is not None}
 
 
 def _trace_row(trace: dict[str, Any], turn: int) -> dict[str, Any]:
@@ -1255,6 +1428,12 @@ def _source_type(feedback: dict[str, Any]) -> str:
 def _splits(example: dict[str, Any]) -> list[str]:
     split = (example.get("metadata") or {}).get("dataset_split") or example.get("split") or []
     return [split] if isinstance(split, str) else list(split)
+
+
+def _rule_v1(rule: dict[str, Any]) -> dict[str, Any]:
+    """A stored rule as the v1 API answers it: the spec's required fields filled in."""
+    defaults = {"tenant_id": TENANT_ID, "webhooks": [], "evaluator_version": 1}
+    return {**defaults, **rule, "updated_at": rule.get("updated_at") or rule["created_at"]}
 
 
 def _rule_v2(rule: dict[str, Any], project_names: dict[str, str]) -> dict[str, Any]:
@@ -1352,6 +1531,8 @@ def _make_handler(app: LocalLangSmith) -> type[QuietHandler]:
             else:
                 headers = self.lowered_headers()
                 status, payload, extra = app._answer(self.command, self.path, headers, body)
+                payload = json.loads(json.dumps(payload, default=str))
+                app._check_contract(self.command, self.path, headers, body, (status, payload))
             with app._lock:
                 app.requests.append(CapturedRequest(self.command, self.path, int(status), encoding))
             data = json.dumps(payload, default=str).encode()

@@ -72,7 +72,9 @@ def test_runs_read_and_v1_query(langsmith_server: LocalLangSmith, traced_thread:
         answer = httpx.get(langsmith_server.url + path)
         assert answer.status_code == 200
         assert answer.json()["id"] == root_id
-    sdk_run = langsmith_server.sdk().runs.retrieve_v2(root_id, project_id=project_id)
+    sdk_run = langsmith_server.sdk().runs.retrieve_v2(
+        root_id, project_id=project_id, start_time=langsmith_server.run(root_id)["start_time"]
+    )
     assert sdk_run.id == root_id
     body = {"session": [project_id], "is_root": True, "limit": 2}
     first = httpx.post(f"{langsmith_server.url}/runs/query", json=body).json()
@@ -283,3 +285,5 @@ def test_faults_only_hit_matching_paths_and_carry_retry_after(langsmith_server: 
 def test_unknown_paths_still_404(langsmith_server: LocalLangSmith):
     assert httpx.get(langsmith_server.url + "/api/v2/nothing").status_code == 404
     assert langsmith_server.requests[-1].status == 404
+    (mismatch,) = langsmith_server.take_mismatches()  # the contract check saw it too
+    assert (mismatch.path, mismatch.spec_path) == ("/api/v2/nothing", None)

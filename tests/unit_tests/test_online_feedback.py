@@ -103,7 +103,10 @@ def test_writing_twice_leaves_one_feedback(
     _write(langsmith_clients, NOT_FLAGGED)
     (feedback,) = langsmith_server.feedback
     assert feedback["score"] == 0
-    assert langsmith_server.count_requests("POST", "/feedback") == 2
+    # looked up twice (GET), created once (POST), updated once (PATCH)
+    assert langsmith_server.count_requests("GET", "/feedback/") == 2
+    assert langsmith_server.count_requests("POST", "/feedback") == 1
+    assert langsmith_server.count_requests("PATCH", "/feedback/") == 1
 
 
 def test_a_custom_key_gets_its_own_feedback(
@@ -148,7 +151,7 @@ def test_rate_limits_and_outages_are_retried(
     _write(langsmith_clients, JUDGED)
     assert len(langsmith_server.feedback) == 1
     statuses = [r.status for r in langsmith_server.requests if r.path.startswith("/feedback")]
-    assert statuses == [status, status, 200]
+    assert statuses == [status, status, 404, 200]  # the look (retried, then not found), the POST
 
 
 def test_exhausted_retries_raise_with_context(langsmith_server: LocalLangSmith):

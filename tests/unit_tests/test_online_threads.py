@@ -143,6 +143,10 @@ def test_read_errors_carry_context(
 ):
     with pytest.raises(ThreadReadError, match=traced_thread.thread_id):
         read_thread(langsmith_clients, project_id="", thread_id=traced_thread.thread_id)
+    # an empty project id breaks the contract on purpose (the required project_id is missing)
+    assert [m.spec_path for m in langsmith_server.take_mismatches()] == [
+        "/v2/threads/{thread_id}/traces"
+    ]
 
 
 def test_read_thread_is_retried_on_429(

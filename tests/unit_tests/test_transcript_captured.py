@@ -202,3 +202,4 @@ def test_capture_server_answers_unknown_paths_with_404_json(langsmith_server: Lo
     response = client.session.get(f"{langsmith_server.url}/nope")
     assert response.status_code == 404
     assert response.json() == {"detail": "Not Found: GET /nope"}
+    assert [m.path for m in langsmith_server.take_mismatches()] == ["/nope"]
