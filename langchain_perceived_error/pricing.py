@@ -27,7 +27,6 @@ batch discount carry one; the others have no batch price.
 from __future__ import annotations
 
 import importlib
-import json
 import os
 import re
 from collections.abc import Mapping
@@ -36,6 +35,8 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from langchain_perceived_error.files import FileReadError, check_depth, parse_json, read_text_file
 
 __all__ = [
     "FIREWORKS_BATCH_DISCOUNT",
@@ -197,22 +198,23 @@ def estimate_cost(
 
 
 def _read_mapping(path: Path) -> Any:
+    """The price file's document, read through the guarded reader (size, UTF-8, depth)."""
     try:
-        text = path.read_text(encoding="utf-8")
+        text = read_text_file(path, what="the price file")
+        if path.suffix.lower() != ".toml":
+            return parse_json(text, str(path))
+        check_depth(text, str(path))
     except OSError as e:
-        msg = f"cannot read the price file {path}: {e}"
+        msg = f"cannot read the price file {path}: {e.strerror or e}"
         raise PriceFileError(msg) from e
-    if path.suffix.lower() == ".toml":
-        toml = _toml_module(path)
-        try:
-            return toml.loads(text)
-        except ValueError as e:  # tomllib.TOMLDecodeError is a ValueError
-            msg = f"price file {path} is not valid TOML: {e}"
-            raise PriceFileError(msg) from e
+    except FileReadError as e:
+        msg = f"price file {e}"
+        raise PriceFileError(msg) from e
+    toml = _toml_module(path)
     try:
-        return json.loads(text)
-    except json.JSONDecodeError as e:
-        msg = f"price file {path} is not valid JSON (use a .toml suffix for TOML): {e}"
+        return toml.loads(text)
+    except ValueError as e:  # tomllib.TOMLDecodeError is a ValueError
+        msg = f"price file {path} is not valid TOML: {e}"
         raise PriceFileError(msg) from e
 
 

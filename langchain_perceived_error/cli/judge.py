@@ -18,6 +18,7 @@ from langchain_perceived_error.cli.app import app, progress_bar, say, stderr
 from langchain_perceived_error.cli.errors import Terminated, UsageError
 from langchain_perceived_error.cli.options import MaxInputTokensOption, RedactOption
 from langchain_perceived_error.cli.paths import check_paths
+from langchain_perceived_error.files import FileReadError, decode_line, parse_json
 from langchain_perceived_error.graph import DEFAULT_MAX_ATTEMPTS
 from langchain_perceived_error.judge import DEFAULT_CONCURRENCY, PerceivedErrorJudge, record_id_of
 from langchain_perceived_error.records import ReadReport, SourcedRecord, count_records, read_records
@@ -70,8 +71,8 @@ def _kept_ids(partial: Path) -> list[str | None]:
             if not line.endswith(b"\n"):
                 break  # killed mid-write: this line is redone
             try:
-                ids.append(json.loads(line).get("id"))
-            except (ValueError, AttributeError, RecursionError) as e:
+                ids.append(parse_json(decode_line(line, str(partial)), str(partial)).get("id"))
+            except (FileReadError, AttributeError) as e:
                 msg = f"line {number} of {partial} is not a result line of `perceived-error judge`"
                 raise ResumeMismatchError(msg) from e
             kept += len(line)

@@ -131,8 +131,8 @@ def _check_review_file(review: Path, imported: list[Path]) -> None:
         return
     try:
         answered = sum(1 for item in read_reviews(review) if item.answered)
-    except LabelFileError:
-        answered = 0
+    except LabelFileError as e:  # it may hold answers: never overwrite what cannot be read
+        exit_with(f"{e} (or write the review file elsewhere with --review)", 2)
     if answered:
         exit_with(
             f"{review} holds {answered} human answer(s): import them with --import-reviews "

@@ -3,13 +3,15 @@
 Every writing command calls :func:`check_paths` before it reads or opens anything: an input that
 cannot be read, or an output that is (or resolves to, through links) one of the inputs, is a
 folder, or lies in a folder that does not exist or cannot be written, stops the command with one
-line. Outputs are written with :func:`atomic_write`: a temporary file beside the target, renamed
-into place on success, so a crash never leaves a half-written file where a good one was.
+line. Outputs are written with :func:`atomic_write`: an anonymous temporary file beside the
+target, renamed into place on success, so a crash never leaves a half-written file where a good one
+was, and a kill leaves no temporary file behind.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 import stat
 import tempfile
 from collections.abc import Iterable, Iterator
@@ -119,18 +121,38 @@ def _umask() -> int:
 
 @contextmanager
 def atomic_write(path: Path) -> Iterator[TextIO]:
-    """A text file written in full or not at all: a temporary file renamed over ``path``.
+    """A text file written in full or not at all, with nothing left behind by a kill.
 
-    The file gets the permissions of a plain ``open(path, "w")`` (0666 less the umask), or keeps
-    those of the file it replaces.
+    The text goes to an anonymous temporary file in ``path``'s folder (``O_TMPFILE`` where the
+    system has it, else a file unlinked at once), so a process killed mid-write leaves no file.
+    On success the text is given a name (the anonymous file linked, or copied where it cannot
+    be) and renamed over ``path``. The file gets the permissions of a plain ``open(path, "w")``
+    (0666 less the umask), or keeps those of the file it replaces.
     """
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    mode = stat.S_IMODE(path.stat().st_mode) if path.exists() else 0o666 & ~_umask()
+    with tempfile.TemporaryFile("w+", encoding="utf-8", dir=path.parent) as out:
+        yield out
+        out.flush()
+        os.fsync(out.fileno())
+        _publish(out, path, mode)
+
+
+def _publish(out: TextIO, path: Path, mode: int) -> None:
+    """Give the anonymous file ``out`` a name beside ``path``, then rename it over ``path``."""
+    handle, named = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(handle)
     try:
-        mode = stat.S_IMODE(path.stat().st_mode) if path.exists() else 0o666 & ~_umask()
-        os.chmod(temporary, mode)
-        with os.fdopen(handle, "w", encoding="utf-8") as out:
-            yield out
-        os.replace(temporary, path)
+        os.unlink(named)  # the name is reserved; the link below recreates it
+        try:  # an O_TMPFILE file can be linked to a name; an unlinked one cannot
+            os.link(f"/proc/self/fd/{out.fileno()}", named, follow_symlinks=True)
+        except OSError:
+            out.seek(0)
+            with Path(named).open("x", encoding="utf-8") as copy:
+                shutil.copyfileobj(out, copy)
+                copy.flush()
+                os.fsync(copy.fileno())
+        os.chmod(named, mode)
+        os.replace(named, path)
     except BaseException:
-        Path(temporary).unlink(missing_ok=True)
+        Path(named).unlink(missing_ok=True)
         raise

@@ -21,7 +21,6 @@ nothing the second time. LangSmith settings come from the environment (``LANGSMI
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -42,6 +41,7 @@ from langchain_perceived_error.cli.options import (
     exit_with,
     langsmith_clients,
 )
+from langchain_perceived_error.files import JsonLine, json_lines
 from langchain_perceived_error.online.clients import (
     LangSmithClients,
     ProjectNotFoundError,
@@ -76,17 +76,15 @@ class ResultsScan:
     invalid_ids: list[str] = field(default_factory=list)
     """Flagged records whose id is not a UUID (skipped)."""
     unreadable: list[str] = field(default_factory=list)
-    """``line N: error`` for lines that are not JSON objects (skipped)."""
+    """``file:line: error`` for lines that are not JSON objects (skipped)."""
 
 
 def items_from_results(path: Path, scan: ResultsScan) -> Iterator[QueueItem]:
     """Queue items for the flagged records of a ``judge`` output file (see the module doc)."""
-    with path.open(encoding="utf-8") as lines:
-        for number, line in enumerate(lines, start=1):
-            if not line.strip():
-                continue
+    with path.open("rb") as lines:
+        for line in json_lines(lines, str(path)):
             scan.lines += 1
-            record = _parse_line(line, number, scan)
+            record = _checked(line, scan)
             if record is None or record.get("perceived_error") is not True:
                 continue
             scan.flagged += 1
@@ -97,16 +95,14 @@ def items_from_results(path: Path, scan: ResultsScan) -> Iterator[QueueItem]:
                 yield item
 
 
-def _parse_line(line: str, number: int, scan: ResultsScan) -> dict[str, Any] | None:
-    try:
-        record = json.loads(line)
-    except json.JSONDecodeError as e:
-        scan.unreadable.append(f"line {number}: {e}")
+def _checked(line: JsonLine, scan: ResultsScan) -> dict[str, Any] | None:
+    if line.error is not None:
+        scan.unreadable.append(str(line.error))
         return None
-    if not isinstance(record, dict):
-        scan.unreadable.append(f"line {number}: not a JSON object")
+    if not isinstance(line.value, dict):
+        scan.unreadable.append(f"{line.where}: not a JSON object")
         return None
-    return record
+    return line.value
 
 
 def _item_for_record(record: dict[str, Any]) -> QueueItem | None:

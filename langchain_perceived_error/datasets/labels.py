@@ -29,7 +29,6 @@ the report, with the first few ids kept as examples.
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -38,6 +37,8 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from langchain_perceived_error import files
+from langchain_perceived_error.files import FileReadError
 from langchain_perceived_error.judge import record_id_of
 from langchain_perceived_error.records import ReadReport, SourcedRecord, read_records
 from langchain_perceived_error.schemas import LabelledRecord, Provenance, SourceIds, Verdict
@@ -167,21 +168,13 @@ def source_ids(record: Any) -> SourceIds:
 
 
 def read_json_lines(path: Path) -> Iterator[tuple[str, Any]]:
-    """``(file:line, parsed JSON)`` for each non-blank line; bad JSON raises LabelFileError."""
+    """``(file:line, parsed JSON)`` for each non-blank line, read through the guarded reader
+    (:mod:`langchain_perceived_error.files`); a bad line or file raises LabelFileError.
+    """
     try:
-        with path.open(encoding="utf-8") as stream:
-            for number, line in enumerate(stream, start=1):
-                if not line.strip():
-                    continue
-                where = f"{path}:{number}"
-                try:
-                    yield where, json.loads(line)
-                except json.JSONDecodeError as e:
-                    msg = f"{where}: not valid JSON: {e}"
-                    raise LabelFileError(msg) from e
-    except (OSError, UnicodeDecodeError) as e:
-        msg = f"cannot read {path}: {e}"
-        raise LabelFileError(msg) from e
+        yield from files.read_json_lines(path)
+    except FileReadError as e:
+        raise LabelFileError(str(e)) from e
 
 
 def expect_object(where: str, value: Any) -> Mapping[str, Any]:

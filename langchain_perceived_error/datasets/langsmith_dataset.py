@@ -44,6 +44,7 @@ from langsmith.utils import LangSmithError
 from langchain_perceived_error.datasets.sft import HOLDOUT_FILE, TRAIN_FILE
 from langchain_perceived_error.datasets.split import split_records
 from langchain_perceived_error.eligibility import skip_reason
+from langchain_perceived_error.files import FileReadError, read_json_lines
 from langchain_perceived_error.online.clients import describe_error
 from langchain_perceived_error.prompts import TRANSCRIPT_PREFIX, render_transcript
 from langchain_perceived_error.schemas import LabelledRecord
@@ -123,19 +124,15 @@ def _user_text(record: LabelledRecord) -> str:
 
 def _sft_user_texts(path: Path) -> Iterator[str]:
     try:
-        with path.open(encoding="utf-8") as lines:
-            for number, line in enumerate(lines, start=1):
-                if not line.strip():
-                    continue
-                try:
-                    messages = json.loads(line)["messages"]
-                    yield next(m["content"] for m in messages if m["role"] == "user")
-                except (json.JSONDecodeError, KeyError, TypeError, StopIteration) as e:
-                    msg = f"{path}:{number}: not an SFT chat row with a user message: {e!r}"
-                    raise DatasetPushError(msg) from e
-    except OSError as e:
-        msg = f"cannot read the SFT file {path}: {e}"
-        raise DatasetPushError(msg) from e
+        for where, row in read_json_lines(path, what="the SFT file"):
+            try:
+                messages = row["messages"]
+                yield next(m["content"] for m in messages if m["role"] == "user")
+            except (KeyError, TypeError, StopIteration) as e:
+                msg = f"{where}: not an SFT chat row with a user message: {e!r}"
+                raise DatasetPushError(msg) from e
+    except FileReadError as e:
+        raise DatasetPushError(str(e)) from e
 
 
 def splits_from_sft_dir(sft_dir: str | Path) -> dict[str, Split]:

@@ -40,6 +40,7 @@ from langchain_perceived_error.datasets.tokens import (
     resolve_token_counter,
 )
 from langchain_perceived_error.eligibility import skip_reason
+from langchain_perceived_error.files import JsonLine, RawLine, numbered_lines, parse_line
 from langchain_perceived_error.parsing import VerdictParseError, parse_verdict
 from langchain_perceived_error.prompts import (
     PROMPT_VERSION,
@@ -413,6 +414,18 @@ def _check_row(
     return weighted
 
 
+def _row(raw: RawLine, file: Path, report: ValidationReport) -> JsonLine | None:
+    """The line read through the guarded reader; None (the problem reported) when unusable."""
+    line = parse_line(raw, str(file))
+    if line is None:
+        report.errors.append(SftIssue(line=raw.number, message="blank line"))
+    elif line.error is not None:
+        message = str(line.error).removeprefix(f"{line.where}: ")
+        report.errors.append(SftIssue(line=raw.number, message=message))
+        return None
+    return line
+
+
 def validate_sft_file(
     path: str | Path,
     *,
@@ -436,22 +449,17 @@ def validate_sft_file(
     counter = counter or resolve_token_counter("auto")
     unweighted: list[int] = []
     try:
-        with file.open(encoding="utf-8") as lines:
-            for number, text in enumerate(lines, start=1):
+        with file.open("rb") as lines:
+            for raw in numbered_lines(lines):
                 report.rows += 1
-                if not text.strip():
-                    report.errors.append(SftIssue(line=number, message="blank line"))
+                line = _row(raw, file, report)
+                if line is None:
                     continue
-                try:
-                    row = json.loads(text)
-                except json.JSONDecodeError as e:
-                    report.errors.append(SftIssue(line=number, message=f"invalid JSON: {e}"))
-                    continue
-                if _check_row(row, number, report, max_tokens, counter):
+                if _check_row(line.value, raw.number, report, max_tokens, counter):
                     report.weighted_rows += 1
                 else:
-                    unweighted.append(number)
-    except (OSError, UnicodeDecodeError) as e:
+                    unweighted.append(raw.number)
+    except OSError as e:
         report.errors.append(SftIssue(line=None, message=f"cannot read the file: {e}"))
         return report
     if report.weighted_rows and unweighted:

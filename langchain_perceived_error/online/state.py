@@ -21,7 +21,6 @@ since that would re-judge or skip a project's history.
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import re
 import tempfile
@@ -30,6 +29,8 @@ from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from langchain_perceived_error.files import FileReadError, read_json_file
 
 __all__ = [
     "STATE_SCHEMA_VERSION",
@@ -136,19 +137,14 @@ def load_state(path: Path) -> WatchState | None:
 
     """
     try:
-        text = path.read_text(encoding="utf-8")
+        return WatchState.model_validate(read_json_file(path, what="the watch state file"))
     except FileNotFoundError:
         return None
-    except OSError as e:
-        msg = f"cannot read the watch state file {path}: {e}"
-        raise StateFileError(msg) from e
-    try:
-        return WatchState.model_validate(json.loads(text))
-    except (json.JSONDecodeError, ValidationError) as e:
+    except (FileReadError, ValidationError) as e:
+        problem = str(e) if isinstance(e, FileReadError) else f"{path} is corrupt: {e}"
         msg = (
-            f"the watch state file {path} is corrupt ({type(e).__name__}: {e}); fix or move it "
-            "away deliberately: it is never reset automatically, since a fresh state would "
-            "re-judge or skip the project's history"
+            f"{problem}; fix or move the watch state file away deliberately: it is never reset "
+            "automatically, since a fresh state would re-judge or skip the project's history"
         )
         raise StateFileError(msg) from e
 

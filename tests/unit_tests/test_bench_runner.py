@@ -161,7 +161,7 @@ def test_nested_fields_ids_and_int_labels(tmp_path):
         ('{"id": "x", "messages": []}', r"nested.jsonl:1 has no 'label' field"),
         ('{"id": "x", "label": true}', r"has no 'messages' field"),
         ('{"id": "x", "label": "yes", "messages": []}', r"'label' must be true, false"),
-        ("{not json", r"invalid JSON at nested.jsonl:1"),
+        ("{not json", r"nested.jsonl:1: not valid JSON"),
         ("[1, 2]", r"expected a JSON object, got list"),
     ],
 )

@@ -90,7 +90,7 @@ def test_stdin_and_stdout_with_bad_lines_in_order():
     lines = read_lines(proc.stdout)
     assert [line["id"] for line in lines] == ["a", "stdin:2", "stdin:3", "stdin:4"]
     assert [line["status"] for line in lines] == ["judged", "failed", "failed", "skipped"]
-    assert "invalid JSON at stdin:2" in lines[1]["error"]
+    assert "stdin:2: not valid JSON" in lines[1]["error"]
     assert "weird" in lines[2]["error"]
 
 

@@ -22,7 +22,9 @@ def test_every_nasty_record_ends_judged_skipped_or_failed_with_a_clear_error():
         if line["status"] == "failed":
             assert line["error"]
             assert line["perceived_error"] is None
-    assert by_id["nasty_records.jsonl:1"]["error"].startswith("unreadable trace: invalid JSON")
+    assert by_id["nasty_records.jsonl:1"]["error"].startswith(
+        "unreadable trace: nasty_records.jsonl:1: not valid JSON"
+    )
     assert "nested too deeply" in by_id["nasty_records.jsonl:9"]["error"]
     assert "unrecognised trace shape: a NoneType" in by_id["nasty_records.jsonl:3"]["error"]
     assert by_id["huge-strings"]["perceived_error"] is True

@@ -241,3 +241,41 @@ def test_an_interrupted_judge_says_what_it_wrote_and_how_to_resume(tmp_path, sig
     resumed = run_cli(*args)
     assert resumed.returncode == 0, resumed.stderr
     assert [line["id"] for line in read_lines(output.read_text())] == ids
+
+
+def _deleted_files_open(pid: int, directory: Path) -> int:
+    """How many anonymous (deleted) files in ``directory`` the process holds open."""
+    count = 0
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        try:
+            target = os.readlink(fd)
+        except OSError:
+            continue
+        count += target.startswith(f"{directory}/") and target.endswith("(deleted)")
+    return count
+
+
+@pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="needs /proc to see open files")
+def test_label_killed_mid_run_leaves_no_temporary_file_and_restarts(tmp_path):
+    inputs, output = tmp_path / "in.jsonl", tmp_path / "labelled.jsonl"
+    ids = _records(inputs, 1000)
+    output.write_text("previous\n")
+    env = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY")}
+    args = ["label", str(inputs), "-p", "rules", "-p", "rules", "-o", str(output)]
+    args += ["--cache", str(tmp_path / "cache")]
+    command = [sys.executable, "-m", "langchain_perceived_error", *args]
+    proc = subprocess.Popen(command, cwd=ROOT, env=env, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and _deleted_files_open(proc.pid, tmp_path) < 2:
+        time.sleep(0.05)
+    time.sleep(0.5)  # well into the run: both outputs are being written
+    assert proc.poll() is None, "the kill must land mid-run"
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=30)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cache", "in.jsonl", "labelled.jsonl"]
+    assert output.read_text() == "previous\n"
+    restarted = run_cli(*args)
+    assert restarted.returncode == 0, restarted.stderr
+    assert [json.loads(line)["id"] for line in output.read_text().splitlines()] == ids
+    leftovers = [p.name for p in tmp_path.iterdir() if p.name.startswith(".")]
+    assert leftovers == []

@@ -181,7 +181,7 @@ def bad_cases():
     answer = GOOD["messages"][2]
     system, user = GOOD["messages"][0], GOOD["messages"][1]
     return {
-        "invalid JSON": "{not json",
+        "not valid JSON": "{not json",
         "not a JSON object": [1, 2],
         "'messages' must be a non-empty list": {"messages": []},
         "content is not a string": {"messages": [system, {"role": "user", "content": 3}, answer]},
@@ -262,7 +262,7 @@ def test_cli_validate_fails_with_line_numbers(tmp_path):
     path.write_text("\n".join([line(GOOD), "{oops", line(GOOD)]) + "\n")
     result = runner.invoke(app, ["sft", "validate", str(path)])
     assert result.exit_code == 1
-    assert f"{path}:2: invalid JSON" in result.output
+    assert f"{path}:2: not valid JSON" in result.output
 
 
 def test_cli_build_reports_a_bad_labelled_line(tmp_path):
