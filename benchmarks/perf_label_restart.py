@@ -6,8 +6,9 @@ Runs ``perceived-error label`` as a subprocess on N synthetic records with two p
 Fireworks call is a cache hit, no request reaches the server). It prints the wall time of both
 runs, the restart's time per record, and the temporary files left beside the outputs by a third
 run, on an empty cache, killed (SIGKILL) after its first 20 model calls. If the restart re-read
-the whole cache for each record, its time per record would grow with N. ``--code DIR`` runs the
-package found in another checkout (for a before/after comparison; the local server is this one's).
+the whole cache for each record, its time per record would grow with N. A second table times
+the cache alone (storing a reply; a hit after reopening it) at ``--cache-sizes`` replies.
+``--code DIR`` runs the package of another checkout (before/after; the server is this one's).
 
     .venv/bin/python benchmarks/perf_label_restart.py [--sizes 250 1000 4000] [--code DIR]
 """
@@ -31,6 +32,30 @@ sys.path.insert(0, str(ROOT))
 from tests.servers.fireworks_server import LocalFireworks  # noqa: E402
 
 SPEC = "fireworks:accounts/fireworks/models/gpt-oss-20b"
+CACHE_PROBE = """
+import sys, tempfile, time
+from langchain_core.messages import AIMessage
+from langchain_core.outputs import ChatGeneration
+from langchain_perceived_error.cache import DiskCache
+n = int(sys.argv[1])
+folder = tempfile.mkdtemp()
+cache = DiskCache(folder)
+reply = [ChatGeneration(message=AIMessage(content='{"perceived_error": true, "reason": "x"}'))]
+started = time.perf_counter()
+for i in range(n):
+    cache.lookup(f"prompt {i}" * 50, "model")
+    cache.update(f"prompt {i}" * 50, "model", reply)
+fill = (time.perf_counter() - started) / n
+cache.close()
+restarted = DiskCache(folder)
+probes = range(0, n, max(1, n // 500))
+started = time.perf_counter()
+for i in probes:
+    assert restarted.lookup(f"prompt {i}" * 50, "model") is not None
+hit = (time.perf_counter() - started) / len(probes)
+restarted.close()
+print(f"{fill * 1000:.3f} {hit * 1000:.3f}")
+"""
 
 
 def _write_records(path: Path, n: int) -> None:
@@ -96,10 +121,23 @@ def _killed_leftovers(work: Path, server: LocalFireworks, code: Path) -> int:
     return sum(p.name.startswith(".") for p in work.iterdir())
 
 
+def _cache_row(n: int, code: Path) -> tuple[float, float]:
+    """ms per stored reply and per hit after a restart, for a cache of ``n`` replies."""
+    env = {**os.environ, "PYTHONPATH": str(code)}
+    done = subprocess.run(
+        [sys.executable, "-c", CACHE_PROBE, str(n)], env=env, capture_output=True, text=True
+    )
+    if done.returncode != 0:
+        sys.exit(done.stderr[-2000:])
+    fill, hit = done.stdout.split()
+    return float(fill), float(hit)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[250, 1000, 4000])
     parser.add_argument("--code", type=Path, default=ROOT)
+    parser.add_argument("--cache-sizes", type=int, nargs="+", default=[300, 3000, 30000])
     args = parser.parse_args()
     server = LocalFireworks(tls=False).start()
     rows = []
@@ -123,6 +161,11 @@ def main() -> None:
     print("|---:|---:|---:|---:|---:|---:|")
     for n, first, restart, per, again, left in rows:
         print(f"| {n} | {first:.2f} | {restart:.2f} | {per:.2f} | {again} | {left} |")
+    print("\n| replies in the cache | ms to store one | ms per hit after a restart |")
+    print("|---:|---:|---:|")
+    for n in args.cache_sizes:
+        fill, hit = _cache_row(n, args.code)
+        print(f"| {n} | {fill:.3f} | {hit:.3f} |")
 
 
 if __name__ == "__main__":
