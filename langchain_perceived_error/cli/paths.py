@@ -123,29 +123,41 @@ def _umask() -> int:
 def atomic_write(path: Path) -> Iterator[TextIO]:
     """A text file written in full or not at all, with nothing left behind by a kill.
 
-    The text goes to an anonymous temporary file in ``path``'s folder (``O_TMPFILE`` where the
-    system has it, else a file unlinked at once), so a process killed mid-write leaves no file.
-    On success the text is given a name (the anonymous file linked, or copied where it cannot
-    be) and renamed over ``path``. The file gets the permissions of a plain ``open(path, "w")``
-    (0666 less the umask), or keeps those of the file it replaces.
+    The text goes to an anonymous file in ``path``'s folder (``O_TMPFILE`` where the system has
+    it, else a file unlinked at once), so a process killed mid-write leaves no file. On success
+    the text is given a name (the ``O_TMPFILE`` file linked; otherwise copied) and renamed over
+    ``path``. The file gets the permissions of a plain ``open(path, "w")`` (0666 less the umask),
+    or keeps those of the file it replaces.
     """
     mode = stat.S_IMODE(path.stat().st_mode) if path.exists() else 0o666 & ~_umask()
-    with tempfile.TemporaryFile("w+", encoding="utf-8", dir=path.parent) as out:
+    with _anonymous(path.parent) as out:
         yield out
         out.flush()
         os.fsync(out.fileno())
         _publish(out, path, mode)
 
 
+def _anonymous(folder: Path) -> TextIO:
+    """A text file without a name in ``folder``; an ``O_TMPFILE`` one can be linked later."""
+    flag = getattr(os, "O_TMPFILE", None)
+    if flag is not None:
+        try:
+            return open(os.open(folder, flag | os.O_RDWR, 0o600), "w+", encoding="utf-8")
+        except OSError:  # a file system without O_TMPFILE
+            pass
+    return tempfile.TemporaryFile("w+", encoding="utf-8", dir=folder)
+
+
 def _publish(out: TextIO, path: Path, mode: int) -> None:
     """Give the anonymous file ``out`` a name beside ``path``, then rename it over ``path``."""
     handle, named = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(handle)
+    folder = os.open(path.parent, os.O_RDONLY)
     try:
         os.unlink(named)  # the name is reserved; the link below recreates it
-        try:  # an O_TMPFILE file can be linked to a name; an unlinked one cannot
-            os.link(f"/proc/self/fd/{out.fileno()}", named, follow_symlinks=True)
-        except OSError:
+        try:  # linkat(AT_SYMLINK_FOLLOW): the dst_dir_fd makes os.link use it
+            os.link(f"/proc/self/fd/{out.fileno()}", Path(named).name, dst_dir_fd=folder)
+        except OSError:  # not an O_TMPFILE file, or no /proc: copy the text
             out.seek(0)
             with Path(named).open("x", encoding="utf-8") as copy:
                 shutil.copyfileobj(out, copy)
@@ -156,3 +168,5 @@ def _publish(out: TextIO, path: Path, mode: int) -> None:
     except BaseException:
         Path(named).unlink(missing_ok=True)
         raise
+    finally:
+        os.close(folder)
