@@ -141,10 +141,11 @@ def load_state(path: Path) -> WatchState | None:
     except FileNotFoundError:
         return None
     except (FileReadError, ValidationError) as e:
-        problem = str(e) if isinstance(e, FileReadError) else f"{path} is corrupt: {e}"
+        detail = str(e) if isinstance(e, FileReadError) else f"{path}: {e}"
         msg = (
-            f"{problem}; fix or move the watch state file away deliberately: it is never reset "
-            "automatically, since a fresh state would re-judge or skip the project's history"
+            f"the watch state file is corrupt or unreadable ({detail}); fix or move it away "
+            "deliberately: it is never reset automatically, since a fresh state would re-judge "
+            "or skip the project's history"
         )
         raise StateFileError(msg) from e
 
