@@ -1,19 +1,10 @@
 """Cookbook 05 and 06 leave no temporary folder behind, offline or against the local Fireworks."""
 
-import importlib.util
 import tempfile
-from pathlib import Path
 
 import pytest
 
-COOKBOOK = Path(__file__).resolve().parents[2] / "cookbook"
-
-
-def load(name):
-    spec = importlib.util.spec_from_file_location(name, COOKBOOK / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from tests.unit_tests.test_cookbook import load
 
 
 @pytest.fixture
