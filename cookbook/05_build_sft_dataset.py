@@ -96,19 +96,9 @@ def _print_stats(stats: SftBuildStats, out: Path) -> None:
         print(f"  warning: {warning}")
 
 
-def main(argv: list[str] | None = None) -> SftBuildStats:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--eurtad", type=Path, help="EURTAD items.jsonl (read in place)")
-    parser.add_argument("--label", choices=["strict", "lenient"], default="strict")
-    parser.add_argument("--out", type=Path, help="output directory (default: a temp directory)")
-    parser.add_argument("--holdout", type=float, default=0.2)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--max-tokens", type=int, default=32_768)
-    parser.add_argument("--balance", action="store_true")
-    args = parser.parse_args(argv)
-
+def build(args: argparse.Namespace, out: Path) -> SftBuildStats:
+    """Build, print the stats and validate both files (``args`` as parsed by ``main``)."""
     records = eurtad_records(args.eurtad, args.label) if args.eurtad else sample_records()
-    out = args.out or Path(tempfile.mkdtemp(prefix="pe-sft-"))
     stats = build_sft_files(
         records,
         out,
@@ -123,6 +113,27 @@ def main(argv: list[str] | None = None) -> SftBuildStats:
         print(f"  validate {name}: {'ok' if report.ok else 'INVALID'} ({report.rows} rows)")
         for line in report.lines():
             print(f"    {line}")
+    return stats
+
+
+def main(argv: list[str] | None = None) -> SftBuildStats:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--eurtad", type=Path, help="EURTAD items.jsonl (read in place)")
+    parser.add_argument("--label", choices=["strict", "lenient"], default="strict")
+    parser.add_argument(
+        "--out", type=Path, help="output directory (default: a temporary one, removed at the end)"
+    )
+    parser.add_argument("--holdout", type=float, default=0.2)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--max-tokens", type=int, default=32_768)
+    parser.add_argument("--balance", action="store_true")
+    args = parser.parse_args(argv)
+
+    if args.out is not None:
+        return build(args, args.out)
+    with tempfile.TemporaryDirectory(prefix="pe-sft-") as tmp:
+        stats = build(args, Path(tmp))
+        print("  (in a temporary directory, now removed: pass --out DIR to keep the files)")
     return stats
 
 

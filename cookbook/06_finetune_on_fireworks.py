@@ -4,11 +4,12 @@
     FIREWORKS_API_KEY=... FIREWORKS_ACCOUNT_ID=... \\
         python cookbook/06_finetune_on_fireworks.py --dataset-id pe-sample --output-model pe-judge
 
-Steps: build SFT files from the bundled sample (``05_build_sft_dataset.py``; or ``--sft-dir`` for
-files you built), validate them, upload ``train.jsonl`` as DATASET and ``holdout.jsonl`` as
-DATASET-holdout (waiting for READY), create the LoRA fine-tuning job with the holdout as its
-evaluation dataset, and with ``--wait`` follow it to the end and print how to serve the output
-model. Re-running with the same ids reuses the datasets and the job instead of paying twice.
+Steps: build SFT files from the bundled sample (``05_build_sft_dataset.py``, in a temporary
+directory removed at the end; or ``--sft-dir`` for files you built), validate them, upload
+``train.jsonl`` as DATASET and ``holdout.jsonl`` as DATASET-holdout (waiting for READY), create the
+LoRA fine-tuning job with the holdout as its evaluation dataset, and with ``--wait`` follow it to
+the end and print how to serve the output model. Re-running with the same ids reuses the
+datasets and the job instead of paying twice.
 
 Without ``FIREWORKS_API_KEY`` (or with ``--dry-run``) nothing is sent: the script prints the
 calls it would make, with the arguments the library would pass. A real run bills training tokens
@@ -44,14 +45,13 @@ from langchain_perceived_error.models import DEFAULT_FIREWORKS_MODEL
 HERE = Path(__file__).parent
 
 
-def build_sample_files() -> Path:
-    """Run cookbook 05 on the bundled sample into a temporary directory."""
+def build_sample_files(out: Path) -> Path:
+    """Run cookbook 05 on the bundled sample into ``out``."""
     spec = importlib.util.spec_from_file_location("build_sft", HERE / "05_build_sft_dataset.py")
     assert spec is not None
     assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    out = Path(tempfile.mkdtemp(prefix="pe-sft-"))
     module.main(["--out", str(out)])
     return out
 
@@ -143,7 +143,12 @@ def main(argv: list[str] | None = None) -> list[str] | JobStatus:
     parser.add_argument("--poll-interval", type=float, default=30.0)
     args = parser.parse_args(argv)
 
-    sft_dir = args.sft_dir or build_sample_files()
+    with tempfile.TemporaryDirectory(prefix="pe-sft-") as tmp:  # removed at the end, always
+        sft_dir = args.sft_dir or build_sample_files(Path(tmp))
+        return _validate_and_run(args, sft_dir)
+
+
+def _validate_and_run(args: argparse.Namespace, sft_dir: Path) -> list[str] | JobStatus:
     for name in (TRAIN_FILE, HOLDOUT_FILE):
         report = validate_sft_file(sft_dir / name)
         if not report.ok:

@@ -80,3 +80,12 @@ def _collect_garbage_after_http_tests(request: pytest.FixtureRequest) -> Iterato
     yield
     if _HTTP_CLIENT_FIXTURES.intersection(request.fixturenames):
         gc.collect()
+
+
+def pytest_terminal_summary(
+    terminalreporter: pytest.TerminalReporter, config: pytest.Config
+) -> None:
+    """Print the random order's seed at the end too (``-q`` hides pytest-randomly's header line)."""
+    if config.pluginmanager.hasplugin("randomly"):
+        seed = config.getoption("randomly_seed")
+        terminalreporter.write_line(f"random order: rerun it with --randomly-seed={seed}")

@@ -64,6 +64,7 @@ def _wait_for(condition: Callable[[], bool], process: subprocess.Popen[str], wha
             pytest.fail(f"worker exited ({process.returncode}) before {what}:\n{out}\n{err}")
         if time.monotonic() > deadline:
             process.kill()
+            process.communicate()  # reap it and close its pipes: no ResourceWarning in a later test
             pytest.fail(f"timed out waiting for {what}")
         time.sleep(0.01)
 
