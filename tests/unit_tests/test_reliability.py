@@ -216,29 +216,38 @@ def test_watch_label_and_bench_offer_redact():
     [(signal.SIGINT, 130, "interrupted"), (signal.SIGTERM, 143, "terminated")],
 )
 def test_an_interrupted_judge_says_what_it_wrote_and_how_to_resume(tmp_path, sig, code, word):
+    # The records come through a pipe that stays open: the run cannot end before the signal.
     inputs, output = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
     partial = tmp_path / "out.jsonl.partial"
-    ids = _records(inputs, 3000)
+    ids = _records(inputs, 40)
+    lines = inputs.read_bytes().splitlines(keepends=True)
     env = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY")}
-    command = [sys.executable, "-m", "langchain_perceived_error", "judge", str(inputs),
+    command = [sys.executable, "-m", "langchain_perceived_error", "judge", "-",
                "--model", "rules", "-c", "2", "-o", str(output)]  # fmt: skip
-    proc = subprocess.Popen(command, cwd=ROOT, env=env, stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and (not partial.exists() or partial.stat().st_size < 20_000):
+    proc = subprocess.Popen(
+        command, cwd=ROOT, env=env, stdin=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    assert proc.stdin is not None
+    proc.stdin.write(b"".join(lines[:25]))
+    proc.stdin.flush()
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and (
+        not partial.exists() or partial.read_bytes().count(b"\n") < 20
+    ):
         time.sleep(0.05)
     proc.send_signal(sig)
-    _, stderr = proc.communicate(timeout=60)
+    _, raw_stderr = proc.communicate(timeout=120)  # closes stdin after the signal
+    stderr = raw_stderr.decode()
     assert proc.returncode == code, stderr
     assert "Traceback" not in stderr
     written = partial.read_bytes().count(b"\n")
-    assert 0 < written < len(ids), "the signal must land mid-run"
+    assert 20 <= written <= 25
     message = next(line for line in stderr.splitlines() if line.startswith(f"{word}: "))
     assert f"{word}: {written} result lines written this run to {partial}" in message
     resume = message.split("resume with: ", 1)[1]
-    assert resume.startswith("perceived-error judge ")
+    assert resume.startswith("perceived-error judge - ")
     assert resume.endswith(" --resume")
-    args = shlex.split(resume)[1:]
-    resumed = run_cli(*args)
+    resumed = run_cli(*shlex.split(resume)[1:], stdin=inputs.read_text())
     assert resumed.returncode == 0, resumed.stderr
     assert [line["id"] for line in read_lines(output.read_text())] == ids
 
