@@ -23,7 +23,12 @@ from langchain_perceived_error.graph import (
     result_from_state,
 )
 from langchain_perceived_error.models import ModelSpec, model_name, resolve_model
-from langchain_perceived_error.ordered import in_order, in_order_async
+from langchain_perceived_error.ordered import (
+    as_completed,
+    as_completed_async,
+    in_order,
+    in_order_async,
+)
 from langchain_perceived_error.ratelimit import AdaptiveRateLimiter
 from langchain_perceived_error.redact import Redactor
 from langchain_perceived_error.retries import DEFAULT_TRANSPORT_RETRY
@@ -181,8 +186,10 @@ class PerceivedErrorJudge:
     ) -> Iterator[JudgeResult]:
         """Judge records in threads, yielding results in input order.
 
-        At most ``concurrency`` judgements run at once and at most ``2 * concurrency`` records are
-        held in memory, so an input stream of any length runs in constant memory.
+        At most ``concurrency`` judgements run at once, and one slow judgement never holds up
+        the others: results that finish before their turn wait in a bounded window (then in a
+        temporary file, see :mod:`~langchain_perceived_error.ordered`), so an input stream of any
+        length runs in bounded memory.
         """
         return in_order(self.judge, records, concurrency=concurrency, thread_name_prefix="judge")
 
@@ -194,6 +201,23 @@ class PerceivedErrorJudge:
     ) -> AsyncIterator[JudgeResult]:
         """Async :meth:`judge_many`: same ordering and memory bounds, on the event loop."""
         return in_order_async(self.ajudge, records, concurrency=concurrency)
+
+    def judge_as_completed(
+        self, records: Iterable[Any], *, concurrency: int = DEFAULT_CONCURRENCY
+    ) -> Iterator[tuple[int, JudgeResult]]:
+        """Judge records in threads, yielding ``(input index, result)`` as each one finishes."""
+        return as_completed(
+            self.judge, records, concurrency=concurrency, thread_name_prefix="judge"
+        )
+
+    def ajudge_as_completed(
+        self,
+        records: Iterable[Any] | AsyncIterable[Any],
+        *,
+        concurrency: int = DEFAULT_CONCURRENCY,
+    ) -> AsyncIterator[tuple[int, JudgeResult]]:
+        """Async :meth:`judge_as_completed`, on the event loop."""
+        return as_completed_async(self.ajudge, records, concurrency=concurrency)
 
     def batch(
         self, records: Iterable[Any], *, concurrency: int = DEFAULT_CONCURRENCY
