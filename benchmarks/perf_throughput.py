@@ -226,7 +226,7 @@ def main() -> None:
                 runners["ajudge_many, no CPU gate"] = run_no_gate
             for mode in args.modes:
                 rows.append(level_row(mode, level, records, runners, args))
-                print(f"  done: {mode} c={level}", flush=True)
+                print("  " + " | ".join(str(cell) for cell in rows[-1]), flush=True)
     headers = ["latency", "concurrency", "traces", "ideal / s"]
     headers += list(runners)
     headers += ["ajudge_many, range", "ajudge_many vs openevals"]

@@ -29,6 +29,7 @@ from langchain_perceived_error.ordered import (
     in_order,
     in_order_async,
 )
+from langchain_perceived_error.prompts import PromptStyle
 from langchain_perceived_error.ratelimit import AdaptiveRateLimiter
 from langchain_perceived_error.redact import Redactor
 from langchain_perceived_error.retries import DEFAULT_TRANSPORT_RETRY
@@ -78,6 +79,7 @@ class PerceivedErrorJudge:
         max_input_tokens: int | Literal["auto"] | None = "auto",
         redact: bool = False,
         redactor: Redactor | None = None,
+        prompt: PromptStyle = "full",
     ) -> None:
         """Resolve ``model`` (see :func:`resolve_model`) and build the judge graph.
 
@@ -101,6 +103,9 @@ class PerceivedErrorJudge:
                 :data:`~langchain_perceived_error.redact.Redactor`; e.g. ``chain_redactors(
                 redact_text, PresidioRedactor())`` to mask names and addresses too); giving one
                 turns redaction on.
+            prompt: ``"full"`` (default) for base and frontier models; ``"compact"`` (about 80
+                tokens of instruction) only for a model fine-tuned on SFT files built with
+                ``prompt="compact"``.
 
         Raises:
             ValueError: when ``max_rps`` is combined with a limiter instance or ``None``.
@@ -127,6 +132,7 @@ class PerceivedErrorJudge:
             max_input_tokens=max_input_tokens,
             redact=redact,
             redactor=redactor,
+            prompt=prompt,
         )
         # extract + (judge + validate) per attempt, with room to spare
         self._config: RunnableConfig = {"recursion_limit": 2 * max_attempts + 6}
