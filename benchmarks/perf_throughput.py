@@ -14,7 +14,6 @@ more, not less: the ideal doubles while the CPU per trace stays the same.
 Judges, each on the same eligible traces of the bundled sample (repeated ``--rounds`` x ``c``):
 
 - ``ajudge_many``: ``PerceivedErrorJudge.ajudge_many(records, concurrency=c)``, input order;
-- ``ajudge_as_completed``: the same judgements, results as they complete (with their index);
 - ``CLI, --order input`` / ``--order completion``: the ``perceived-error judge`` runner
   (``cli.judge._run_judge``) on a JSON-lines file, writing its JSON result lines;
 - ``openevals``: ``create_async_llm_as_judge(prompt=PERCEIVED_ERROR_PROMPT)`` under an
@@ -51,7 +50,6 @@ import _common as c
 
 from langchain_perceived_error import JudgeStatus, PerceivedErrorJudge, extract_transcript
 from langchain_perceived_error.cli.judge import _run_judge
-from langchain_perceived_error.cpu_gate import CpuGate
 from langchain_perceived_error.eligibility import skip_reason
 from langchain_perceived_error.records import ReadReport, read_records
 
@@ -97,34 +95,11 @@ def _judge(draws: list[float]) -> PerceivedErrorJudge:
     return PerceivedErrorJudge(c.FakeJudgeModel(latency_draws=draws))
 
 
-async def run_no_gate(records: list[Any], level: int, draws: list[float]) -> list[float]:
-    judge, started = _judge(draws), time.perf_counter()
-    judge._cpu_gate = CpuGate(enabled=False)
-
-    async def results() -> AsyncIterator[Any]:
-        async for result in judge.ajudge_many(records, concurrency=level):
-            _checked(result)
-            yield result
-
-    return await _times(results(), started)
-
-
 async def run_ajudge_many(records: list[Any], level: int, draws: list[float]) -> list[float]:
     judge, started = _judge(draws), time.perf_counter()
 
     async def results() -> AsyncIterator[Any]:
         async for result in judge.ajudge_many(records, concurrency=level):
-            _checked(result)
-            yield result
-
-    return await _times(results(), started)
-
-
-async def run_as_completed(records: list[Any], level: int, draws: list[float]) -> list[float]:
-    judge, started = _judge(draws), time.perf_counter()
-
-    async def results() -> AsyncIterator[Any]:
-        async for _, result in judge.ajudge_as_completed(records, concurrency=level):
             _checked(result)
             yield result
 
@@ -203,7 +178,6 @@ def main() -> None:
     parser.add_argument("--scale", type=float, default=0.5, help="latency multiplier")
     parser.add_argument("--rounds", type=int, default=12, help="traces per level = rounds x c")
     parser.add_argument("--repeat", type=int, default=3, help="interleaved runs; medians shown")
-    parser.add_argument("--gate", action="store_true")
     args = parser.parse_args()
 
     eligible = [r for r in c.load_jsonl(c.SAMPLE) if skip_reason(extract_transcript(r)) is None]
@@ -217,13 +191,10 @@ def main() -> None:
             path.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
             runners: dict[str, Runner] = {
                 "ajudge_many": run_ajudge_many,
-                "ajudge_as_completed": run_as_completed,
                 "CLI input": cli_runner(path, "input"),
                 "CLI completion": cli_runner(path, "completion"),
                 "openevals": run_openevals,
             }
-            if args.gate:
-                runners["ajudge_many, no CPU gate"] = run_no_gate
             for mode in args.modes:
                 rows.append(level_row(mode, level, records, runners, args))
                 print("  " + " | ".join(str(cell) for cell in rows[-1]), flush=True)

@@ -37,7 +37,6 @@ from langgraph.graph.state import CompiledStateGraph
 from langgraph.types import RetryPolicy
 
 from langchain_perceived_error.budget import DEFAULT_MAX_INPUT_TOKENS
-from langchain_perceived_error.cpu_gate import off_cpu
 from langchain_perceived_error.eligibility import skip_reason
 from langchain_perceived_error.parsing import VerdictParseError, parse_verdict
 from langchain_perceived_error.preparation import prepare_turns
@@ -235,25 +234,22 @@ def _make_judge(
 
     async def ajudge(state: JudgeState, config: RunnableConfig) -> JudgeState:
         messages, call = messages_for(state), _ModelCall(limiter)
-        async with off_cpu():  # other traces use the CPU while this one waits
-            while True:
-                slot = None
-                try:
-                    if limiter is not None:
-                        slot = await limiter.aslot(
-                            deadline=call.deadline, not_before=call.not_before
-                        )
-                    reply = await model.ainvoke(messages, config)
-                except Exception as e:
-                    action, pause = call.after_error(e, slot)
-                    if action == "again":
-                        continue
-                    if action == "fail":
-                        return _model_failure(state, e)
-                    await asyncio.sleep(pause)
-                    raise
-                call.after_success(slot, reply)
-                return _model_update(state, reply)
+        while True:
+            slot = None
+            try:
+                if limiter is not None:
+                    slot = await limiter.aslot(deadline=call.deadline, not_before=call.not_before)
+                reply = await model.ainvoke(messages, config)
+            except Exception as e:
+                action, pause = call.after_error(e, slot)
+                if action == "again":
+                    continue
+                if action == "fail":
+                    return _model_failure(state, e)
+                await asyncio.sleep(pause)
+                raise
+            call.after_success(slot, reply)
+            return _model_update(state, reply)
 
     return _node("judge", judge, ajudge)
 

@@ -15,7 +15,6 @@ from langchain_core.runnables import RunnableConfig
 from langgraph.types import RetryPolicy
 
 from langchain_perceived_error.budget import budget_for_model
-from langchain_perceived_error.cpu_gate import CpuGate
 from langchain_perceived_error.graph import (
     DEFAULT_MAX_ATTEMPTS,
     JudgeState,
@@ -33,7 +32,6 @@ from langchain_perceived_error.prompts import PromptStyle
 from langchain_perceived_error.ratelimit import AdaptiveRateLimiter
 from langchain_perceived_error.redact import Redactor
 from langchain_perceived_error.retries import DEFAULT_TRANSPORT_RETRY
-from langchain_perceived_error.rules import RulesJudge
 from langchain_perceived_error.schemas import JudgeResult, JudgeStatus
 from langchain_perceived_error.scrub import scrub
 
@@ -136,9 +134,6 @@ class PerceivedErrorJudge:
         )
         # extract + (judge + validate) per attempt, with room to spare
         self._config: RunnableConfig = {"recursion_limit": 2 * max_attempts + 6}
-        # concurrent ajudge calls take FIFO turns on the CPU (see cpu_gate); the offline rules
-        # judge never waits on I/O, so for it turns would only cost hand-overs
-        self._cpu_gate = CpuGate(enabled=not isinstance(self.model, RulesJudge))
 
     def _finish(
         self, state: JudgeState | None, error: Exception | None, record: Any, started: float
@@ -171,18 +166,10 @@ class PerceivedErrorJudge:
         return self._finish(state, None, record, started)
 
     async def ajudge(self, record: Any) -> JudgeResult:
-        """Async :meth:`judge`.
-
-        Concurrent calls on one event loop take the CPU in turns, in the order they were made,
-        and give it up while waiting on the model (:mod:`~langchain_perceived_error.cpu_gate`):
-        a batch that starts together does not move in lock step.
-        """
+        """Async :meth:`judge`."""
         started = time.perf_counter()
         try:
-            async with self._cpu_gate.turn():
-                state = cast(
-                    "JudgeState", await self.graph.ainvoke({"record": record}, self._config)
-                )
+            state = cast("JudgeState", await self.graph.ainvoke({"record": record}, self._config))
         except Exception as e:
             return self._finish(None, e, record, started)
         return self._finish(state, None, record, started)

@@ -5,8 +5,9 @@ import tempfile
 import threading
 
 import pytest
+from langgraph.types import RetryPolicy
 
-from langchain_perceived_error import ordered
+from langchain_perceived_error import JudgeStatus, PerceivedErrorJudge, ordered
 from langchain_perceived_error.ordered import (
     as_completed,
     as_completed_async,
@@ -15,6 +16,8 @@ from langchain_perceived_error.ordered import (
     in_order,
     in_order_async,
 )
+from langchain_perceived_error.retries import is_transient_error
+from tests.fakes import ScriptedChatModel, ScriptedError
 from tests.unit_tests.test_cli import SAMPLE, read_lines, run_cli, sample_records
 
 
@@ -161,3 +164,31 @@ def test_cli_resume_needs_input_order(tmp_path):
     assert proc.returncode == 2
     assert "--resume needs --order input" in proc.stderr
     assert not out.exists()
+
+
+async def test_a_transport_backoff_does_not_hold_up_the_next_record():
+    """Record A fails at once and backs off 0.3 s; B arrives 0.1 s later and is judged then."""
+    model = ScriptedChatModel(
+        script=[ScriptedError(500), '{"perceived_error": false, "reason": "No correction."}']
+    )
+    backoff = RetryPolicy(
+        initial_interval=0.3,
+        backoff_factor=1.0,
+        max_attempts=2,
+        jitter=False,
+        retry_on=is_transient_error,
+    )
+    judge = PerceivedErrorJudge(model, transport_retry=backoff, rate_limiter=None)
+
+    def conversation(topic):
+        return [("user", f"Tell me about {topic}."), ("ai", f"About {topic}."), ("user", "Thanks.")]
+
+    async def records():
+        yield conversation("tea")
+        await asyncio.sleep(0.1)  # A has failed and is backing off by now
+        yield conversation("rain")
+
+    results = [r async for r in judge.ajudge_many(records(), concurrency=2)]
+    assert [r.status for r in results] == [JudgeStatus.JUDGED] * 2
+    asked_about = ["tea" if "tea" in str(call[-1].content) else "rain" for call in model.calls]
+    assert asked_about == ["tea", "rain", "tea"]  # B did not wait for A's retry
