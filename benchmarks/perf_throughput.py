@@ -52,6 +52,7 @@ from langchain_perceived_error import JudgeStatus, PerceivedErrorJudge, extract_
 from langchain_perceived_error.cli.judge import _run_judge
 from langchain_perceived_error.eligibility import skip_reason
 from langchain_perceived_error.records import ReadReport, read_records
+from langchain_perceived_error.summary import RunSummary
 
 MEDIAN_S = 0.4
 SIGMA = math.log(1.5 / MEDIAN_S) / 1.6449  # p95 = 1.5 s; then p99 = 2.6 s
@@ -125,7 +126,8 @@ def cli_runner(path: Path, order: str) -> Callable[[list[Any], int, list[float]]
     async def run(records: list[Any], level: int, draws: list[float]) -> list[float]:
         judge, sink = _judge(draws), _TimedLines(time.perf_counter())
         sourced = read_records([str(path)], ReadReport())
-        await _run_judge(judge, sourced, None, sink, level, order=order)  # type: ignore[arg-type]
+        summary = RunSummary(model=judge.model_name)
+        await _run_judge(judge, sourced, None, sink, level, summary, order)  # type: ignore[arg-type]
         if sink.judged != len(records):
             msg = f"the CLI judged {sink.judged} of {len(records)} records"
             raise RuntimeError(msg)
