@@ -192,3 +192,13 @@ async def test_a_transport_backoff_does_not_hold_up_the_next_record():
     assert [r.status for r in results] == [JudgeStatus.JUDGED] * 2
     asked_about = ["tea" if "tea" in str(call[-1].content) else "rain" for call in model.calls]
     assert asked_about == ["tea", "rain", "tea"]  # B did not wait for A's retry
+
+
+def test_judge_as_completed_pairs_each_result_with_its_record():
+    records = [
+        {"id": f"r{i}", "messages": [("user", "hi"), ("ai", "hello"), ("user", f"no, wrong {i}")]}
+        for i in range(12)
+    ]
+    pairs = list(PerceivedErrorJudge("rules").judge_as_completed(records, concurrency=4))
+    assert sorted(index for index, _ in pairs) == list(range(12))
+    assert all(result.id == f"r{index}" for index, result in pairs)
