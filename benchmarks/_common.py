@@ -156,14 +156,18 @@ def count_request(
 class FakeJudgeModel(BaseChatModel):
     """A judge model for benchmarks: a valid verdict for either judge, instantly or after a delay.
 
-    ``latency_s`` sleeps (``asyncio.sleep`` on the async path) before answering. With ``record``
-    on, each request's input tokens and characters are appended to ``requests``.
+    ``latency_s`` sleeps (``asyncio.sleep`` on the async path) before answering; with
+    ``latency_draws``, the k-th request this model answers sleeps ``latency_draws[k]`` instead
+    (cycling), so two models given the same draws wait the same sequence. With ``record`` on, each
+    request's input tokens and characters are appended to ``requests``.
     """
 
     latency_s: float = 0.0
+    latency_draws: list[float] | None = None
     record: bool = False
     model_name: str = "fake-judge"
     _requests: list[tuple[int, int]] = PrivateAttr(default_factory=list)
+    _calls: int = PrivateAttr(default=0)
 
     @property
     def _llm_type(self) -> str:
@@ -176,6 +180,13 @@ class FakeJudgeModel(BaseChatModel):
     def bind_tools(self, tools: Sequence[Any], **kwargs: Any) -> Any:
         """What ``with_structured_output`` (openevals' path) calls."""
         return self.bind(tools=[convert_to_openai_tool(t) for t in tools], **kwargs)
+
+    def _delay(self) -> float:
+        if not self.latency_draws:
+            return self.latency_s
+        delay = self.latency_draws[self._calls % len(self.latency_draws)]
+        self._calls += 1
+        return delay
 
     def _answer(self, messages: list[BaseMessage], tools: Sequence[dict[str, Any]]) -> ChatResult:
         if self.record:
@@ -196,8 +207,9 @@ class FakeJudgeModel(BaseChatModel):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
-        if self.latency_s:
-            time.sleep(self.latency_s)
+        delay = self._delay()
+        if delay:
+            time.sleep(delay)
         return self._answer(messages, kwargs.get("tools") or [])
 
     async def _agenerate(
@@ -207,8 +219,9 @@ class FakeJudgeModel(BaseChatModel):
         run_manager: AsyncCallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
-        if self.latency_s:
-            await asyncio.sleep(self.latency_s)
+        delay = self._delay()
+        if delay:
+            await asyncio.sleep(delay)
         return self._answer(messages, kwargs.get("tools") or [])
 
 

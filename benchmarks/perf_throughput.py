@@ -1,81 +1,145 @@
-"""6c. Throughput with a fake model of fixed latency (200 ms, ``asyncio.sleep``).
+"""6c. Throughput under model latency: fixed, lognormal and a slow tail, ours against openevals.
 
-Ours: ``PerceivedErrorJudge.ajudge_many(records, concurrency=c)`` (ordered output, bounded
-memory, adaptive rate limiter on, as by default), once as shipped and once with its CPU gate
-switched off (see ``langchain_perceived_error/cpu_gate.py``), to show what the gate does.
-openevals has no batch or concurrency API of its own; its async evaluator
-(``create_async_llm_as_judge``) is driven by an ``asyncio.Semaphore(c)`` + ``gather``, the usual
-way to run it concurrently. All three on the same eligible traces of the bundled sample
-(repeated), one after the other in this process.
+Every judge gets the same fake model (``_common.FakeJudgeModel``) whose k-th request sleeps the
+k-th of one seeded list of latency draws, so every judge waits the same sequence:
 
-The ideal is ``c / latency`` traces per second. Two figures per run, from the time each result
-reached the caller: **whole run** (all traces / time to the last one: includes the ramp-up of
-the first ``c`` traces and the drain of the last ``c``) and **steady state** (the results
-between the ``c``-th and the ``n - c``-th, over the time between them). Each judge runs
-``--repeat`` times per level (interleaved, so they share the machine's noise) and the table shows
-medians, with the range of ours; the target (>= 90% of ideal up to c = 64) is checked on the
-median of the lower of the two figures.
+- **fixed**: every request takes the median (400 ms);
+- **lognormal**: median 400 ms, p95 1.5 s, p99 2.6 s (sigma 0.80), as a hosted model answers;
+- **tail**: fixed 400 ms, but 1% of the requests (seeded positions) take 10x as long (4 s).
 
-    .venv/bin/python benchmarks/perf_throughput.py [--levels 1 16 64 256] [--repeat 3]
+``--scale`` multiplies every latency (default 0.5, to keep the run near 15 minutes: the fixed
+mode then waits 200 ms, the lognormal a median of 200 ms). Scaling down makes the CPU count for
+more, not less: the ideal doubles while the CPU per trace stays the same.
+
+Judges, each on the same eligible traces of the bundled sample (repeated ``--rounds`` x ``c``):
+
+- ``ajudge_many``: ``PerceivedErrorJudge.ajudge_many(records, concurrency=c)``, input order;
+- ``CLI, --order input`` / ``--order completion``: the ``perceived-error judge`` runner
+  (``cli.judge._run_judge``) on a JSON-lines file, writing its JSON result lines;
+- ``openevals``: ``create_async_llm_as_judge(prompt=PERCEIVED_ERROR_PROMPT)`` under an
+  ``asyncio.Semaphore(c)``, results as they complete (openevals has no batch API).
+
+Each figure is the **ideal time over the actual time** until the last result reached the caller
+(whole run: ramp-up, drain and the slowest request included). The ideal is that of a judge with no
+CPU cost: ``c`` slots, requests started in input order, the k-th one waiting the k-th draw; its
+traces per second are in the ``ideal / s`` column. (A steady-state rate is not used: in input
+order, the results behind a slow request arrive in one burst.) The judges run interleaved,
+``--repeat`` times per level and mode; the table shows medians, with the range of
+``ajudge_many``.
+
+    .venv/bin/python benchmarks/perf_throughput.py [--levels 16 64 256] [--modes fixed tail]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import heapq
+import json
+import math
+import os
+import random
+import tempfile
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Coroutine
+from pathlib import Path
 from statistics import median
 from typing import Any
 
 import _common as c
 
-from langchain_perceived_error import (
-    JudgeStatus,
-    PerceivedErrorJudge,
-    extract_transcript,
-    skip_reason,
-)
-from langchain_perceived_error.cpu_gate import CpuGate
+from langchain_perceived_error import JudgeStatus, PerceivedErrorJudge, extract_transcript
+from langchain_perceived_error.cli.judge import _run_judge
+from langchain_perceived_error.eligibility import skip_reason
+from langchain_perceived_error.records import ReadReport, read_records
+from langchain_perceived_error.summary import RunSummary
 
-TARGET = 0.9
-TARGET_UP_TO = 64
-
-
-def rates(done_at: list[float], concurrency: int) -> tuple[float, float]:
-    """(whole run, steady state) results per second from sorted completion times."""
-    n = len(done_at)
-    whole = n / done_at[-1]
-    first, last = concurrency - 1, n - concurrency - 1
-    if last - first < concurrency:  # too short to have a steady state
-        return whole, whole
-    return whole, (last - first) / (done_at[last] - done_at[first])
+MEDIAN_S = 0.4
+SIGMA = math.log(1.5 / MEDIAN_S) / 1.6449  # p95 = 1.5 s; then p99 = 2.6 s
+TAIL_SHARE, TAIL_FACTOR = 0.01, 10
+SEED = 2026
 
 
-async def timed(results: AsyncIterator[Any]) -> list[float]:
-    started = time.perf_counter()
+def latency_draws(mode: str, n: int, scale: float) -> list[float]:
+    """``n`` request latencies for ``mode``, seeded: the same list for every judge."""
+    rng = random.Random(SEED)
+    if mode == "fixed":
+        draws = [MEDIAN_S] * n
+    elif mode == "lognormal":
+        draws = [rng.lognormvariate(math.log(MEDIAN_S), SIGMA) for _ in range(n)]
+    else:
+        slow = set(rng.sample(range(n), max(1, round(n * TAIL_SHARE))))
+        draws = [MEDIAN_S * (TAIL_FACTOR if i in slow else 1) for i in range(n)]
+    return [d * scale for d in draws]
+
+
+def ideal_makespan(draws: list[float], concurrency: int) -> float:
+    """When the last result would arrive with no CPU cost: ``concurrency`` slots, requests taken
+    in input order, the k-th waiting ``draws[k]`` (ramp-up, drain and slowest request included)."""
+    free_at = [0.0] * concurrency
+    for draw in draws:
+        heapq.heappush(free_at, heapq.heappop(free_at) + draw)
+    return max(free_at)
+
+
+def _checked(result: Any) -> None:
+    if result.status is not JudgeStatus.JUDGED:
+        msg = f"a record was not judged: {result.status} {result.error}"
+        raise RuntimeError(msg)
+
+
+async def _times(results: AsyncIterator[Any], started: float) -> list[float]:
     return [time.perf_counter() - started async for _ in results]
 
 
-async def run_ours(
-    records: list[Any], concurrency: int, latency: float, *, gate: bool
-) -> list[float]:
-    judge = PerceivedErrorJudge(c.FakeJudgeModel(latency_s=latency))
-    judge._cpu_gate = CpuGate(enabled=gate)  # off: the side-by-side comparison
+def _judge(draws: list[float]) -> PerceivedErrorJudge:
+    return PerceivedErrorJudge(c.FakeJudgeModel(latency_draws=draws))
 
-    async def checked() -> AsyncIterator[Any]:
-        async for result in judge.ajudge_many(records, concurrency=concurrency):
-            if result.status is not JudgeStatus.JUDGED:
-                msg = f"a record was not judged: {result.status} {result.error}"
-                raise RuntimeError(msg)
+
+async def run_ajudge_many(records: list[Any], level: int, draws: list[float]) -> list[float]:
+    judge, started = _judge(draws), time.perf_counter()
+
+    async def results() -> AsyncIterator[Any]:
+        async for result in judge.ajudge_many(records, concurrency=level):
+            _checked(result)
             yield result
 
-    return await timed(checked())
+    return await _times(results(), started)
 
 
-async def run_openevals(inputs: list[Any], concurrency: int, latency: float) -> list[float]:
-    evaluator = c.openevals_judge(c.FakeJudgeModel(latency_s=latency), use_async=True)
-    limit = asyncio.Semaphore(concurrency)
+class _TimedLines:
+    """A text sink for the CLI runner that notes when each result line was written."""
+
+    def __init__(self, started: float) -> None:
+        self.started, self.at, self.judged = started, list[float](), 0
+
+    def write(self, text: str) -> int:
+        self.at.append(time.perf_counter() - self.started)
+        self.judged += json.loads(text)["status"] == "judged"
+        return len(text)
+
+    def flush(self) -> None:
+        pass
+
+
+def cli_runner(path: Path, order: str) -> Callable[[list[Any], int, list[float]], Any]:
+    async def run(records: list[Any], level: int, draws: list[float]) -> list[float]:
+        judge, sink = _judge(draws), _TimedLines(time.perf_counter())
+        sourced = read_records([str(path)], ReadReport())
+        summary = RunSummary(model=judge.model_name)
+        await _run_judge(judge, sourced, None, sink, level, summary, order)  # type: ignore[arg-type]
+        if sink.judged != len(records):
+            msg = f"the CLI judged {sink.judged} of {len(records)} records"
+            raise RuntimeError(msg)
+        return sink.at
+
+    return run
+
+
+async def run_openevals(records: list[Any], level: int, draws: list[float]) -> list[float]:
+    inputs = [c.openevals_input(r) for r in records]  # before the clock: our work, given free
+    evaluator = c.openevals_judge(c.FakeJudgeModel(latency_draws=draws), use_async=True)
+    limit, started = asyncio.Semaphore(level), time.perf_counter()
 
     async def one(messages: Any) -> Any:
         async with limit:
@@ -85,80 +149,71 @@ async def run_openevals(inputs: list[Any], concurrency: int, latency: float) -> 
         for done in asyncio.as_completed([one(m) for m in inputs]):
             yield await done
 
-    return await timed(as_completed())
+    return await _times(as_completed(), started)
+
+
+Runner = Callable[[list[Any], int, list[float]], Coroutine[Any, Any, list[float]]]
 
 
 def level_row(
-    records: list[Any], level: int, latency: float, openevals: bool, repeat: int
-) -> tuple[list[Any], float]:
-    """One table row of medians over ``repeat`` runs of each judge, interleaved; and the median
-    over runs of the lower of our whole-run and steady-state fractions of the ideal."""
-    ideal = level / latency
-    inputs = [c.openevals_input(r) for r in records] if openevals else []
-    ours, off, theirs, lower = [], [], [], []
-    for _ in range(repeat):
-        whole, steady = rates(asyncio.run(run_ours(records, level, latency, gate=True)), level)
-        ours.append((whole / ideal, steady / ideal))
-        lower.append(min(whole, steady) / ideal)
-        off.append(rates(asyncio.run(run_ours(records, level, latency, gate=False)), level))
-        if openevals:
-            oe = rates(asyncio.run(run_openevals(inputs, level, latency)), level)
-            theirs.append((oe[0] / ideal, oe[1] / ideal))
-    steady = median(s for _, s in ours)
-    low, high = min(s for _, s in ours), max(s for _, s in ours)
-    row: list[Any] = [level, len(records), ideal, steady * ideal]
-    row += [f"{median(w for w, _ in ours):.0%}", f"{steady:.0%}", f"{low:.0%}-{high:.0%}"]
-    row.append(f"{median(s for _, s in off) / ideal:.0%}")
-    if openevals:
-        oe_steady = median(s for _, s in theirs)
-        row += [f"{median(w for w, _ in theirs):.0%}", f"{oe_steady:.0%}"]
-        row.append(f"{steady / oe_steady:.2f}x")
-    return row, median(lower)
+    mode: str, level: int, records: list[Any], runners: dict[str, Runner], args: Any
+) -> list[Any]:
+    """One table row: each judge's median over ``repeat`` interleaved runs, as % of the ideal."""
+    draws = latency_draws(mode, len(records), args.scale)
+    ideal = ideal_makespan(draws, level)
+    runs: dict[str, list[float]] = {name: [] for name in runners}
+    for _ in range(args.repeat):
+        for name, run in runners.items():
+            runs[name].append(ideal / max(asyncio.run(run(records, level, draws))))
+    share = {name: median(values) for name, values in runs.items()}
+    row: list[Any] = [mode, level, len(records), len(records) / ideal]
+    row += [f"{share[name]:.0%}" for name in runners]
+    row += [f"{min(runs['ajudge_many']):.0%}-{max(runs['ajudge_many']):.0%}"]
+    row.append(f"{share['ajudge_many'] / share['openevals']:.2f}x")
+    return row
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--latency", type=float, default=0.2, help="fake model latency, seconds")
-    parser.add_argument("--levels", type=int, nargs="+", default=[1, 16, 64, 256])
-    parser.add_argument(
-        "--rounds", type=int, default=20, help="records per level = rounds x concurrency (>= 20)"
-    )
-    parser.add_argument(
-        "--repeat", type=int, default=3, help="runs per judge and level; medians are reported"
-    )
-    parser.add_argument("--no-openevals", action="store_true")
+    parser.add_argument("--modes", nargs="+", default=["fixed", "lognormal", "tail"])
+    parser.add_argument("--levels", type=int, nargs="+", default=[16, 64, 256])
+    parser.add_argument("--scale", type=float, default=0.5, help="latency multiplier")
+    parser.add_argument("--rounds", type=int, default=12, help="traces per level = rounds x c")
+    parser.add_argument("--repeat", type=int, default=3, help="interleaved runs; medians shown")
     args = parser.parse_args()
 
     eligible = [r for r in c.load_jsonl(c.SAMPLE) if skip_reason(extract_transcript(r)) is None]
+    print(f"load before: {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f}", flush=True)
+    started = time.perf_counter()
     rows = []
-    verdicts = []
-    for level in args.levels:
-        records = c.cycle(eligible, max(20, args.rounds * level))
-        row, lower = level_row(records, level, args.latency, not args.no_openevals, args.repeat)
-        rows.append(row)
-        if level <= TARGET_UP_TO:
-            verdict = "met" if lower >= TARGET else "MISSED"
-            verdicts.append(
-                f"c={level}: {row[4]} whole, {row[5]} steady, median of {args.repeat} ({verdict})"
-            )
-    headers = [
-        "concurrency",
-        "traces",
-        "ideal / s",
-        "ours / s (steady)",
-        "ours % of ideal, whole run",
-        "ours % of ideal, steady",
-        "ours steady, range",
-        "ours without CPU gate, steady",
-    ]
-    if not args.no_openevals:
-        headers += ["openevals %, whole run", "openevals %, steady", "ours vs openevals (steady)"]
+    with tempfile.TemporaryDirectory() as tmp:
+        for level in args.levels:
+            records = c.cycle(eligible, args.rounds * level)
+            path = Path(tmp) / f"traces-{level}.jsonl"
+            path.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
+            runners: dict[str, Runner] = {
+                "ajudge_many": run_ajudge_many,
+                "CLI input": cli_runner(path, "input"),
+                "CLI completion": cli_runner(path, "completion"),
+                "openevals": run_openevals,
+            }
+            for mode in args.modes:
+                rows.append(level_row(mode, level, records, runners, args))
+                print("  " + " | ".join(str(cell) for cell in rows[-1]), flush=True)
+    headers = ["latency", "concurrency", "traces", "ideal / s"]
+    headers += list(runners)
+    headers += ["ajudge_many, range", "ajudge_many vs openevals"]
+    rows.sort(key=lambda row: (args.modes.index(row[0]), row[1]))
     c.print_table(
-        f"Throughput, fake model with {args.latency * 1000:.0f} ms latency (traces per second)",
+        f"Throughput as % of the ideal (no CPU cost); latency scale {args.scale} "
+        f"(fixed {MEDIAN_S * args.scale * 1000:.0f} ms; lognormal median "
+        f"{MEDIAN_S * args.scale * 1000:.0f} ms; tail 1% x{TAIL_FACTOR}); "
+        f"medians of {args.repeat} interleaved runs",
         headers,
         rows,
     )
-    print(f"\ntarget: >= {TARGET:.0%} of ideal up to c={TARGET_UP_TO} -> " + "; ".join(verdicts))
+    print(f"\nrun time: {time.perf_counter() - started:.0f} s")
+    print(f"load after (1, 5, 15 min): {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     print(f"machine: {c.machine()}")
 
 

@@ -5,7 +5,8 @@ each request would bill: the message texts (+4 tokens a message) and, for openev
 schema of the ``score`` tool its structured output binds. One counter for both (see
 ``_common.count_tokens``; tiktoken when its vocabulary is cached, else a fixed estimator), and
 characters as a tokenizer-free check. openevals judges every trace (it has no eligibility skip);
-ours skips traces with no user turn after an assistant turn (zero tokens).
+ours skips traces with no user turn after an assistant turn (zero tokens). The compact-prompt row
+is what a judge fine-tuned with ``sft build --prompt compact`` is sent (not for base models).
 
     .venv/bin/python benchmarks/perf_tokens.py
 """
@@ -19,16 +20,24 @@ from typing import Any
 import _common as c
 
 from langchain_perceived_error import JudgeStatus, PerceivedErrorJudge
+from langchain_perceived_error.prompts import PromptStyle
 
 TARGET = 0.7
+VARIANTS: list[tuple[str, bool, PromptStyle]] = [
+    ("ours", False, "full"),
+    ("ours --include-tools", True, "full"),
+    ("ours, compact prompt (fine-tuned judge)", False, "compact"),
+]
 
 
 def measure(records: list[dict[str, Any]]) -> dict[str, tuple[int, int, int]]:
     """{judge: (model calls, input tokens, characters)} over ``records``."""
     out = {}
-    for label, include_tools in (("ours", False), ("ours --include-tools", True)):
+    for label, include_tools, prompt in VARIANTS:
         model = c.FakeJudgeModel(record=True)
-        judge = PerceivedErrorJudge(model, include_tools=include_tools, rate_limiter=None)
+        judge = PerceivedErrorJudge(
+            model, include_tools=include_tools, rate_limiter=None, prompt=prompt
+        )
         results = judge.batch(records, concurrency=1)
         failed = [r for r in results if r.status is JudgeStatus.FAILED]
         if failed:
@@ -64,7 +73,7 @@ def main() -> None:
         records = c.load_jsonl(path)
         totals = measure(records)
         _, tokens_oe, chars_oe = totals["openevals"]
-        for label in ("ours", "ours --include-tools", "openevals"):
+        for label in [*(v[0] for v in VARIANTS), "openevals"]:
             calls, tokens, chars = totals[label]
             rows.append(
                 [

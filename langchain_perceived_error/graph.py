@@ -37,11 +37,14 @@ from langgraph.graph.state import CompiledStateGraph
 from langgraph.types import RetryPolicy
 
 from langchain_perceived_error.budget import DEFAULT_MAX_INPUT_TOKENS
-from langchain_perceived_error.cpu_gate import off_cpu
 from langchain_perceived_error.eligibility import skip_reason
 from langchain_perceived_error.parsing import VerdictParseError, parse_verdict
 from langchain_perceived_error.preparation import prepare_turns
-from langchain_perceived_error.prompts import build_judge_messages, build_retry_messages
+from langchain_perceived_error.prompts import (
+    PromptStyle,
+    build_judge_messages,
+    build_retry_messages,
+)
 from langchain_perceived_error.ratelimit import DEFAULT_MAX_WAIT_S, AdaptiveRateLimiter, Slot
 from langchain_perceived_error.records import UnreadableRecord
 from langchain_perceived_error.redact import Redactor
@@ -205,10 +208,10 @@ class _ModelCall:
 
 
 def _make_judge(
-    model: BaseChatModel, limiter: AdaptiveRateLimiter | None
+    model: BaseChatModel, limiter: AdaptiveRateLimiter | None, prompt: PromptStyle
 ) -> Runnable[JudgeState, JudgeState]:
     def messages_for(state: JudgeState) -> list[BaseMessage]:
-        return build_judge_messages(state["turns"]) + state.get("retry_messages", [])
+        return build_judge_messages(state["turns"], prompt) + state.get("retry_messages", [])
 
     def judge(state: JudgeState, config: RunnableConfig) -> JudgeState:
         messages, call = messages_for(state), _ModelCall(limiter)
@@ -231,25 +234,22 @@ def _make_judge(
 
     async def ajudge(state: JudgeState, config: RunnableConfig) -> JudgeState:
         messages, call = messages_for(state), _ModelCall(limiter)
-        async with off_cpu():  # other traces use the CPU while this one waits
-            while True:
-                slot = None
-                try:
-                    if limiter is not None:
-                        slot = await limiter.aslot(
-                            deadline=call.deadline, not_before=call.not_before
-                        )
-                    reply = await model.ainvoke(messages, config)
-                except Exception as e:
-                    action, pause = call.after_error(e, slot)
-                    if action == "again":
-                        continue
-                    if action == "fail":
-                        return _model_failure(state, e)
-                    await asyncio.sleep(pause)
-                    raise
-                call.after_success(slot, reply)
-                return _model_update(state, reply)
+        while True:
+            slot = None
+            try:
+                if limiter is not None:
+                    slot = await limiter.aslot(deadline=call.deadline, not_before=call.not_before)
+                reply = await model.ainvoke(messages, config)
+            except Exception as e:
+                action, pause = call.after_error(e, slot)
+                if action == "again":
+                    continue
+                if action == "fail":
+                    return _model_failure(state, e)
+                await asyncio.sleep(pause)
+                raise
+            call.after_success(slot, reply)
+            return _model_update(state, reply)
 
     return _node("judge", judge, ajudge)
 
@@ -307,6 +307,7 @@ def build_judge_graph(
     max_input_tokens: int | None = DEFAULT_MAX_INPUT_TOKENS,
     redact: bool = False,
     redactor: Redactor | None = None,
+    prompt: PromptStyle = "full",
 ) -> CompiledStateGraph[JudgeState, None, JudgeState, JudgeState]:
     """Build the compiled judge graph for ``model``.
 
@@ -323,6 +324,8 @@ def build_judge_graph(
             model sees the turns (:mod:`langchain_perceived_error.redact`); counts are recorded.
         redactor: a callable that masks a text instead (``(text, counts) -> text``, see
             :data:`~langchain_perceived_error.redact.Redactor`); giving one turns redaction on.
+        prompt: the system prompt style (:data:`~langchain_perceived_error.prompts.PromptStyle`):
+            ``"compact"`` only for a model fine-tuned on it.
 
     Invoke with ``{"record": <any trace shape>}``; turn the final state into a
     :class:`~langchain_perceived_error.JudgeResult` with :func:`result_from_state`.
@@ -333,7 +336,9 @@ def build_judge_graph(
         raise ValueError(msg)
     builder = StateGraph(JudgeState)
     builder.add_node("extract", _make_extract(include_tools, max_input_tokens, redact, redactor))
-    builder.add_node("judge", _make_judge(model, rate_limiter), retry_policy=transport_retry)
+    builder.add_node(
+        "judge", _make_judge(model, rate_limiter, prompt), retry_policy=transport_retry
+    )
     builder.add_node("validate", _make_validate(max_attempts))
     builder.add_edge(START, "extract")
     builder.add_conditional_edges("extract", _route(_route_after_extract))

@@ -15,7 +15,6 @@ from langchain_core.runnables import RunnableConfig
 from langgraph.types import RetryPolicy
 
 from langchain_perceived_error.budget import budget_for_model
-from langchain_perceived_error.cpu_gate import CpuGate
 from langchain_perceived_error.graph import (
     DEFAULT_MAX_ATTEMPTS,
     JudgeState,
@@ -23,11 +22,16 @@ from langchain_perceived_error.graph import (
     result_from_state,
 )
 from langchain_perceived_error.models import ModelSpec, model_name, resolve_model
-from langchain_perceived_error.ordered import in_order, in_order_async
+from langchain_perceived_error.ordered import (
+    as_completed,
+    as_completed_async,
+    in_order,
+    in_order_async,
+)
+from langchain_perceived_error.prompts import PromptStyle
 from langchain_perceived_error.ratelimit import AdaptiveRateLimiter
 from langchain_perceived_error.redact import Redactor
 from langchain_perceived_error.retries import DEFAULT_TRANSPORT_RETRY
-from langchain_perceived_error.rules import RulesJudge
 from langchain_perceived_error.schemas import JudgeResult, JudgeStatus
 from langchain_perceived_error.scrub import scrub
 
@@ -73,6 +77,7 @@ class PerceivedErrorJudge:
         max_input_tokens: int | Literal["auto"] | None = "auto",
         redact: bool = False,
         redactor: Redactor | None = None,
+        prompt: PromptStyle = "full",
     ) -> None:
         """Resolve ``model`` (see :func:`resolve_model`) and build the judge graph.
 
@@ -96,6 +101,9 @@ class PerceivedErrorJudge:
                 :data:`~langchain_perceived_error.redact.Redactor`; e.g. ``chain_redactors(
                 redact_text, PresidioRedactor())`` to mask names and addresses too); giving one
                 turns redaction on.
+            prompt: ``"full"`` (default) for base and frontier models; ``"compact"`` (about 80
+                tokens of instruction) only for a model fine-tuned on SFT files built with
+                ``prompt="compact"``.
 
         Raises:
             ValueError: when ``max_rps`` is combined with a limiter instance or ``None``.
@@ -122,12 +130,10 @@ class PerceivedErrorJudge:
             max_input_tokens=max_input_tokens,
             redact=redact,
             redactor=redactor,
+            prompt=prompt,
         )
         # extract + (judge + validate) per attempt, with room to spare
         self._config: RunnableConfig = {"recursion_limit": 2 * max_attempts + 6}
-        # concurrent ajudge calls take FIFO turns on the CPU (see cpu_gate); the offline rules
-        # judge never waits on I/O, so for it turns would only cost hand-overs
-        self._cpu_gate = CpuGate(enabled=not isinstance(self.model, RulesJudge))
 
     def _finish(
         self, state: JudgeState | None, error: Exception | None, record: Any, started: float
@@ -160,18 +166,10 @@ class PerceivedErrorJudge:
         return self._finish(state, None, record, started)
 
     async def ajudge(self, record: Any) -> JudgeResult:
-        """Async :meth:`judge`.
-
-        Concurrent calls on one event loop take the CPU in turns, in the order they were made,
-        and give it up while waiting on the model (:mod:`~langchain_perceived_error.cpu_gate`):
-        a batch that starts together does not move in lock step.
-        """
+        """Async :meth:`judge`."""
         started = time.perf_counter()
         try:
-            async with self._cpu_gate.turn():
-                state = cast(
-                    "JudgeState", await self.graph.ainvoke({"record": record}, self._config)
-                )
+            state = cast("JudgeState", await self.graph.ainvoke({"record": record}, self._config))
         except Exception as e:
             return self._finish(None, e, record, started)
         return self._finish(state, None, record, started)
@@ -181,8 +179,10 @@ class PerceivedErrorJudge:
     ) -> Iterator[JudgeResult]:
         """Judge records in threads, yielding results in input order.
 
-        At most ``concurrency`` judgements run at once and at most ``2 * concurrency`` records are
-        held in memory, so an input stream of any length runs in constant memory.
+        At most ``concurrency`` judgements run at once, and one slow judgement never holds up
+        the others: results that finish before their turn wait in a bounded window (then in a
+        temporary file, see :mod:`~langchain_perceived_error.ordered`), so an input stream of any
+        length runs in bounded memory.
         """
         return in_order(self.judge, records, concurrency=concurrency, thread_name_prefix="judge")
 
@@ -194,6 +194,23 @@ class PerceivedErrorJudge:
     ) -> AsyncIterator[JudgeResult]:
         """Async :meth:`judge_many`: same ordering and memory bounds, on the event loop."""
         return in_order_async(self.ajudge, records, concurrency=concurrency)
+
+    def judge_as_completed(
+        self, records: Iterable[Any], *, concurrency: int = DEFAULT_CONCURRENCY
+    ) -> Iterator[tuple[int, JudgeResult]]:
+        """Judge records in threads, yielding ``(input index, result)`` as each one finishes."""
+        return as_completed(
+            self.judge, records, concurrency=concurrency, thread_name_prefix="judge"
+        )
+
+    def ajudge_as_completed(
+        self,
+        records: Iterable[Any] | AsyncIterable[Any],
+        *,
+        concurrency: int = DEFAULT_CONCURRENCY,
+    ) -> AsyncIterator[tuple[int, JudgeResult]]:
+        """Async :meth:`judge_as_completed`, on the event loop."""
+        return as_completed_async(self.ajudge, records, concurrency=concurrency)
 
     def batch(
         self, records: Iterable[Any], *, concurrency: int = DEFAULT_CONCURRENCY

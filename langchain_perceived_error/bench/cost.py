@@ -90,6 +90,8 @@ class TokenProfile:
     sample_judged: int | None = None
     sample_skipped: int | None = None
     sample_unreadable: int | None = None
+    compact_input_tokens: float | None = None
+    """Input tokens per judged trace with the compact prompt of a judge fine-tuned on it."""
 
     def __post_init__(self) -> None:
         """Reject impossible values."""
@@ -112,6 +114,7 @@ def measure_sample(path: str | Path, *, include_tools: bool = False) -> TokenPro
     report = ReadReport()
     payloads = (record.payload for record in read_records([str(path)], report))
     inputs: list[int] = []
+    compact: list[int] = []
     outputs: list[int] = []
     skipped = unreadable = 0
     for result in judge.judge_many(payloads):
@@ -121,6 +124,9 @@ def measure_sample(path: str | Path, *, include_tools: bool = False) -> TokenPro
             unreadable += 1
         else:
             inputs.append(count_tokens_approximately(build_judge_messages(result.turns)))
+            compact.append(
+                count_tokens_approximately(build_judge_messages(result.turns, "compact"))
+            )
             verdict = result.verdict
             outputs.append(
                 estimate_text_tokens(render_verdict(verdict.perceived_error, verdict.reason))
@@ -143,6 +149,7 @@ def measure_sample(path: str | Path, *, include_tools: bool = False) -> TokenPro
         sample_judged=len(inputs),
         sample_skipped=skipped,
         sample_unreadable=unreadable,
+        compact_input_tokens=sum(compact) / len(compact),
     )
 
 
@@ -287,6 +294,33 @@ def _assumptions(profile: TokenProfile, traces_per_day: int, judged: float) -> l
     ]
 
 
+def _compact(
+    profile: TokenProfile, rows: Sequence[CostRow], prices: Mapping[str, ModelPrice] | None
+) -> list[str]:
+    """The compact prompt's tokens and dollars per judged trace, next to the full prompt's."""
+    if profile.compact_input_tokens is None:
+        return []
+    full, compact = profile.input_tokens, profile.compact_input_tokens
+    line = (
+        f"compact prompt (a judge fine-tuned with `sft build --prompt compact`): "
+        f"{compact:,.0f} input tokens per judged trace instead of {full:,.0f} "
+        f"({compact / full:.0%}); the dedicated deployment is sized with it"
+    )
+    priced = next((r for r in rows if r.usd_per_day and r.option != "dedicated deployment"), None)
+    if priced is not None and priced.usd_per_day is not None:
+        price = price_for(priced.model, prices)
+        if price is not None:
+            per_trace = {
+                tokens: (tokens * price.input + profile.output_tokens * price.output) / 1e6
+                for tokens in (full, compact)
+            }
+            line += (
+                f"; at {priced.model}'s per-token price: ${per_trace[full] * 1000:,.4f} per "
+                f"1,000 traces with the full prompt, ${per_trace[compact] * 1000:,.4f} compact"
+            )
+    return [line]
+
+
 def project_costs(
     profile: TokenProfile,
     *,
@@ -316,8 +350,9 @@ def project_costs(
             option = f"batch ({price.batch_discount or 0:.0%} off)"
             rows.append(_token_row(option, spec, batch, profile, judged))
     notes: list[str] = []
-    if deployment is not None:
-        required_tps = judged * (profile.input_tokens + profile.output_tokens) / 86_400
+    if deployment is not None:  # a fine-tuned judge: served with the compact prompt when measured
+        tuned_input = profile.compact_input_tokens or profile.input_tokens
+        required_tps = judged * (tuned_input + profile.output_tokens) / 86_400
         rows.append(_deployment_row(deployment, required_tps, notes))
     for name in frontier:
         if name not in listed:
@@ -328,5 +363,9 @@ def project_costs(
         judged_per_day=judged,
         profile=profile,
         rows=ranked,
-        assumptions=[*_assumptions(profile, traces_per_day, judged), *notes],
+        assumptions=[
+            *_assumptions(profile, traces_per_day, judged),
+            *_compact(profile, rows, prices),
+            *notes,
+        ],
     )

@@ -89,6 +89,7 @@ def _profile(
         sample_judged=measured.sample_judged,
         sample_skipped=measured.sample_skipped,
         sample_unreadable=measured.sample_unreadable,
+        compact_input_tokens=measured.compact_input_tokens if input_tokens is None else None,
     )
 
 

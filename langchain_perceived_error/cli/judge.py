@@ -6,11 +6,10 @@ import asyncio
 import json
 import shlex
 import sys
-from collections import deque
 from collections.abc import AsyncIterator, Iterator
 from contextlib import ExitStack
 from pathlib import Path
-from typing import Annotated, Any, NoReturn, TextIO
+from typing import Annotated, Any, Literal, NoReturn, TextIO
 
 import typer
 
@@ -21,27 +20,40 @@ from langchain_perceived_error.cli.paths import check_paths
 from langchain_perceived_error.files import FileReadError, decode_line, parse_json
 from langchain_perceived_error.graph import DEFAULT_MAX_ATTEMPTS
 from langchain_perceived_error.judge import DEFAULT_CONCURRENCY, PerceivedErrorJudge, record_id_of
+from langchain_perceived_error.ordered import WINDOW_PER_SLOT, in_index_order_async
 from langchain_perceived_error.records import ReadReport, SourcedRecord, count_records, read_records
 from langchain_perceived_error.schemas import JudgeResult
 from langchain_perceived_error.summary import RunSummary
 
 __all__ = ["judge_command"]
 
+Order = Literal["input", "completion"]
+
 
 async def _judge_stream(
-    judge: PerceivedErrorJudge, records: Iterator[SourcedRecord], concurrency: int
-) -> AsyncIterator[JudgeResult]:
-    """Judge in input order; a record without an id gets its ``file:line`` as id."""
-    sources: deque[str] = deque()
+    judge: PerceivedErrorJudge, records: Iterator[SourcedRecord], concurrency: int, order: Order
+) -> AsyncIterator[tuple[int, JudgeResult]]:
+    """``(input index, result)`` in ``order``; a record without an id gets its ``file:line``."""
+    sources: dict[int, str] = {}  # the records in flight
 
     def payloads() -> Iterator[Any]:
-        for record in records:
-            sources.append(record.source)
+        for index, record in enumerate(records):
+            sources[index] = record.source
             yield record.payload
 
-    async for result in judge.ajudge_many(payloads(), concurrency=concurrency):
-        source = sources.popleft()
-        yield result if result.id is not None else result.model_copy(update={"id": source})
+    async def completed() -> AsyncIterator[tuple[int, tuple[int, JudgeResult]]]:
+        async for index, result in judge.ajudge_as_completed(payloads(), concurrency=concurrency):
+            source = sources.pop(index)
+            if result.id is None:
+                result = result.model_copy(update={"id": source})
+            yield index, (index, result)
+
+    if order == "completion":
+        async for _, pair in completed():
+            yield pair
+    else:
+        async for pair in in_index_order_async(completed(), window=WINDOW_PER_SLOT * concurrency):
+            yield pair
 
 
 class ResumeMismatchError(ValueError):
@@ -110,12 +122,16 @@ async def _run_judge(
     out: TextIO,
     concurrency: int,
     summary: RunSummary,
+    order: Order = "input",
 ) -> None:
     try:
         with progress_bar("judging") as progress:
             task = progress.add_task("judge", total=total)
-            async for result in _judge_stream(judge, records, concurrency):
-                out.write(json.dumps(result.to_record(), ensure_ascii=False) + "\n")
+            async for index, result in _judge_stream(judge, records, concurrency, order):
+                line = result.to_record()
+                if order == "completion":
+                    line["index"] = index
+                out.write(json.dumps(line, ensure_ascii=False) + "\n")
                 out.flush()
                 summary.add(result)
                 progress.advance(task)
@@ -224,13 +240,24 @@ def judge_command(
     ] = False,
     redact: RedactOption = False,
     max_input_tokens: MaxInputTokensOption = None,
+    order: Annotated[
+        Order,
+        typer.Option(
+            "--order",
+            help="input: lines in input order. completion: each line as soon as its record is "
+            "judged, with the record's 0-based input 'index'.",
+        ),
+    ] = "input",
 ) -> None:
-    """Judge every trace and write one JSON line per input record, in input order."""
+    """Judge every trace and write one JSON line per input record (in input order by default)."""
     if max_rps is not None and not rate_limit:
         msg = "--max-rps needs the rate limiter"
         raise UsageError(msg, "drop --no-rate-limit")
     if resume and output is None:
         msg = "--resume needs --output FILE"
+        raise UsageError(msg)
+    if resume and order != "input":
+        msg = "--resume needs --order input"
         raise UsageError(msg)
     check_paths(inputs, [output, None if output is None else partial_path(output)])
     judge = PerceivedErrorJudge(
@@ -264,6 +291,7 @@ def judge_command(
                     out,
                     concurrency,
                     summary,
+                    order,
                 )
             )
         except KeyboardInterrupt as e:

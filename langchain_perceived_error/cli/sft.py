@@ -60,6 +60,7 @@ from langchain_perceived_error.datasets.sft import (
 )
 from langchain_perceived_error.datasets.tokens import CounterName, resolve_token_counter
 from langchain_perceived_error.models import DEFAULT_FIREWORKS_MODEL
+from langchain_perceived_error.prompts import PromptStyle
 
 __all__ = [
     "AccountOption",
@@ -200,6 +201,14 @@ def build_command(
             "--token-counter", help="auto | chars (estimate) | tiktoken (cached cl100k only)."
         ),
     ] = "auto",
+    prompt: Annotated[
+        PromptStyle,
+        typer.Option(
+            "--prompt",
+            help="The judge's system prompt in the examples: full, or compact (about 80 tokens; "
+            "serve the tuned model with PerceivedErrorJudge(model, prompt='compact')).",
+        ),
+    ] = "full",
 ) -> None:
     """Build train.jsonl, holdout.jsonl and stats.json from labelled records."""
     prepare_report_dir(out, inputs=[labelled])
@@ -214,6 +223,7 @@ def build_command(
                 max_tokens=max_tokens,
                 balance=balance,
                 counter=counter,
+                prompt=prompt,
             )
             for built in sorted(Path(scratch).iterdir()):  # each file whole, or the old one kept
                 built.replace(out / built.name)

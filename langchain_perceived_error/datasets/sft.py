@@ -44,6 +44,8 @@ from langchain_perceived_error.files import JsonLine, RawLine, numbered_lines, p
 from langchain_perceived_error.parsing import VerdictParseError, parse_verdict
 from langchain_perceived_error.prompts import (
     PROMPT_VERSION,
+    PROMPT_VERSIONS,
+    PromptStyle,
     build_judge_messages,
     render_transcript,
     render_verdict,
@@ -93,17 +95,22 @@ def _as_dict(message: BaseMessage) -> dict[str, str]:
     return {"role": _ROLES[message.type], "content": message.content}
 
 
-def judge_messages_as_dicts(turns: Sequence[Turn]) -> list[dict[str, str]]:
+def judge_messages_as_dicts(
+    turns: Sequence[Turn], prompt: PromptStyle = "full"
+) -> list[dict[str, str]]:
     """The judge's messages for ``turns`` as OpenAI-style dicts (system, then user).
 
     The same list is the prefix of an SFT example and the ``messages`` of a batch request.
     """
-    return [_as_dict(m) for m in build_judge_messages(turns)]
+    return [_as_dict(m) for m in build_judge_messages(turns, prompt)]
 
 
-def sft_example(record: LabelledRecord, *, weight: float | None = None) -> dict[str, Any]:
-    """One Fireworks chat example: the judge's messages plus the verdict it must answer."""
-    messages = judge_messages_as_dicts(record.turns)
+def sft_example(
+    record: LabelledRecord, *, weight: float | None = None, prompt: PromptStyle = "full"
+) -> dict[str, Any]:
+    """One Fireworks chat example: the judge's messages (with the ``prompt`` style the tuned
+    judge will be served with) plus the verdict it must answer."""
+    messages = judge_messages_as_dicts(record.turns, prompt)
     messages.append(
         {
             "role": "assistant",
@@ -141,6 +148,7 @@ class SplitStats(BaseModel):
 class SftBuildStats(BaseModel):
     """Everything ``stats.json`` records about a build."""
 
+    prompt: PromptStyle = "full"
     prompt_version: str = PROMPT_VERSION
     input_records: int = 0
     dropped: dict[str, int] = Field(
@@ -189,7 +197,7 @@ def _filter(
             stats.conflicting_duplicates += seen[digest] != record.label.perceived_error
             continue
         seen[digest] = record.label.perceived_error
-        count = count_message_tokens(sft_example(record)["messages"], counter)
+        count = count_message_tokens(sft_example(record, prompt=stats.prompt)["messages"], counter)
         if count > stats.max_tokens:
             stats.dropped["over_long"] += 1
             continue
@@ -211,12 +219,14 @@ def _write_split(
     stats: SplitStats,
     tokens: dict[str, int],
     weights: dict[str, float] | None,
+    prompt: PromptStyle,
 ) -> None:
     counts: list[int] = []
     with path.open("w", encoding="utf-8") as out:
         for record in records:
             weight = weights[_label(record)] if weights else None
-            out.write(json.dumps(sft_example(record, weight=weight), ensure_ascii=False) + "\n")
+            example = sft_example(record, weight=weight, prompt=prompt)
+            out.write(json.dumps(example, ensure_ascii=False) + "\n")
             stats.labels[_label(record)] += 1
             counts.append(tokens[_transcript_hash(record.turns)])
     stats.examples = len(records)
@@ -239,6 +249,7 @@ def build_sft_files(
     max_tokens: int = DEFAULT_MAX_TOKENS,
     balance: bool = False,
     counter: TokenCounter | None = None,
+    prompt: PromptStyle = "full",
 ) -> SftBuildStats:
     """Write ``train.jsonl``, ``holdout.jsonl`` and ``stats.json`` to ``out_dir`` (module doc).
 
@@ -251,6 +262,8 @@ def build_sft_files(
         max_tokens: examples estimated longer than this are dropped and counted.
         balance: give train examples a root ``weight`` so both classes weigh the same.
         counter: the token counter (default: :func:`resolve_token_counter` ``("auto")``).
+        prompt: the judge's system prompt style; serve the tuned model with the same one
+            (``PerceivedErrorJudge(model, prompt="compact")``).
 
     """
     counter = counter or resolve_token_counter("auto")
@@ -259,6 +272,8 @@ def build_sft_files(
         seed=seed,
         max_tokens=max_tokens,
         token_counter={"name": counter.name, "description": counter.description},
+        prompt=prompt,
+        prompt_version=PROMPT_VERSIONS[prompt],
     )
     kept, tokens = _filter(records, stats, counter)
     train, held = split_records(kept, holdout=holdout, seed=seed)
@@ -266,8 +281,8 @@ def build_sft_files(
         stats.weights = _class_weights(train)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    _write_split(out / TRAIN_FILE, train, stats.train, tokens, stats.weights)
-    _write_split(out / HOLDOUT_FILE, held, stats.holdout, tokens, None)
+    _write_split(out / TRAIN_FILE, train, stats.train, tokens, stats.weights, prompt)
+    _write_split(out / HOLDOUT_FILE, held, stats.holdout, tokens, None, prompt)
     for split in (stats.train, stats.holdout):
         if split.examples < MIN_ROWS:
             stats.warnings.append(
