@@ -147,10 +147,18 @@ def _resume_command() -> str:
     return " ".join(["perceived-error", *args])
 
 
-def _interrupted(error: KeyboardInterrupt, summary: RunSummary, target: Path | None) -> NoReturn:
+def _interrupted(
+    error: KeyboardInterrupt, summary: RunSummary, target: Path | None, order: Order
+) -> NoReturn:
     code = 143 if isinstance(error, Terminated) else 130
     what = "terminated" if code == 143 else "interrupted"
-    if target is None:
+    if target is not None and order != "input":
+        say(
+            f"{what}: {summary.total} result lines written this run to {target}; a run in "
+            "completion order cannot be resumed: run it again (with --order input to be able "
+            "to resume)"
+        )
+    elif target is None:
         say(
             f"{what}: {summary.total} result lines were written to stdout; "
             "use -o FILE to be able to resume"
@@ -296,7 +304,7 @@ def judge_command(
             )
         except KeyboardInterrupt as e:
             stack.close()
-            _interrupted(e, summary, target)
+            _interrupted(e, summary, target, order)
     if output is not None and target is not None and target != output:
         target.replace(output)
     if kept:
