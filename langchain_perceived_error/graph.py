@@ -81,6 +81,7 @@ class JudgeState(TypedDict, total=False):
     attempts: int
     input_tokens: int | None
     output_tokens: int | None
+    cached_input_tokens: int | None
     budget_cut: BudgetCut | None
     redactions: dict[str, int]
 
@@ -148,6 +149,10 @@ def _model_update(state: JudgeState, reply: BaseMessage) -> JudgeState:
         "attempts": state.get("attempts", 0) + 1,
         "input_tokens": _add(state.get("input_tokens"), usage and usage.get("input_tokens")),
         "output_tokens": _add(state.get("output_tokens"), usage and usage.get("output_tokens")),
+        "cached_input_tokens": _add(
+            state.get("cached_input_tokens"),
+            usage and (usage.get("input_token_details") or {}).get("cache_read"),
+        ),
     }
 
 
@@ -366,6 +371,7 @@ def result_from_state(
         model=model,
         input_tokens=state.get("input_tokens"),
         output_tokens=state.get("output_tokens"),
+        cached_input_tokens=state.get("cached_input_tokens"),
         latency_s=time.perf_counter() - started,
         turns=state.get("turns", []),
         budget_cut=state.get("budget_cut"),

@@ -1,5 +1,11 @@
 """Turn a model spec into a chat model: ``rules``, ``fireworks:<id>``, any ``init_chat_model`` spec,
 or a ``BaseChatModel`` instance.
+
+Every model built here has a request timeout (``retries.DEFAULT_REQUEST_TIMEOUT_S``, 60 s, unless
+``timeout=`` says otherwise), applied by the provider's HTTP client to connecting and to each read:
+Fireworks (``ChatFireworks(timeout=...)``, which the ``fireworks`` SDK turns into an
+``httpx.Timeout``) and the providers in :data:`TIMEOUT_PROVIDERS`.
+A model instance passed in is used as it is: its timeout is the caller's.
 """
 
 from __future__ import annotations
@@ -10,12 +16,14 @@ from typing import Any
 
 from langchain_core.language_models import BaseChatModel
 
+from langchain_perceived_error.retries import DEFAULT_REQUEST_TIMEOUT_S
 from langchain_perceived_error.rules import RulesJudge
 
 __all__ = [
     "DEFAULT_FIREWORKS_MODEL",
     "DEFAULT_MODEL",
     "MODEL_ENV_VAR",
+    "TIMEOUT_PROVIDERS",
     "ModelSpec",
     "ModelSpecError",
     "default_model_spec",
@@ -41,6 +49,25 @@ JUDGE_MAX_TOKENS = 512
 ModelSpec = str | BaseChatModel | None
 """``None`` (the default model), ``"rules"``, ``"fireworks:<id>"``, ``"<provider>:<model>"``, or
 a chat model instance."""
+
+TIMEOUT_PROVIDERS = frozenset(
+    {
+        "anthropic",
+        "azure_openai",
+        "deepseek",
+        "fireworks",
+        "google_genai",
+        "groq",
+        "openai",
+        "perplexity",
+        "together",
+        "xai",
+    }
+)
+"""``init_chat_model`` providers whose chat model takes ``timeout=`` (seconds, connect and read),
+which :func:`resolve_model` sets. Other providers keep their own defaults (Mistral: 120 s, an
+integer field; Bedrock: botocore's 60 s; Ollama: none): pass a configured model instance to set
+them."""
 
 _state = {"fallback_announced": False}
 
@@ -69,7 +96,7 @@ def default_model_spec() -> str:
     return spec
 
 
-def _fireworks(model_id: str, **kwargs: Any) -> BaseChatModel:
+def _fireworks(model_id: str, timeout: float, **kwargs: Any) -> BaseChatModel:
     if not os.environ.get(FIREWORKS_KEY_VAR) and "api_key" not in kwargs:
         msg = (
             f"{FIREWORKS_KEY_VAR} is not set: export it to judge with fireworks:{model_id}, "
@@ -84,12 +111,13 @@ def _fireworks(model_id: str, **kwargs: Any) -> BaseChatModel:
         "max_tokens": JUDGE_MAX_TOKENS,
         "reasoning_effort": "none",  # Qwen3 thinks by default; a judge wants tokens kept short
         "max_retries": 0,  # transport retries belong to the judge graph's RetryPolicy
+        "timeout": timeout,  # the SDK's default (60 s) is switched off by ChatFireworks' None
     }
     params.update(kwargs)
     return ChatFireworks(**params)
 
 
-def _init_chat_model(spec: str, **kwargs: Any) -> BaseChatModel:
+def _init_chat_model(spec: str, timeout: float, **kwargs: Any) -> BaseChatModel:
     try:
         from langchain.chat_models import init_chat_model
     except ImportError as e:
@@ -99,6 +127,8 @@ def _init_chat_model(spec: str, **kwargs: Any) -> BaseChatModel:
         )
         raise ModelSpecError(msg) from e
     params: dict[str, Any] = {"temperature": 0.0}
+    if spec.split(":", 1)[0].strip().lower() in TIMEOUT_PROVIDERS:
+        params["timeout"] = timeout
     params.update(kwargs)
     try:
         model = init_chat_model(spec, **params)
@@ -122,8 +152,13 @@ def _init_chat_model(spec: str, **kwargs: Any) -> BaseChatModel:
     return model
 
 
-def resolve_model(spec: ModelSpec = None, **kwargs: Any) -> BaseChatModel:
+def resolve_model(
+    spec: ModelSpec = None, *, timeout: float = DEFAULT_REQUEST_TIMEOUT_S, **kwargs: Any
+) -> BaseChatModel:
     """Build the judge model for ``spec`` (see :data:`ModelSpec`); ``kwargs`` go to the model.
+
+    ``timeout`` bounds each request in seconds (connect and read; see the module doc): a request
+    that takes longer raises the SDK's timeout error, which the judge retries as transient.
 
     Raises:
         ModelSpecError: for an empty or unknown spec, a missing key or a missing integration.
@@ -141,14 +176,14 @@ def resolve_model(spec: ModelSpec = None, **kwargs: Any) -> BaseChatModel:
         if not model_id:
             msg = "'fireworks:' needs a model id, e.g. fireworks:" + DEFAULT_FIREWORKS_MODEL
             raise ModelSpecError(msg)
-        return _fireworks(model_id, **kwargs)
+        return _fireworks(model_id, timeout, **kwargs)
     if ":" not in spec:
         msg = (
             f"unknown model spec {spec!r}: use 'rules', 'fireworks:<model id>' or "
             "'<provider>:<model>' such as 'openai:gpt-5-mini' or 'anthropic:claude-sonnet-4-5'"
         )
         raise ModelSpecError(msg)
-    return _init_chat_model(spec, **kwargs)
+    return _init_chat_model(spec, timeout, **kwargs)
 
 
 def model_name(model: BaseChatModel) -> str:

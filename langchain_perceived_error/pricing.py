@@ -82,7 +82,9 @@ class ModelPrice(BaseModel):
         "when the source documents one; None = no known batch price.",
     )
 
-    def cost(self, input_tokens: int, output_tokens: int, cached_input_tokens: int = 0) -> float:
+    def cost(
+        self, input_tokens: float, output_tokens: float, cached_input_tokens: float = 0
+    ) -> float:
         """USD for these tokens; ``cached_input_tokens`` (part of ``input_tokens``) are billed at
         ``cached_input`` when listed, else at the full input price.
         """

@@ -20,6 +20,7 @@ from collections.abc import Mapping
 from email.utils import parsedate_to_datetime
 from typing import Any
 
+from langchain_core.exceptions import ModelConnectionError, ModelTimeoutError
 from langgraph.types import RetryPolicy
 
 __all__ = [
@@ -36,8 +37,9 @@ __all__ = [
 ]
 
 DEFAULT_REQUEST_TIMEOUT_S = 60.0
-"""Seconds one network request (a model call, a LangSmith or Fireworks API call) may take before it
-is abandoned as a transient error; ``--timeout`` changes it."""
+"""Seconds one network request (a model call, a LangSmith or Fireworks API call) may take to
+connect, and then between bytes of its answer, before it is abandoned as a transient error (retried
+with backoff); ``--timeout`` changes it."""
 
 TRANSIENT_STATUS_CODES = frozenset({408, 409, 425, 429, 500, 502, 503, 504, 529})
 """HTTP statuses that mean "try again later" rather than "this request is wrong"."""
@@ -65,6 +67,14 @@ _TRANSIENT_NAMES = frozenset(
         "TimeoutException",
         "WriteTimeout",
     }
+)
+
+_TRANSIENT_TYPES = (
+    TimeoutError,
+    asyncio.TimeoutError,
+    ConnectionError,
+    ModelConnectionError,  # langchain-core's provider-neutral classes (langchain-fireworks 1.7+)
+    ModelTimeoutError,
 )
 
 DEFAULT_TRANSPORT_RETRY = RetryPolicy(
@@ -98,7 +108,7 @@ def is_transient_error(exc: BaseException) -> bool:
     code = status_code(exc)
     if code is not None:
         return code in TRANSIENT_STATUS_CODES
-    if isinstance(exc, (TimeoutError, asyncio.TimeoutError, ConnectionError)):
+    if isinstance(exc, _TRANSIENT_TYPES):
         return True
     return any(cls.__name__ in _TRANSIENT_NAMES for cls in type(exc).__mro__)
 

@@ -98,6 +98,11 @@ class JudgeResult(BaseModel):
     output_tokens: int | None = Field(
         default=None, description="Summed over attempts, if reported."
     )
+    cached_input_tokens: int | None = Field(
+        default=None,
+        description="The part of input_tokens the provider served from its prompt cache (billed "
+        "at the cached-input price), summed over attempts, if reported.",
+    )
     latency_s: float = Field(default=0.0, description="Wall time of the whole judgement.")
     turns: list[Turn] = Field(default_factory=list, description="The transcript that was judged.")
     budget_cut: BudgetCut | None = Field(
@@ -130,6 +135,7 @@ class JudgeResult(BaseModel):
             "attempts": self.attempts,
             "input_tokens": self.input_tokens,
             "output_tokens": self.output_tokens,
+            "cached_input_tokens": self.cached_input_tokens,
             "latency_s": round(self.latency_s, 4),
             "error": self.error,
             "budget_cut": self.budget_cut.model_dump() if self.budget_cut else None,

@@ -21,6 +21,7 @@ class RunSummary:
     flagged: int = 0
     input_tokens: int = 0
     output_tokens: int = 0
+    cached_input_tokens: int = 0
     latency_s: float = 0.0
 
     def add(self, result: JudgeResult) -> None:
@@ -29,6 +30,7 @@ class RunSummary:
         self.flagged += bool(result.perceived_error)
         self.input_tokens += result.input_tokens or 0
         self.output_tokens += result.output_tokens or 0
+        self.cached_input_tokens += result.cached_input_tokens or 0
         self.latency_s += result.latency_s
 
     @property
@@ -50,7 +52,12 @@ class RunSummary:
     @property
     def cost_usd(self) -> float | None:
         """Estimated cost from the price table, or None when the model has no known price."""
-        return estimate_cost(self.model, self.input_tokens, self.output_tokens)
+        return estimate_cost(
+            self.model,
+            self.input_tokens,
+            self.output_tokens,
+            cached_input_tokens=self.cached_input_tokens,
+        )
 
     def table(self) -> Table:
         """A two-column summary table."""
@@ -66,6 +73,8 @@ class RunSummary:
             f"{self.flagged} ({rate:.1%} of judged)" if rate is not None else str(self.flagged),
         )
         table.add_row("input tokens", f"{self.input_tokens:,}")
+        if self.cached_input_tokens:
+            table.add_row("  of which cached", f"{self.cached_input_tokens:,}")
         table.add_row("output tokens", f"{self.output_tokens:,}")
         cost = self.cost_usd
         table.add_row("estimated cost", "n/a (no known price)" if cost is None else f"${cost:.4f}")

@@ -86,6 +86,9 @@ class TokenProfile:
     output_tokens: float
     eligible_rate: float
     source: str
+    cached_input_tokens: float = 0.0
+    """Of ``input_tokens``, those a provider's prompt cache serves (billed at the cached-input
+    price where the price lists one); 0 = no caching assumed."""
     sample_records: int | None = None
     sample_judged: int | None = None
     sample_skipped: int | None = None
@@ -97,6 +100,12 @@ class TokenProfile:
         """Reject impossible values."""
         if self.input_tokens < 0 or self.output_tokens < 0:
             msg = f"token counts must not be negative, got {self.input_tokens}/{self.output_tokens}"
+            raise ValueError(msg)
+        if not 0.0 <= self.cached_input_tokens <= self.input_tokens:
+            msg = (
+                f"cached input tokens must be within [0, {self.input_tokens:g}] (a part of the "
+                f"input), got {self.cached_input_tokens:g}"
+            )
             raise ValueError(msg)
         if not 0.0 <= self.eligible_rate <= 1.0:
             msg = f"eligible rate must be within [0, 1], got {self.eligible_rate}"
@@ -205,7 +214,7 @@ def _option(spec: str, price: ModelPrice | None) -> str:
 
 
 def _per_day(price: ModelPrice, profile: TokenProfile, judged_per_day: float) -> float:
-    per_trace = (profile.input_tokens * price.input + profile.output_tokens * price.output) / 1e6
+    per_trace = price.cost(profile.input_tokens, profile.output_tokens, profile.cached_input_tokens)
     return per_trace * judged_per_day
 
 
@@ -276,9 +285,7 @@ def _assumptions(profile: TokenProfile, traces_per_day: int, judged: float) -> l
         f"tokens per judged trace: {profile.input_tokens:,.0f} in, {profile.output_tokens:,.0f} "
         f"out ({profile.source}); measured counts are estimates (~4 chars/token + 3/message, "
         "LangChain count_tokens_approximately), not a model's tokenizer",
-        f"no prompt caching assumed: the system prompt (~{system_tokens:,} of the "
-        f"{profile.input_tokens:,.0f} input tokens) is the same in every call, so a provider's "
-        "prompt cache would bill it at the cached-input rate",
+        _caching(profile, system_tokens),
         f"month = {DAYS_PER_MONTH} days; prices are list prices per 1M tokens from the price "
         "table (source and date per row); 'n/a' = no known price, never guessed",
         "batch rows: the provider's documented batch discount (Fireworks batch inference: 50% of "
@@ -319,6 +326,21 @@ def _compact(
                 f"1,000 traces with the full prompt, ${per_trace[compact] * 1000:,.4f} compact"
             )
     return [line]
+
+
+def _caching(profile: TokenProfile, system_tokens: int) -> str:
+    if profile.cached_input_tokens:
+        return (
+            f"prompt caching: {profile.cached_input_tokens:,.0f} of the "
+            f"{profile.input_tokens:,.0f} input tokens per trace billed at the cached-input price "
+            "where the price lists one (Fireworks caches prompts by default), the rest at the "
+            "input price"
+        )
+    return (
+        f"no prompt caching assumed: the system prompt (~{system_tokens:,} of the "
+        f"{profile.input_tokens:,.0f} input tokens) is the same in every call, so a provider's "
+        "prompt cache would bill it at the cached-input rate"
+    )
 
 
 def project_costs(

@@ -35,6 +35,7 @@ from langchain_perceived_error.cache import CallTimer, cache_marker, with_cache
 from langchain_perceived_error.graph import DEFAULT_MAX_ATTEMPTS
 from langchain_perceived_error.judge import DEFAULT_CONCURRENCY, PerceivedErrorJudge
 from langchain_perceived_error.models import ModelSpec, model_name, resolve_model
+from langchain_perceived_error.retries import DEFAULT_REQUEST_TIMEOUT_S
 from langchain_perceived_error.schemas import JudgeResult, JudgeStatus
 
 __all__ = [
@@ -202,12 +203,14 @@ def build_judges(
     *,
     cache: BaseCache | None = None,
     settings: BenchSettings | None = None,
+    timeout: float = DEFAULT_REQUEST_TIMEOUT_S,
     **judge_options: Any,
 ) -> list[tuple[str, PerceivedErrorJudge]]:
     """``(label, judge)`` per model spec, each model reading and writing ``cache`` when given
     (else a :class:`~langchain_perceived_error.cache.CallTimer`, which times calls, stores nothing).
 
-    Resolving every spec first makes a bad spec or a missing key fail before any judging.
+    Resolving every spec first makes a bad spec or a missing key fail before any judging;
+    ``timeout`` bounds each model request (see :func:`resolve_model`).
     ``judge_options`` go to :class:`PerceivedErrorJudge` (e.g. ``transport_retry``).
 
     Raises:
@@ -218,7 +221,9 @@ def build_judges(
     judges = []
     for spec in models:
         # without a disk cache, a CallTimer times calls the same way (miss to reply)
-        model = with_cache(resolve_model(spec), CallTimer() if cache is None else cache)
+        model = with_cache(
+            resolve_model(spec, timeout=timeout), CallTimer() if cache is None else cache
+        )
         judge = PerceivedErrorJudge(
             model,
             max_attempts=settings.max_attempts,

@@ -5,9 +5,11 @@
   (the records that are not sent, as ``judge`` reports them: skipped or unreadable), uploads the
   requests and creates the job. Submitting the same input and model again finds the same job.
 - ``collect JOB --output FILE [--input INPUT...]``: downloads the results and writes the same
-  JSONL as ``perceived-error judge``. With ``--input`` (the inputs given to ``submit``) the lines
-  follow the input order and include the records that were not sent; without it only the job's
-  results are written, and the not-sent file from ``submit`` holds the rest.
+  JSONL as ``perceived-error judge``; exit 3 (nothing written) while the job is not finished
+  (running, or stalled: PAUSED...), 1 when it ended without results (FAILED, CANCELLED, EXPIRED).
+  With ``--input`` (the inputs given to ``submit``) the lines follow the input order and include
+  the records that were not sent; without it only the job's results are written, and the not-sent
+  file from ``submit`` holds the rest.
 
 See :mod:`langchain_perceived_error.datasets.batch` for the formats.
 """
@@ -24,9 +26,15 @@ from langchain_core.messages.utils import count_tokens_approximately
 
 from langchain_perceived_error.cli.app import app, say, stderr
 from langchain_perceived_error.cli.errors import InputError, UsageError
-from langchain_perceived_error.cli.options import MaxInputTokensOption, RedactOption, exit_with
+from langchain_perceived_error.cli.options import (
+    MaxInputTokensOption,
+    RedactOption,
+    TimeoutOption,
+    exit_with,
+)
 from langchain_perceived_error.cli.paths import atomic_write, check_paths
 from langchain_perceived_error.cli.sft import (
+    NOT_FINISHED_EXIT_CODE,
     AccountOption,
     BaseUrlOption,
     PollOption,
@@ -52,6 +60,7 @@ from langchain_perceived_error.datasets.fireworks_jobs import (
 )
 from langchain_perceived_error.models import JUDGE_MAX_TOKENS
 from langchain_perceived_error.pricing import estimate_cost
+from langchain_perceived_error.retries import DEFAULT_REQUEST_TIMEOUT_S
 from langchain_perceived_error.summary import RunSummary
 
 __all__ = ["batch_app"]
@@ -101,6 +110,7 @@ def submit_command(
             "send nothing (no key needed).",
         ),
     ] = False,
+    timeout: TimeoutOption = DEFAULT_REQUEST_TIMEOUT_S,
 ) -> None:
     """Write the judge's requests, upload them and create a batch inference job."""
     try:
@@ -111,7 +121,7 @@ def submit_command(
         msg = f"--work-dir {work_dir} is a file"
         raise UsageError(msg, "give a folder")
     check_paths(inputs, [work_dir / "requests.jsonl"] if work_dir.exists() else [work_dir])
-    client = None if dry_run else make_client(account_id, base_url)
+    client = None if dry_run else make_client(account_id, base_url, timeout)
     work_dir.mkdir(exist_ok=True)
     with tempfile.TemporaryDirectory(dir=work_dir) as scratch:
         requests, not_sent = Path(scratch) / "requests.jsonl", Path(scratch) / "not-sent.jsonl"
@@ -202,10 +212,11 @@ def collect_command(
     account_id: AccountOption = None,
     base_url: BaseUrlOption = None,
     poll_interval: PollOption = 30.0,
+    timeout: TimeoutOption = DEFAULT_REQUEST_TIMEOUT_S,
 ) -> None:
     """Download a batch job's results as `perceived-error judge` lines."""
     check_paths(inputs or [], [output])
-    client = make_client(account_id, base_url)
+    client = make_client(account_id, base_url, timeout)
     if wait:
         try:
             follow_job(lambda: get_batch_status(client, job), poll_interval, "batch")
@@ -223,7 +234,9 @@ def collect_command(
                     summary = RunSummary(model=(status.model if status else None) or "batch")
                 out.write(json.dumps(result.to_record(), ensure_ascii=False) + "\n")
                 summary.add(result)
-    except (BatchNotReadyError, FireworksApiError) as e:
+    except BatchNotReadyError as e:
+        exit_with(e, 1 if e.status.terminal else NOT_FINISHED_EXIT_CODE)
+    except FireworksApiError as e:
         exit_with(e)
     if summary is not None:
         stderr.print(summary.table())

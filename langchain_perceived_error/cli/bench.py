@@ -30,11 +30,12 @@ from langchain_perceived_error.bench.scoring import score_run
 from langchain_perceived_error.cache import DiskCache
 from langchain_perceived_error.cli.app import app, progress_bar, say
 from langchain_perceived_error.cli.errors import InputError, Terminated, UsageError
-from langchain_perceived_error.cli.options import RedactOption
+from langchain_perceived_error.cli.options import RedactOption, TimeoutOption
 from langchain_perceived_error.cli.paths import check_not_input, check_paths, prepare_report_dir
 from langchain_perceived_error.graph import DEFAULT_MAX_ATTEMPTS
 from langchain_perceived_error.judge import DEFAULT_CONCURRENCY
 from langchain_perceived_error.pricing import PRICES_ENV_VAR, price_table
+from langchain_perceived_error.retries import DEFAULT_REQUEST_TIMEOUT_S
 
 __all__ = ["bench_command", "result_console"]
 
@@ -117,6 +118,7 @@ def bench_command(
             "--format", help="table (for people), json (report.json's content) or md (report.md's)."
         ),
     ] = OutputFormat.TABLE,
+    timeout: TimeoutOption = DEFAULT_REQUEST_TIMEOUT_S,
 ) -> None:
     """Judge a labelled set with each model and compare accuracy, cost and latency."""
     repeated = sorted({spec for spec in model if model.count(spec) > 1})
@@ -144,7 +146,9 @@ def bench_command(
         )
         raise InputError(msg)
     disk_cache = DiskCache(cache) if cache is not None else None
-    judges = build_judges(model, cache=disk_cache, settings=settings, redact=redact)
+    judges = build_judges(
+        model, cache=disk_cache, settings=settings, timeout=timeout, redact=redact
+    )
     with progress_bar("judging") as progress:
         task = progress.add_task("bench", total=len(items) * len(judges))
         try:

@@ -15,13 +15,19 @@ import typer
 
 from langchain_perceived_error.cli.app import app, progress_bar, say, stderr
 from langchain_perceived_error.cli.errors import Terminated, UsageError
-from langchain_perceived_error.cli.options import MaxInputTokensOption, RedactOption
+from langchain_perceived_error.cli.options import (
+    MaxInputTokensOption,
+    RedactOption,
+    TimeoutOption,
+)
 from langchain_perceived_error.cli.paths import check_paths
 from langchain_perceived_error.files import FileReadError, decode_line, parse_json
 from langchain_perceived_error.graph import DEFAULT_MAX_ATTEMPTS
 from langchain_perceived_error.judge import DEFAULT_CONCURRENCY, PerceivedErrorJudge, record_id_of
+from langchain_perceived_error.models import resolve_model
 from langchain_perceived_error.ordered import WINDOW_PER_SLOT, in_index_order_async
 from langchain_perceived_error.records import ReadReport, SourcedRecord, count_records, read_records
+from langchain_perceived_error.retries import DEFAULT_REQUEST_TIMEOUT_S
 from langchain_perceived_error.schemas import JudgeResult
 from langchain_perceived_error.summary import RunSummary
 
@@ -256,6 +262,7 @@ def judge_command(
             "judged, with the record's 0-based input 'index'.",
         ),
     ] = "input",
+    timeout: TimeoutOption = DEFAULT_REQUEST_TIMEOUT_S,
 ) -> None:
     """Judge every trace and write one JSON line per input record (in input order by default)."""
     if max_rps is not None and not rate_limit:
@@ -269,7 +276,7 @@ def judge_command(
         raise UsageError(msg)
     check_paths(inputs, [output, None if output is None else partial_path(output)])
     judge = PerceivedErrorJudge(
-        model,
+        resolve_model(model, timeout=timeout),
         max_attempts=max_attempts,
         include_tools=include_tools,
         rate_limiter="adaptive" if rate_limit else None,

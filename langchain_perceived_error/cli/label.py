@@ -41,6 +41,7 @@ from langchain_perceived_error.cli.options import (
     ApiKeyOption,
     ApiUrlOption,
     RedactOption,
+    TimeoutOption,
     WorkspaceOption,
     exit_with,
     langsmith_clients,
@@ -80,6 +81,7 @@ from langchain_perceived_error.online.queues import (
     push_items,
 )
 from langchain_perceived_error.records import ReadReport, count_records, read_records
+from langchain_perceived_error.retries import DEFAULT_REQUEST_TIMEOUT_S
 from langchain_perceived_error.schemas import LabelledRecord
 
 __all__ = [
@@ -315,12 +317,14 @@ def _run_interruptibly(work: Coroutine[Any, Any, _T], cache: Path | None) -> _T:
         raise typer.Exit(143 if isinstance(e, Terminated) else 130) from None
 
 
-def _cached(specs: list[str], cache: Path | None) -> list[ModelSpec]:
-    """The specs as models reading and writing ``cache`` (the specs as they are without one)."""
-    if cache is None:
-        return list(specs)
-    disk = DiskCache(cache)
-    return [with_cache(resolve_model(spec), disk) for spec in specs]
+def _models(specs: list[str], cache: Path | None, timeout: float) -> list[ModelSpec]:
+    """The specs as models with a request ``timeout``, reading and writing ``cache`` if given."""
+    disk = None if cache is None else DiskCache(cache)
+    models: list[ModelSpec] = []
+    for spec in specs:
+        model = resolve_model(spec, timeout=timeout)
+        models.append(model if disk is None else with_cache(model, disk))
+    return models
 
 
 @app.command("label")
@@ -394,6 +398,7 @@ def label_command(
     api_url: ApiUrlOption = None,
     api_key: ApiKeyOption = None,
     workspace_id: WorkspaceOption = None,
+    timeout: TimeoutOption = DEFAULT_REQUEST_TIMEOUT_S,
 ) -> None:
     """Label traces with a panel of models; adjudicate splits; send the rest to humans."""
     inputs, panel, imported = inputs or [], panel or [], import_reviews or []
@@ -411,8 +416,8 @@ def label_command(
     if inputs:
         try:
             labeller = PanelLabeller(
-                _cached(panel, cache),
-                _cached(adjudicator or [], cache),
+                _models(panel, cache, timeout),
+                _models(adjudicator or [], cache, timeout),
                 max_attempts=max_attempts,
                 include_tools=include_tools,
                 redact=redact,

@@ -8,8 +8,10 @@
   ``ID-holdout`` (evaluation), waiting for READY.
 - ``train --dataset-id ID --output-model NAME``: create the LoRA SFT job (or find the one it would
   duplicate); the holdout dataset is the evaluation dataset when it exists.
-- ``status JOB [--wait]``: state, progress and estimated cost; at the end, the output model and
-  how to serve it.
+- ``status JOB [--wait]``: state (with what it means), progress and estimated cost; at the end,
+  the output model and how to serve it. Exit 0 when the job completed or is moving on (``--wait``
+  follows it), 1 when it ended without a model (FAILED, CANCELLED, EXPIRED), 3 when it is stalled
+  (PAUSED...: waiting stops there too).
 
 The key comes from ``FIREWORKS_API_KEY`` only (never an option, never printed); the account from
 ``--account-id`` or ``FIREWORKS_ACCOUNT_ID``.
@@ -29,7 +31,7 @@ from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeEl
 from rich.table import Table
 
 from langchain_perceived_error.cli.app import app, close_at_exit, say, stderr
-from langchain_perceived_error.cli.options import exit_with
+from langchain_perceived_error.cli.options import TimeoutOption, exit_with
 from langchain_perceived_error.cli.paths import prepare_report_dir
 from langchain_perceived_error.datasets.fireworks_jobs import (
     FireworksApiError,
@@ -61,8 +63,10 @@ from langchain_perceived_error.datasets.sft import (
 from langchain_perceived_error.datasets.tokens import CounterName, resolve_token_counter
 from langchain_perceived_error.models import DEFAULT_FIREWORKS_MODEL
 from langchain_perceived_error.prompts import PromptStyle
+from langchain_perceived_error.retries import DEFAULT_REQUEST_TIMEOUT_S
 
 __all__ = [
+    "NOT_FINISHED_EXIT_CODE",
     "AccountOption",
     "BaseUrlOption",
     "PollOption",
@@ -106,13 +110,20 @@ PollOption = Annotated[
 ]
 
 
-def make_client(account_id: str | None, base_url: str | None) -> Fireworks:
-    """The Fireworks client for these options, closed when the command ends.
+NOT_FINISHED_EXIT_CODE = 3
+"""Exit code for a job that is not finished: ``sft status`` for a stalled job (PAUSED, being
+deleted, an unknown state: it does not move on by itself), ``batch collect`` for any unfinished
+one. A job that ended without results (FAILED, CANCELLED, EXPIRED) exits 1."""
+
+
+def make_client(account_id: str | None, base_url: str | None, timeout: float) -> Fireworks:
+    """The Fireworks client for these options (``timeout``: seconds a request may take), closed
+    when the command ends.
 
     Exits 2 with the reason when it cannot be built.
     """
     try:
-        client = fireworks_client(account_id=account_id, base_url=base_url)
+        client = fireworks_client(account_id=account_id, base_url=base_url, timeout=timeout)
     except FireworksConfigError as e:
         exit_with(e, 2)
     return close_at_exit(client)
@@ -126,6 +137,8 @@ def _describe(status: JobStatus) -> str:
         parts.append(f"est. {status.estimated_cost}")
     if status.message:
         parts.append(status.message)
+    if status.meaning:
+        parts.append(status.meaning)
     return ", ".join(parts)
 
 
@@ -296,9 +309,10 @@ def upload_command(
     base_url: BaseUrlOption = None,
     wait: Annotated[bool, typer.Option("--wait/--no-wait", help="Wait for READY.")] = True,
     poll_interval: PollOption = 2.0,
+    timeout: TimeoutOption = DEFAULT_REQUEST_TIMEOUT_S,
 ) -> None:
     """Validate, then upload train.jsonl as ID and holdout.jsonl as ID-holdout."""
-    client = make_client(account_id, base_url)
+    client = make_client(account_id, base_url, timeout)
     seen: set[str | None] = set()
 
     def on_state(state: str | None) -> None:
@@ -358,9 +372,10 @@ def train_command(
     account_id: AccountOption = None,
     base_url: BaseUrlOption = None,
     poll_interval: PollOption = 30.0,
+    timeout: TimeoutOption = DEFAULT_REQUEST_TIMEOUT_S,
 ) -> None:
     """Create the LoRA SFT job, or reuse the one it would duplicate; refuse a conflicting one."""
-    client = make_client(account_id, base_url)
+    client = make_client(account_id, base_url, timeout)
     try:
         evaluation = eval_dataset_id or default_eval_dataset(client, dataset_id)
         spec = SftJobSpec(
@@ -406,11 +421,14 @@ def _finish(client: Fireworks, job: str, poll_interval: float) -> None:
 
 
 def _report_end(status: JobStatus) -> None:
+    """Print the job's state; exit 1 when it ended without a model, 3 when it is stalled."""
     typer.echo(f"job {status.name}: {_describe(status)}")
     if status.succeeded and status.output_model:
         typer.echo(serving_instructions(status.output_model))
     elif status.terminal:
         raise typer.Exit(1)
+    elif status.stalled:
+        raise typer.Exit(NOT_FINISHED_EXIT_CODE)
 
 
 @sft_app.command("status")
@@ -420,9 +438,10 @@ def status_command(
     account_id: AccountOption = None,
     base_url: BaseUrlOption = None,
     poll_interval: PollOption = 30.0,
+    timeout: TimeoutOption = DEFAULT_REQUEST_TIMEOUT_S,
 ) -> None:
     """Show a fine-tuning job's state; at COMPLETED, the output model and how to serve it."""
-    client = make_client(account_id, base_url)
+    client = make_client(account_id, base_url, timeout)
     if wait:
         _finish(client, job, poll_interval)
         return
@@ -430,7 +449,4 @@ def status_command(
         status = get_job_status(client, job)
     except FireworksApiError as e:
         exit_with(e)
-    if status.terminal:
-        _report_end(status)
-    else:
-        typer.echo(f"job {status.name}: {_describe(status)}")
+    _report_end(status)

@@ -73,6 +73,7 @@ from langchain_perceived_error.models import (
 from langchain_perceived_error.parsing import VerdictParseError, parse_verdict
 from langchain_perceived_error.preparation import prepare_turns
 from langchain_perceived_error.records import ReadReport, UnreadableRecord, read_records
+from langchain_perceived_error.retries import DEFAULT_REQUEST_TIMEOUT_S
 from langchain_perceived_error.schemas import JudgeResult, JudgeStatus, Turn
 from langchain_perceived_error.transcript import TranscriptError, extract_transcript
 
@@ -100,7 +101,12 @@ _THINKING_OFF = json.dumps({"reasoning_effort": "none"})
 
 
 class BatchNotReadyError(RuntimeError):
-    """The batch job has not finished (or failed without output); the message says which."""
+    """The batch job has not finished (or ended without output); the message says which."""
+
+    def __init__(self, message: str, status: JobStatus) -> None:
+        """Keep the job's status beside the message (``status.terminal``: it will not finish)."""
+        super().__init__(message)
+        self.status = status
 
 
 def batch_model_id(spec: str) -> str:
@@ -290,7 +296,8 @@ def submit_batch_job(
     the output dataset is ``<job>-output``.
 
     Raises:
-        JobConflictError: a job with this id exists for another model or input dataset.
+        JobConflictError: a job with this id exists for another model or input dataset, or
+            ended without results (FAILED, CANCELLED, EXPIRED).
         FireworksApiError: Fireworks refused a call.
 
     """
@@ -320,9 +327,17 @@ def submit_batch_job(
                 "use another --job-id"
             )
             raise JobConflictError(msg)
+        status = job_status(existing)
+        if status.terminal and not status.succeeded:
+            msg = (
+                f"batch job {job_id} exists and ended {status.state} "
+                f"({status.meaning or status.message or 'no output'}): nothing was submitted; "
+                "use another --job-id to run these requests again"
+            )
+            raise JobConflictError(msg)
         return BatchSubmission(
             job_id,
-            job_status(existing),
+            status,
             model_id,
             input_id,
             short_id(existing.output_dataset_id or output_id),
@@ -381,7 +396,9 @@ def download_dataset_files(
         msg = f"dataset {key} has no files to download"
         raise FireworksApiError(msg)
     paths: list[Path] = []
-    with httpx.Client(timeout=httpx.Timeout(600.0, connect=30.0)) as http:  # no Fireworks key here
+    # no Fireworks key here; the client's request timeout (connect, and between bytes) bounds it
+    timeout = DEFAULT_REQUEST_TIMEOUT_S if client.timeout is None else client.timeout
+    with httpx.Client(timeout=timeout) as http:
         for name, url in sorted(urls.items()):
             target = Path(directory) / Path(name).name
             try:
@@ -426,6 +443,15 @@ def _completion(row: dict[str, Any]) -> tuple[dict[str, Any] | None, str | None]
     return response, None
 
 
+def _mapping(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _count(value: Any) -> int | None:
+    """A token count from an output row: a non-negative int, else None (never a crash)."""
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
+
+
 def _result_from_row(row: dict[str, Any], record_id: str, model: str | None) -> JudgeResult:
     completion, error = _completion(row)
     if completion is None:
@@ -436,13 +462,16 @@ def _result_from_row(row: dict[str, Any], record_id: str, model: str | None) -> 
     message = choice.get("message") or {}
     content = message.get("content")
     raw = content if isinstance(content, str) else ""
-    usage = completion.get("usage") or {}
+    usage = _mapping(completion.get("usage"))
     common: dict[str, Any] = {
         "id": record_id,
         "model": completion.get("model") or model,
         "attempts": 1,
-        "input_tokens": usage.get("prompt_tokens"),
-        "output_tokens": usage.get("completion_tokens"),
+        "input_tokens": _count(usage.get("prompt_tokens")),
+        "output_tokens": _count(usage.get("completion_tokens")),
+        "cached_input_tokens": _count(
+            _mapping(usage.get("prompt_tokens_details")).get("cached_tokens")
+        ),
     }
     try:
         verdict = parse_verdict(raw)
@@ -533,16 +562,22 @@ def collect_batch_results(
     if wait and not status.terminal:
         status = wait_for_job(lambda: get_batch_status(client, job_id, retry), poll=poll)
     report.status = status
+    key = short_id(job_id)
+    if status.stalled:
+        msg = f"batch job {key} is {status.state}: {status.meaning}; nothing to collect yet"
+        raise BatchNotReadyError(msg, status)
     if not status.terminal:
         percent = f", {status.percent}%" if status.percent is not None else ""
+        meaning = f" ({status.meaning})" if status.meaning else ""
+        msg = f"batch job {key} is {status.state}{percent}{meaning}: collect later or pass --wait"
+        raise BatchNotReadyError(msg, status)
+    if not status.succeeded or not status.output_dataset:
+        why = "; ".join(filter(None, [status.meaning, status.message])) or "no output"
         msg = (
-            f"batch job {short_id(job_id)} is {status.state}{percent}: "
-            "collect it later or pass --wait"
+            f"batch job {key} ended {status.state}: {why}. Judge its records again: "
+            "`perceived-error batch submit` with a new --job-id, or `perceived-error judge`"
         )
-        raise BatchNotReadyError(msg)
-    if status.state in ("FAILED", "CANCELLED") or not status.output_dataset:
-        msg = f"batch job {short_id(job_id)} ended {status.state}: {status.message or 'no output'}"
-        raise BatchNotReadyError(msg)
+        raise BatchNotReadyError(msg, status)
     model = status.model
     with tempfile.TemporaryDirectory(prefix="pe-batch-") as directory:
         paths = download_dataset_files(client, status.output_dataset, directory, retry)

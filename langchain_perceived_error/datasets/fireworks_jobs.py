@@ -2,7 +2,7 @@
 
 - :func:`fireworks_client` builds ``fireworks.Fireworks`` from ``FIREWORKS_API_KEY`` and an account
   id (``FIREWORKS_ACCOUNT_ID``); the key is never printed or put in an error.
-- Every call goes through :func:`call`: 429, 5xx and dropped connections are retried with
+- Every call goes through :func:`call`: 429, 5xx, timeouts and dropped connections are retried with
   exponential backoff (honouring ``Retry-After``); other HTTP errors become a
   :class:`FireworksApiError` naming the operation, the status and Fireworks' message. The SDK's
   own retries are off, so retries are counted in one place, and a create that answers 409 (the
@@ -51,6 +51,7 @@ from langchain_perceived_error.datasets.sft import (
     validate_sft_file,
 )
 from langchain_perceived_error.models import DEFAULT_FIREWORKS_MODEL
+from langchain_perceived_error.retries import DEFAULT_REQUEST_TIMEOUT_S
 
 __all__ = [
     "ACCOUNT_ENV",
@@ -98,8 +99,37 @@ SHARD_BYTES = 100 * 1024 * 1024
 
 _ID_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
 _DIGEST_RE = re.compile(r"sha256=([0-9a-f]{16})")
-_TERMINAL = {"COMPLETED", "FAILED", "CANCELLED", "EXPIRED", "EARLY_STOPPED"}
-_SUCCEEDED = {"COMPLETED", "EARLY_STOPPED"}
+_SUCCEEDED = frozenset({"COMPLETED", "EARLY_STOPPED"})
+_ENDED_WITHOUT_RESULT = frozenset({"FAILED", "CANCELLED", "EXPIRED"})
+_TERMINAL = _SUCCEEDED | _ENDED_WITHOUT_RESULT
+_ACTIVE = frozenset(
+    {
+        "CREATING",
+        "CREATING_INPUT_DATASET",
+        "VALIDATING",
+        "PENDING",
+        "RUNNING",
+        "WRITING_RESULTS",
+        "RE_QUEUEING",
+        "CANCELLING",
+    }
+)
+"""States that move on by themselves. Every other non-terminal state of the SDK's ``JobState``
+(PAUSED, DELETING, DELETING_CLEANING_UP, IDLE, UNSPECIFIED) or one it does not know is *stalled*:
+waiting stops there and the commands say what it means."""
+_STATE_MEANINGS = {
+    "PAUSED": "paused by Fireworks (an account suspension or a manual intervention): it does "
+    "not resume by itself; check the account in the Fireworks console",
+    "CANCELLING": "being cancelled: it will end CANCELLED",
+    "RE_QUEUEING": "put back in Fireworks' queue: it starts again by itself",
+    "CREATING_INPUT_DATASET": "preparing its input dataset",
+    "EXPIRED": "expired: Fireworks stopped it at its time limit before it finished",
+    "EARLY_STOPPED": "stopped early; its output model is kept",
+    "DELETING": "being deleted",
+    "DELETING_CLEANING_UP": "being deleted",
+    "IDLE": "idle: not progressing",
+    "UNSPECIFIED": "Fireworks reports no state",
+}
 _RETRIED_STATUS = {429, 500, 502, 503, 504}
 
 
@@ -138,9 +168,12 @@ def fireworks_client(
     api_key: str | None = None,
     account_id: str | None = None,
     base_url: str | None = None,
-    timeout: float = 120.0,
+    timeout: float = DEFAULT_REQUEST_TIMEOUT_S,
 ) -> Fireworks:
     """A ``fireworks.Fireworks`` client with SDK retries off (:func:`call` retries).
+
+    ``timeout`` bounds every request in seconds (connect, and each read or write): a request that
+    takes longer raises ``APITimeoutError``, which :func:`call` retries like a dropped connection.
 
     ``api_key`` defaults to ``$FIREWORKS_API_KEY``, ``account_id`` to ``$FIREWORKS_ACCOUNT_ID``,
     ``base_url`` to ``$FIREWORKS_BASE_URL`` or Fireworks' API.
@@ -694,7 +727,7 @@ def create_or_reuse_sft_job(
     same_model = _jobs_for_model(client, wanted["output_model"], account, retry)
     for job in same_model:
         state = _short_state(job.state)
-        if state in _TERMINAL - _SUCCEEDED:
+        if state in _ENDED_WITHOUT_RESULT:
             notes.append(f"earlier job {job.name} for this output model ended {state}")
             continue
         diffs = _differences(job, wanted, account)
@@ -775,6 +808,20 @@ class JobStatus:
         """The job finished with results (COMPLETED, or EARLY_STOPPED for SFT)."""
         return self.state in _SUCCEEDED
 
+    @property
+    def stalled(self) -> bool:
+        """Not terminal, and not moving on by itself (PAUSED, being deleted, an unknown state)."""
+        return not self.terminal and self.state not in _ACTIVE
+
+    @property
+    def meaning(self) -> str | None:
+        """What the state means for the user, when its name does not say it all."""
+        if self.state in _STATE_MEANINGS:
+            return _STATE_MEANINGS[self.state]
+        if self.stalled:
+            return "a state this version does not know: check the job in the Fireworks console"
+        return None
+
 
 def _cost(job: Any) -> str | None:
     cost = getattr(job, "estimated_cost", None)
@@ -818,7 +865,7 @@ def wait_for_job(
     poll: PollPolicy | None = None,
     on_update: Callable[[JobStatus], None] | None = None,
 ) -> JobStatus:
-    """Poll ``fetch`` until the job is terminal; ``on_update`` sees every snapshot.
+    """Poll ``fetch`` until the job is terminal or stalled; ``on_update`` sees every snapshot.
 
     Raises:
         TimeoutError: when ``poll.timeout_s`` runs out first.
@@ -831,7 +878,7 @@ def wait_for_job(
             on_update(status)
         return status
 
-    return _poll("the job", observed, lambda s: s.terminal, poll or PollPolicy())
+    return _poll("the job", observed, lambda s: s.terminal or s.stalled, poll or PollPolicy())
 
 
 def serving_instructions(output_model: str) -> str:

@@ -19,13 +19,18 @@ time: jobs move one state forward on every GET.
   an ``Authorization`` header. Without ``openssl`` the signed URLs are plain http.
 - **supervised fine-tuning jobs**: ``POST .../supervisedFineTuningJobs?supervisedFineTuningJobId=``
   (the training and evaluation datasets must exist and be READY; 409 for a taken id), list, get,
-  ``:cancel``, delete. States on successive GETs: VALIDATING, PENDING, RUNNING (33%), RUNNING
-  (66%), WRITING_RESULTS, COMPLETED (which sets ``estimatedCost`` and registers the output model).
+  ``:cancel`` (CANCELLING, then CANCELLED on the next GET), delete. States on successive GETs
+  (:attr:`LocalFireworks.sft_steps`): VALIDATING, PENDING, RUNNING (33%), RUNNING (66%),
+  WRITING_RESULTS, COMPLETED (which sets ``estimatedCost`` and registers the output model). A test
+  may script other states of the SDK's ``JobState`` (RE_QUEUEING, PAUSED, EXPIRED...): the job
+  stays in the last one.
 - **batch inference jobs**: ``POST .../batchInferenceJobs?batchInferenceJobId=`` (input dataset
-  READY; output dataset must not exist), list, get, delete. States: VALIDATING, PENDING, RUNNING
-  (50%), COMPLETED; on completion every input row is answered by :attr:`LocalFireworks.responder`
-  and the output dataset holds ``BIJOutputSet.jsonl`` (``{"custom_id", "response": <chat
-  completion>}``) and ``error-data.jsonl`` (``{"custom_id", "error": {"code", "message"}}``).
+  READY; output dataset must not exist), list, get, delete. States
+  (:attr:`LocalFireworks.batch_steps`): VALIDATING, PENDING, RUNNING (50%), COMPLETED (or what a
+  test scripts, e.g. EXPIRED, which writes no output); on completion every input row is answered
+  by :attr:`LocalFireworks.responder` and the output dataset holds ``BIJOutputSet.jsonl``
+  (``{"custom_id", "response": <chat completion>}``) and ``error-data.jsonl`` (``{"custom_id",
+  "error": {"code", "message"}}``).
 - **models**: ``GET /v1/accounts/{a}/models/{m}`` for the base models in :data:`BASE_MODELS` and
   every completed fine-tune.
 - **inference**: ``POST /inference/v1/chat/completions`` (ChatFireworks with ``base_url`` =
@@ -34,8 +39,10 @@ time: jobs move one state forward on every GET.
 The default :attr:`LocalFireworks.responder` answers like the offline ``rules`` judge; a test may
 replace it with a function of the request body returning the reply text, or ``(status, message)``
 for a per-request error. :meth:`LocalFireworks.fail_next` makes the next N requests (whose path
-contains a string) answer 429 or 5xx with ``retry-after-ms``. Every request is logged in
-:attr:`LocalFireworks.requests`. Unknown paths get a 404 JSON answer.
+contains a string) answer 429 or 5xx with ``retry-after-ms``; :meth:`LocalFireworks.hang_next` makes
+them never answer (the connection stays open and silent until the server stops). Every request is
+logged in :attr:`LocalFireworks.requests` (a request never answered with status 0). Unknown paths
+get a 404 JSON answer.
 """
 
 from __future__ import annotations
@@ -46,6 +53,7 @@ import shutil
 import ssl
 import subprocess
 import tempfile
+import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -120,13 +128,23 @@ class CapturedRequest:
     status: int
     body: Any = None
     authorized: bool = False
+    route: str | None = None
+    """The handler that answered (e.g. ``_get_sft``); None for a fault or an unknown path."""
+    response: Any = None
+    """The payload sent back (JSON-ready, or bytes for a signed download)."""
 
 
 @dataclass
 class Fault(BaseFault):
-    """Answer the next ``remaining`` requests whose path contains ``path`` with ``status``."""
+    """Answer the next ``remaining`` requests whose path contains ``path`` with ``status``, or
+    (``hang``) never answer them."""
 
     retry_after_ms: int = 0
+    hang: bool = False
+
+
+_HANG = object()
+"""What :meth:`LocalFireworks._answer` returns for a request that is never answered."""
 
 
 def _now() -> str:
@@ -143,8 +161,11 @@ def rules_responder(body: dict[str, Any]) -> str:
     return reply.text
 
 
-def completion(content: str, model: str, prompt_tokens: int = 300) -> dict[str, Any]:
-    """An OpenAI-shaped chat completion, as Fireworks returns it."""
+def completion(
+    content: str, model: str, prompt_tokens: int = 300, cached_tokens: int = 0
+) -> dict[str, Any]:
+    """An OpenAI-shaped chat completion, as Fireworks returns it; ``cached_tokens`` of the
+    prompt were served from Fireworks' prompt cache (on by default there)."""
     return {
         "id": f"cmpl-{uuid.uuid4().hex[:12]}",
         "object": "chat.completion",
@@ -161,6 +182,7 @@ def completion(content: str, model: str, prompt_tokens: int = 300) -> dict[str, 
             "prompt_tokens": prompt_tokens,
             "completion_tokens": 20,
             "total_tokens": prompt_tokens + 20,
+            "prompt_tokens_details": {"cached_tokens": cached_tokens},
         },
     }
 
@@ -205,18 +227,23 @@ class LocalFireworks(LocalServer[Fault]):
         self.account_id = account_id
         self.ready_after = ready_after
         self.responder: Responder = rules_responder
+        self.cached_tokens = 0
+        """Prompt tokens every completion reports as served from the prompt cache."""
         self.requests: list[CapturedRequest] = []
         self.signed_requests: list[CapturedRequest] = []
         self.datasets: dict[str, dict[str, Any]] = {}
         self.files: dict[str, dict[str, bytes]] = {}
         self.sft_jobs: dict[str, dict[str, Any]] = {}
         self.batch_jobs: dict[str, dict[str, Any]] = {}
+        self.sft_steps = SFT_STEPS
+        self.batch_steps = BATCH_STEPS
         self.models: dict[str, dict[str, Any]] = {
             name: {"name": name, "state": "READY", **info} for name, info in BASE_MODELS.items()
         }
         self._pending_uploads: dict[str, dict[str, int]] = {}
         self._tokens: dict[str, tuple[str, str, str]] = {}  # token -> (kind, dataset, filename)
         self._gets: dict[str, int] = {}
+        self._released = threading.Event()
         self._tmp = tempfile.TemporaryDirectory(prefix="local-fireworks-")
         self.ca_file: Path | None = None
         self._api = Listener(
@@ -258,6 +285,7 @@ class LocalFireworks(LocalServer[Fault]):
         return self
 
     def stop(self) -> None:
+        self._released.set()  # hung requests end (unanswered) before the listeners close
         self._api.stop()
         self._signed.stop()
         self._tmp.cleanup()
@@ -285,6 +313,10 @@ class LocalFireworks(LocalServer[Fault]):
         """Answer the next ``count`` requests (whose path contains ``path``) with ``status``."""
         fault = Fault(remaining=count, status=status, path=path, retry_after_ms=retry_after_ms)
         return self._add_fault(fault)
+
+    def hang_next(self, count: int = 1, *, path: str | None = None) -> Fault:
+        """Never answer the next ``count`` requests whose path contains ``path``."""
+        return self._add_fault(Fault(remaining=count, path=path, hang=True))
 
     def calls(self, method: str, contains: str) -> list[CapturedRequest]:
         """Logged requests with ``method`` whose path contains ``contains``."""
@@ -446,8 +478,13 @@ class LocalFireworks(LocalServer[Fault]):
     def _advance_sft(self, job: dict[str, Any]) -> None:
         if job["state"] in _TERMINAL:
             return
-        job["_step"] = min(job["_step"] + 1, len(SFT_STEPS) - 1)
-        state, percent = SFT_STEPS[job["_step"]]
+        if "_cancel_gets" in job:  # cancelled: CANCELLING for one more GET, then CANCELLED
+            job["_cancel_gets"] -= 1
+            if job["_cancel_gets"] < 0:
+                job["state"] = "JOB_STATE_CANCELLED"
+            return
+        job["_step"] = min(job["_step"] + 1, len(self.sft_steps) - 1)
+        state, percent = self.sft_steps[job["_step"]]
         job["state"] = state
         if percent is not None:
             job["jobProgress"] = {"percent": percent, "epoch": 0}
@@ -480,7 +517,9 @@ class LocalFireworks(LocalServer[Fault]):
         job = self.sft_jobs.get(request.match["id"])
         if job is None:
             return _error(404, f"job {request.match['id']} not found", "NOT_FOUND")
-        job["state"] = "JOB_STATE_CANCELLED"
+        if job["state"] not in _TERMINAL:
+            job["state"] = "JOB_STATE_CANCELLING"
+            job["_cancel_gets"] = 1
         return 200, {}
 
     def _delete_sft(self, request: Request) -> Response:
@@ -526,7 +565,12 @@ class LocalFireworks(LocalServer[Fault]):
                 )
             else:
                 results.append(
-                    {"custom_id": row["custom_id"], "response": completion(reply, job["model"])}
+                    {
+                        "custom_id": row["custom_id"],
+                        "response": completion(
+                            reply, job["model"], cached_tokens=self.cached_tokens
+                        ),
+                    }
                 )
         files = {
             "BIJOutputSet.jsonl": "".join(json.dumps(r) + "\n" for r in results).encode(),
@@ -551,8 +595,8 @@ class LocalFireworks(LocalServer[Fault]):
         if job is None:
             return _error(404, f"batch job {request.match['id']} not found", "NOT_FOUND")
         if job["state"] not in _TERMINAL:
-            job["_step"] = min(job["_step"] + 1, len(BATCH_STEPS) - 1)
-            state, percent = BATCH_STEPS[job["_step"]]
+            job["_step"] = min(job["_step"] + 1, len(self.batch_steps) - 1)
+            state, percent = self.batch_steps[job["_step"]]
             job["state"] = state
             if percent is not None:
                 job["jobProgress"] = {"percent": percent}
@@ -570,7 +614,9 @@ class LocalFireworks(LocalServer[Fault]):
         reply = self.responder(body)
         if isinstance(reply, tuple):
             return reply[0], {"error": {"message": reply[1]}}
-        return 200, completion(reply, body.get("model", "unknown"))
+        return 200, completion(
+            reply, body.get("model", "unknown"), cached_tokens=self.cached_tokens
+        )
 
     # -- routing ---------------------------------------------------------------------------------
     _ROUTES: tuple[tuple[str, re.Pattern[str], _Handler], ...] = (
@@ -612,23 +658,27 @@ class LocalFireworks(LocalServer[Fault]):
 
     def _answer(
         self, method: str, raw_path: str, headers: dict[str, str], body: bytes, signed: bool
-    ) -> tuple[int, Any, dict[str, str]]:
+    ) -> tuple[int, Any, dict[str, str], str | None]:
+        """(status, payload, extra headers, name of the handler that answered)."""
         fault = None if signed else self._take_fault(raw_path)
+        if fault is not None and fault.hang:
+            return 0, _HANG, {}, None
         if fault is not None:
             extra = {"retry-after-ms": str(fault.retry_after_ms)}
-            return fault.status, {"error": {"message": f"injected fault {fault.status}"}}, extra
+            error = {"error": {"message": f"injected fault {fault.status}"}}
+            return fault.status, error, extra, None
         routes = self._SIGNED_ROUTES if signed else self._ROUTES
         found = find_route(routes, method, raw_path, headers, body)
         if found is None:
             status, payload = _error(404, f"Not Found: {method} {raw_path}", "NOT_FOUND")
-            return status, payload, {}
+            return status, payload, {}, None
         handler, request = found
         with self._lock:
             try:
                 status, payload = handler(self, request)
             except (ValueError, KeyError, TypeError) as e:
                 status, payload = _error(400, f"{type(e).__name__}: {e}")
-        return status, payload, {}
+        return status, payload, {}, handler.__name__
 
 
 def _make_handler(app: LocalFireworks, *, signed: bool) -> type[QuietHandler]:
@@ -636,7 +686,8 @@ def _make_handler(app: LocalFireworks, *, signed: bool) -> type[QuietHandler]:
         def handle_request(self) -> None:
             body = self.read_body()
             headers = self.lowered_headers()
-            status, payload, extra = app._answer(self.command, self.path, headers, body, signed)
+            answer = app._answer(self.command, self.path, headers, body, signed)
+            status, payload, extra, route = answer
             logged: Any = None
             if "json" in headers.get("content-type", ""):
                 try:
@@ -644,10 +695,20 @@ def _make_handler(app: LocalFireworks, *, signed: bool) -> type[QuietHandler]:
                 except ValueError:
                     logged = None
             record = CapturedRequest(
-                self.command, self.path, int(status), logged, "authorization" in headers
+                self.command,
+                self.path,
+                int(status),
+                logged,
+                "authorization" in headers,
+                route,
+                None if payload is _HANG else payload,
             )
             with app._lock:
                 (app.signed_requests if signed else app.requests).append(record)
+            if payload is _HANG:  # logged (status 0), then silent until the server stops
+                app._released.wait()
+                self.close_connection = True
+                return
             if isinstance(payload, bytes):
                 data, content_type = payload, "application/octet-stream"
             else:

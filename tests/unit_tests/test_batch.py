@@ -175,7 +175,8 @@ def test_submit_then_collect_round_trip_through_the_cli(fireworks_env, traces, t
                                                           ("traces.jsonl:4", "failed")]  # fmt: skip
 
     early = cli("batch", "collect", "bj", "--output", tmp_path / "early.jsonl")
-    assert early.exit_code == 1
+    assert early.exit_code == 3  # not finished: try later
+    assert not (tmp_path / "early.jsonl").exists()  # nothing opened before the job was checked
     assert "is VALIDATING" in early.output
     assert "--wait" in early.output
 

@@ -19,6 +19,7 @@ FIELDS = [
     "attempts",
     "input_tokens",
     "output_tokens",
+    "cached_input_tokens",
     "latency_s",
     "error",
     "budget_cut",

@@ -383,7 +383,8 @@ def fake_specs(monkeypatch: pytest.MonkeyPatch) -> dict[str, list[ScriptedChatMo
             return model
         return resolve_model(spec, **kwargs)
 
-    for module in ("langchain_perceived_error.judge", "langchain_perceived_error.datasets.panel"):
+    modules = ("judge", "datasets.panel", "cli.label")  # cli.label builds them with --timeout
+    for module in (f"langchain_perceived_error.{name}" for name in modules):
         monkeypatch.setattr(importlib.import_module(module), "resolve_model", resolve)
     return built
 
