@@ -67,14 +67,6 @@ def test_init_chat_model_providers_get_the_timeout(monkeypatch):
     assert model.root_async_client.timeout == 7.0
 
 
-def _local_judge(server, *, timeout, attempts):
-    model = resolve_model(SPEC, api_key="k", base_url=server.inference_url, timeout=timeout)
-    retry = RetryPolicy(
-        initial_interval=0.05, max_attempts=attempts, jitter=False, retry_on=is_transient_error
-    )
-    return PerceivedErrorJudge(model, transport_retry=retry)
-
-
 CONVERSATION = [
     ("user", "move it to Tuesday"),
     ("assistant", "Moved to Wednesday."),
@@ -82,29 +74,33 @@ CONVERSATION = [
 ]
 
 
-async def test_a_request_that_never_answers_is_retried(fireworks_server):
-    fireworks_server.hang_next(1, path=CHAT)
-    judge = _local_judge(fireworks_server, timeout=1.0, attempts=3)
+async def _judge_with_one_second_timeout(server, *, attempts):
+    """(result, seconds) of judging CONVERSATION through the real ChatFireworks, 1 s timeout."""
+    model = resolve_model(SPEC, api_key="k", base_url=server.inference_url, timeout=1.0)
+    retry = RetryPolicy(
+        initial_interval=0.05, max_attempts=attempts, jitter=False, retry_on=is_transient_error
+    )
+    judge = PerceivedErrorJudge(model, transport_retry=retry)
     started = time.monotonic()
     try:
         result = await judge.ajudge(CONVERSATION)
     finally:
         await judge.aclose()
+    return result, time.monotonic() - started
+
+
+async def test_a_request_that_never_answers_is_retried(fireworks_server):
+    fireworks_server.hang_next(1, path=CHAT)
+    result, elapsed = await _judge_with_one_second_timeout(fireworks_server, attempts=3)
     assert result.status is JudgeStatus.JUDGED
-    assert time.monotonic() - started < 10
+    assert elapsed < 10
     statuses = [r.status for r in fireworks_server.calls("POST", CHAT)]
     assert statuses == [0, 200]  # the first never answered, the retry did
 
 
 async def test_a_server_that_never_answers_gives_a_failed_record_with_its_error(fireworks_server):
     fireworks_server.hang_next(100, path=CHAT)
-    judge = _local_judge(fireworks_server, timeout=1.0, attempts=2)
-    started = time.monotonic()
-    try:
-        result = await judge.ajudge(CONVERSATION)
-    finally:
-        await judge.aclose()
-    elapsed = time.monotonic() - started
+    result, elapsed = await _judge_with_one_second_timeout(fireworks_server, attempts=2)
     assert result.status is JudgeStatus.FAILED
     assert "TimeoutError" in (result.error or ""), result.error
     assert 2.0 <= elapsed < 10, elapsed  # two tries of one second each, then the record
