@@ -54,6 +54,8 @@ EXIT_CODES = {
     "failed: the summary says how many)",
     1: "an input could not be read, no record could be judged, or a request was refused",
     2: "usage: a bad option or path, a bad model spec, a provider without its key or package",
+    3: "a Fireworks job is not finished: `batch collect` of a job still running or stalled, "
+    "`sft status` of a stalled job (PAUSED...)",
     130: "interrupted (Ctrl-C); what was written is kept and the resume command is printed",
     143: "terminated (SIGTERM); as for 130",
 }

@@ -110,7 +110,7 @@ PollOption = Annotated[
 ]
 
 
-NOT_FINISHED_EXIT_CODE = 3
+NOT_FINISHED_EXIT_CODE = 3  # in cli.errors.EXIT_CODES
 """Exit code for a job that is not finished: ``sft status`` for a stalled job (PAUSED, being
 deleted, an unknown state: it does not move on by itself), ``batch collect`` for any unfinished
 one. A job that ended without results (FAILED, CANCELLED, EXPIRED) exits 1."""
