@@ -123,7 +123,7 @@ _STATE_MEANINGS = {
     "CANCELLING": "being cancelled: it will end CANCELLED",
     "RE_QUEUEING": "put back in Fireworks' queue: it starts again by itself",
     "CREATING_INPUT_DATASET": "preparing its input dataset",
-    "EXPIRED": "expired: Fireworks stopped it at its time limit before it finished",
+    "EXPIRED": "Fireworks stopped it at its time limit before it finished",
     "EARLY_STOPPED": "stopped early; its output model is kept",
     "DELETING": "being deleted",
     "DELETING_CLEANING_UP": "being deleted",

@@ -132,7 +132,7 @@ def test_batch_collect_of_an_expired_job(fireworks_env, traces, tmp_path):  # no
     expired = cli("batch", "collect", "bx", "--output", output, "--wait", "--poll-interval", 0)
     assert expired.exit_code == 1, expired.output
     text = " ".join(expired.output.split())
-    assert "ended EXPIRED: expired: Fireworks stopped it at its time limit" in text
+    assert "ended EXPIRED: Fireworks stopped it at its time limit" in text
     assert output.read_text() == "earlier results\n"  # a job without results destroys nothing
     again = cli("batch", "submit", traces, "--model", MODEL, *work)
     assert again.exit_code == 1
