@@ -425,7 +425,9 @@ def label_command(
         except (ModelSpecError, ValueError, CacheError) as e:
             exit_with(e, 2)
     needs_langsmith = queue is not None or import_project is not None
-    clients = langsmith_clients(api_url, api_key, workspace_id) if needs_langsmith else None
+    clients = (
+        langsmith_clients(api_url, api_key, workspace_id, timeout) if needs_langsmith else None
+    )
     try:
         imports = _Imports()
         _import_reviews(imported, imports)

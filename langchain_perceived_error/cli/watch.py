@@ -41,7 +41,7 @@ from langchain_perceived_error.cli.options import (
     langsmith_clients,
 )
 from langchain_perceived_error.judge import DEFAULT_CONCURRENCY, PerceivedErrorJudge
-from langchain_perceived_error.models import ModelSpecError
+from langchain_perceived_error.models import ModelSpecError, resolve_model
 from langchain_perceived_error.online.clients import (
     LangSmithClients,
     ProjectNotFoundError,
@@ -67,9 +67,10 @@ def _open(
     model: str | None,
     clients: LangSmithClients,
     redact: bool,
+    timeout: float,
 ) -> Watcher:
     try:
-        judge = PerceivedErrorJudge(model, redact=redact)
+        judge = PerceivedErrorJudge(resolve_model(model, timeout=timeout), redact=redact)
     except ModelSpecError as e:
         exit_with(e, 2)
     try:
@@ -203,7 +204,7 @@ def watch_command(
     package_logger.setLevel(min(level or logging.INFO, logging.INFO))  # the per-batch lines
     try:
         with clients:
-            watcher = _open(config, model, clients, redact)
+            watcher = _open(config, model, clients, redact, timeout)
             _watch(watcher, once)
     finally:
         package_logger.setLevel(level)
