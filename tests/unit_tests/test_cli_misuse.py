@@ -5,6 +5,7 @@ environment, and checks: no traceback, the exit code of the README's table, the 
 that every input file is byte for byte what it was.
 """
 
+import io
 import json
 import os
 import shutil
@@ -177,3 +178,18 @@ def test_the_bundled_sample_can_be_benchmarked_and_the_charts_hint_names_the_ext
     assert result.exit_code == 0, result.output
     assert "52 labelled records of traces.jsonl" in result.output
     assert "pip install 'langchain-perceived-error[bench]'" in result.output
+
+
+@pytest.mark.parametrize("width", [80, 100])
+def test_the_run_summary_is_legible_on_an_ordinary_terminal(width):
+    from rich.console import Console
+
+    from langchain_perceived_error.summary import RunSummary
+
+    summary = RunSummary(model="fireworks:accounts/fireworks/models/qwen3p5-35b-a3b")
+    console = Console(width=width, record=True, file=io.StringIO())
+    console.print(summary.table())
+    text = console.export_text()
+    assert "…" not in text
+    assert "qwen3p5-35b-a3b" in text.replace("\n", "")
+    assert max(len(line) for line in text.splitlines()) <= width
