@@ -139,6 +139,11 @@ SMOL_FINAL_CALL = (
     '[tool call final_answer({"answer": "The current year in the America/New_York timezone is '
     '2025, and the value has been written to a file."})]'
 )
+CHAT_LANGCHAIN_ANSWER = (
+    "Hello! I'm here to help you with any questions you might have about LangChain. Is there "
+    "something specific you'd like to know about this framework for developing applications "
+    "powered by large language models?"
+)
 SUPERVISOR_ANSWER = (
     "The research team has been engaged to provide the answer to your question. Please hold on "
     "for a moment while they gather the information."
@@ -256,6 +261,13 @@ CASES = [
             ai(SNAPSHOT_BOOKING),
             ai(SNAPSHOT_BOOKED),
         ],
+    ),
+    # LangGraph Python: a graph state as the LangGraph server streamed it (messages as dicts)
+    Case(
+        "langgraph_py_chat_langchain_state.json",
+        read,
+        [human("hi"), ai(CHAT_LANGCHAIN_ANSWER)],
+        [human("hi"), ai(CHAT_LANGCHAIN_ANSWER)],
     ),
     # Other agent frameworks: OpenAI Agents SDK and smolagents, OpenAI-style chat messages
     Case(
