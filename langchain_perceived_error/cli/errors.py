@@ -191,17 +191,30 @@ def _raise_terminated(signum: int, frame: FrameType | None) -> None:
     raise Terminated
 
 
+def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
+
+
 @contextmanager
-def _sigterm_as_interrupt() -> Iterator[None]:
+def _signals_as_interrupts() -> Iterator[None]:
+    """SIGINT and SIGTERM raise at once in the main thread, even inside a blocking read.
+
+    (``asyncio.run`` would otherwise replace Python's SIGINT handler with one that only cancels
+    its main task at the next ``await``: a judge blocked reading stdin would not stop.)
+    """
     try:
-        previous = signal.signal(signal.SIGTERM, _raise_terminated)
+        previous = {
+            signal.SIGINT: signal.signal(signal.SIGINT, _raise_interrupt),
+            signal.SIGTERM: signal.signal(signal.SIGTERM, _raise_terminated),
+        }
     except ValueError:  # not the main thread: leave signals alone
         yield
         return
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
 
 
 class ErrorBoundary(TyperGroup):
@@ -211,7 +224,7 @@ class ErrorBoundary(TyperGroup):
 
     def invoke(self, ctx: Any) -> Any:  # click.Context, which typer does not re-export
         """Run the command; see the module docstring for what happens to its failures."""
-        with _scrubbed_output(), _sigterm_as_interrupt():
+        with _scrubbed_output(), _signals_as_interrupts():
             try:
                 return super().invoke(ctx)
             except (typer.Exit, typer.Abort, typer.TyperException):
