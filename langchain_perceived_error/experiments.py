@@ -36,8 +36,6 @@ from types import ModuleType
 from typing import Any
 
 from langsmith import Client, aevaluate, evaluate
-from langsmith.evaluation._arunner import AsyncExperimentResults
-from langsmith.evaluation._runner import ExperimentResults
 from langsmith.schemas import Dataset, Example
 
 from langchain_perceived_error.evaluators import ajudge_quietly, judge_quietly
@@ -473,7 +471,7 @@ def run_label_experiments(
     data = _reusable(data)
     scores = []
     for judge in _judges(models, max_attempts):
-        results: ExperimentResults = evaluate(
+        results = evaluate(  # its return type lives in a private module: inferred
             judge_target(judge=judge), data=data, **_experiment_options(judge, options)
         )
         scores.append(
@@ -493,7 +491,7 @@ async def arun_label_experiments(
     data = _reusable(data)
     scores = []
     for judge in _judges(models, max_attempts):
-        results: AsyncExperimentResults = await aevaluate(
+        results = await aevaluate(
             ajudge_target(judge=judge), data=data, **_experiment_options(judge, options)
         )
         rows = [row async for row in results]
