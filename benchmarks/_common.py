@@ -239,7 +239,7 @@ def openevals_judge(model: BaseChatModel, *, use_async: bool = False) -> Any:
 
 def openevals_input(record: Any) -> list[dict[str, Any]]:
     """The OpenAI-format messages a user would pass to openevals as ``outputs`` for a record."""
-    from langchain_perceived_error.transcript import _messages
+    from langchain_perceived_error.core.transcript import _messages
 
     return convert_to_openai_messages(_messages(record))  # type: ignore[return-value]
 

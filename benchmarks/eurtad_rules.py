@@ -16,8 +16,8 @@ It prints:
    (best pooled F1 over :data:`THRESHOLD_GRID`) and the held-out source is judged with it.
 
 Each conversation is judged with :func:`langchain_perceived_error.rules.judge_turns` on the turns
-:func:`~langchain_perceived_error.transcript.extract_transcript` reads (what ``RulesJudge`` does
-inside the judge graph, without the graph). Items without a user turn after an assistant turn
+:func:`~langchain_perceived_error.core.transcript.extract_transcript` reads (what ``RulesJudge``
+does inside the judge graph, without the graph). Items without a user turn after an assistant turn
 count as predicted false.
 
 Run from the repository root:
@@ -39,8 +39,8 @@ from pathlib import Path
 from rules_sets import Dialogue, load_eurtad, load_fed, load_sample
 
 from langchain_perceived_error.bench.metrics import ConfusionMatrix, bootstrap_matrices, estimate
+from langchain_perceived_error.core.schemas import Turn
 from langchain_perceived_error.rules import SIGNAL_KINDS, RulesConfig, judge_turns
-from langchain_perceived_error.schemas import Turn
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DATA = REPO_ROOT.parent / "shared" / "datasets" / "eurtad" / "items.jsonl"

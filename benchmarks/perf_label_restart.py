@@ -36,7 +36,7 @@ CACHE_PROBE = """
 import sys, tempfile, time
 from langchain_core.messages import AIMessage
 from langchain_core.outputs import ChatGeneration
-from langchain_perceived_error.cache import DiskCache
+from langchain_perceived_error.bench.cache import DiskCache
 n = int(sys.argv[1])
 folder = tempfile.mkdtemp()
 cache = DiskCache(folder)

@@ -48,11 +48,12 @@ from typing import Any
 
 import _common as c
 
-from langchain_perceived_error import JudgeStatus, PerceivedErrorJudge, extract_transcript
+from langchain_perceived_error import JudgeStatus, PerceivedErrorJudge
 from langchain_perceived_error.cli.judge import _run_judge
-from langchain_perceived_error.eligibility import skip_reason
-from langchain_perceived_error.records import ReadReport, read_records
-from langchain_perceived_error.summary import RunSummary
+from langchain_perceived_error.cli.summary import RunSummary
+from langchain_perceived_error.core.eligibility import skip_reason
+from langchain_perceived_error.core.records import ReadReport, read_records
+from langchain_perceived_error.core.transcript import extract_transcript
 
 MEDIAN_S = 0.4
 SIGMA = math.log(1.5 / MEDIAN_S) / 1.6449  # p95 = 1.5 s; then p99 = 2.6 s

@@ -20,7 +20,7 @@ from typing import Any
 import _common as c
 
 from langchain_perceived_error import JudgeStatus, PerceivedErrorJudge
-from langchain_perceived_error.prompts import PromptStyle
+from langchain_perceived_error.core.prompts import PromptStyle
 
 TARGET = 0.7
 VARIANTS: list[tuple[str, bool, PromptStyle]] = [

@@ -26,8 +26,8 @@ from typing import Any
 
 import _common as c
 
-from langchain_perceived_error import JudgeStatus, PerceivedErrorJudge, resolve_model
-from langchain_perceived_error.models import DEFAULT_FIREWORKS_MODEL
+from langchain_perceived_error import JudgeStatus, PerceivedErrorJudge
+from langchain_perceived_error.judge.models import DEFAULT_FIREWORKS_MODEL, resolve_model
 
 TARGET = 0.8
 VERDICT = '{"perceived_error": true, "reason": "The user corrects the day."}'

@@ -29,8 +29,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from langchain_perceived_error.schemas import Turn
-from langchain_perceived_error.transcript import extract_transcript
+from langchain_perceived_error.core.schemas import Turn
+from langchain_perceived_error.core.transcript import extract_transcript
 
 __all__ = ["Dialogue", "load_eurtad", "load_fed", "load_sample"]
 

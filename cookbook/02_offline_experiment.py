@@ -30,8 +30,8 @@ from langsmith.schemas import Example
 from openevals.simulators import run_multiturn_simulation
 
 from langchain_perceived_error import PerceivedErrorJudge
-from langchain_perceived_error.evaluators import PerceivedErrorEvaluator
-from langchain_perceived_error.experiments import (
+from langchain_perceived_error.evaluation.evaluators import PerceivedErrorEvaluator
+from langchain_perceived_error.evaluation.experiments import (
     LabelScore,
     conversation_examples,
     labelled_examples,

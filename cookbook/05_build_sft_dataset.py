@@ -24,7 +24,8 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-from langchain_perceived_error import extract_transcript
+from langchain_perceived_error.core.schemas import LabelledRecord, Provenance, SourceIds, Verdict
+from langchain_perceived_error.core.transcript import extract_transcript
 from langchain_perceived_error.datasets.labels import load_labelled_jsonl
 from langchain_perceived_error.datasets.sft import (
     HOLDOUT_FILE,
@@ -33,7 +34,6 @@ from langchain_perceived_error.datasets.sft import (
     build_sft_files,
     validate_sft_file,
 )
-from langchain_perceived_error.schemas import LabelledRecord, Provenance, SourceIds, Verdict
 
 SAMPLE = Path(__file__).parent / "data" / "sample_traces.jsonl"
 

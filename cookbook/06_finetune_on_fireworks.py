@@ -25,7 +25,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from langchain_perceived_error.datasets.fireworks_jobs import (
+from langchain_perceived_error.datasets.sft import HOLDOUT_FILE, TRAIN_FILE, validate_sft_file
+from langchain_perceived_error.fireworks.jobs import (
     JobStatus,
     PollPolicy,
     SftJobSpec,
@@ -39,8 +40,7 @@ from langchain_perceived_error.datasets.fireworks_jobs import (
     upload_sft_dir,
     wait_for_job,
 )
-from langchain_perceived_error.datasets.sft import HOLDOUT_FILE, TRAIN_FILE, validate_sft_file
-from langchain_perceived_error.models import DEFAULT_FIREWORKS_MODEL
+from langchain_perceived_error.judge.models import DEFAULT_FIREWORKS_MODEL
 
 HERE = Path(__file__).parent
 

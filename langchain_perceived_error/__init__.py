@@ -2,79 +2,58 @@
 
 Judge LangChain / LangGraph / LangSmith traces for that one signal, with any chat model or with
 the built-in offline ``rules`` judge.
+
+Map: task -> name -> cookbook file.
+
+- Judge one trace or thread, or many: ``judge``, ``ajudge``, ``PerceivedErrorJudge``
+  (``cookbook/01_judge_traces.py``); the outcome is a ``JudgeResult`` with a ``JudgeStatus`` and,
+  when judged, a ``Verdict``.
+- Score runs in LangSmith ``evaluate()``: ``PerceivedErrorEvaluator``,
+  ``create_perceived_error_evaluator``, ``create_async_perceived_error_evaluator``
+  (``cookbook/02_offline_experiment.py``).
+- Watch a project online and flag to an annotation queue: ``Watcher``
+  (``cookbook/03_online_watch.py``, ``cookbook/04_annotation_queue.py``).
+- Label traces with a panel of judges: ``PanelLabeller`` (``cookbook/05_build_sft_dataset.py``).
+- Build Fireworks SFT files from labels: ``build_sft_files`` (``cookbook/05_build_sft_dataset.py``,
+  then ``cookbook/06_finetune_on_fireworks.py``).
+- The judge prompt and its version: ``SYSTEM_PROMPT``, ``PROMPT_VERSION``.
+
+Everything else lives in a subpackage, grouped by layer (each one's docstring says what it owns
+and what it may import): :mod:`.core` (trace -> turns -> prompt -> verdict, pure steps),
+:mod:`.redaction`, :mod:`.transport` (retries, rate limiting, ordered concurrency), :mod:`.rules`
+(the offline judge), :mod:`.judge` (the LangGraph judge graph and its runner), :mod:`.evaluation`
+(LangSmith evaluators and experiment helpers), :mod:`.online`, :mod:`.datasets`, :mod:`.fireworks`,
+:mod:`.bench` and :mod:`.cli`.
 """
 
-from langchain_perceived_error.eligibility import skip_reason
-from langchain_perceived_error.evaluators import (
+from langchain_perceived_error.core.prompts import PROMPT_VERSION, SYSTEM_PROMPT
+from langchain_perceived_error.core.schemas import JudgeResult, JudgeStatus, Verdict
+from langchain_perceived_error.datasets.panel import PanelLabeller
+from langchain_perceived_error.datasets.sft import build_sft_files
+from langchain_perceived_error.evaluation.evaluators import (
     PerceivedErrorEvaluator,
     create_async_perceived_error_evaluator,
     create_perceived_error_evaluator,
 )
-from langchain_perceived_error.experiments import (
-    ajudge_target,
-    conversation_examples,
-    judge_target,
-    label_match_evaluator,
-    labelled_examples,
-    replay_target,
-)
-from langchain_perceived_error.graph import DEFAULT_MAX_ATTEMPTS, JudgeState, build_judge_graph
 from langchain_perceived_error.judge import PerceivedErrorJudge, ajudge, judge
-from langchain_perceived_error.models import (
-    DEFAULT_MODEL,
-    ModelSpec,
-    ModelSpecError,
-    model_name,
-    resolve_model,
-)
-from langchain_perceived_error.parsing import VerdictParseError, parse_verdict
-from langchain_perceived_error.prompts import (
-    PROMPT_VERSION,
-    SYSTEM_PROMPT,
-    build_judge_messages,
-    render_transcript,
-)
-from langchain_perceived_error.rules import RulesJudge
-from langchain_perceived_error.schemas import JudgeResult, JudgeStatus, Turn, Verdict
-from langchain_perceived_error.transcript import TranscriptError, extract_thread, extract_transcript
+from langchain_perceived_error.online.watch import Watcher
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "DEFAULT_MAX_ATTEMPTS",
-    "DEFAULT_MODEL",
     "PROMPT_VERSION",
     "SYSTEM_PROMPT",
     "JudgeResult",
-    "JudgeState",
     "JudgeStatus",
-    "ModelSpec",
-    "ModelSpecError",
+    "PanelLabeller",
     "PerceivedErrorEvaluator",
     "PerceivedErrorJudge",
-    "RulesJudge",
-    "TranscriptError",
-    "Turn",
     "Verdict",
-    "VerdictParseError",
+    "Watcher",
     "__version__",
     "ajudge",
-    "ajudge_target",
-    "build_judge_graph",
-    "build_judge_messages",
-    "conversation_examples",
+    "build_sft_files",
     "create_async_perceived_error_evaluator",
     "create_perceived_error_evaluator",
-    "extract_thread",
-    "extract_transcript",
     "judge",
-    "judge_target",
-    "label_match_evaluator",
-    "labelled_examples",
-    "model_name",
-    "parse_verdict",
-    "render_transcript",
-    "replay_target",
-    "resolve_model",
-    "skip_reason",
 ]

@@ -595,7 +595,7 @@ def table(tallies: dict[str, Tally]) -> str:
 
 
 if __name__ == "__main__":
-    from langchain_perceived_error.redact import redact_text
+    from langchain_perceived_error.redaction.redact import redact_text
 
     result, masked = measure(redact_text)
     print(table(result))
@@ -610,7 +610,7 @@ def phone_grid(region_sets: dict[str, tuple[str, ...]]) -> str:
     """Phone recall and look-alikes masked, per leniency and region set (README)."""
     import phonenumbers
 
-    from langchain_perceived_error.redact import PatternRedactor
+    from langchain_perceived_error.redaction.redact import PatternRedactor
 
     rows = [
         "| leniency | regions | phones caught | look-alikes masked as phone |",

@@ -32,12 +32,16 @@ from typing import Any
 
 from langchain_core.messages.utils import count_tokens_approximately
 
-from langchain_perceived_error.judge import PerceivedErrorJudge
-from langchain_perceived_error.models import RULES
-from langchain_perceived_error.pricing import ModelPrice, normalize_model_name, price_for
-from langchain_perceived_error.prompts import SYSTEM_PROMPT, build_judge_messages, render_verdict
-from langchain_perceived_error.records import ReadReport, read_records
-from langchain_perceived_error.schemas import JudgeStatus
+from langchain_perceived_error.bench.pricing import ModelPrice, normalize_model_name, price_for
+from langchain_perceived_error.core.prompts import (
+    SYSTEM_PROMPT,
+    build_judge_messages,
+    render_verdict,
+)
+from langchain_perceived_error.core.records import ReadReport, read_records
+from langchain_perceived_error.core.schemas import JudgeStatus
+from langchain_perceived_error.judge.models import RULES
+from langchain_perceived_error.judge.runner import PerceivedErrorJudge
 
 __all__ = [
     "DAYS_PER_MONTH",

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from langchain_perceived_error.records import ReadReport, UnreadableRecord, read_records
+from langchain_perceived_error.core.records import ReadReport, UnreadableRecord, read_records
 
 __all__ = [
     "BenchDataError",

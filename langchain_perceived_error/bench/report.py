@@ -31,7 +31,7 @@ from langchain_perceived_error.bench.data import DataSummary
 from langchain_perceived_error.bench.metrics import METRIC_NAMES, Estimate
 from langchain_perceived_error.bench.runner import BenchSettings, ModelRun
 from langchain_perceived_error.bench.scoring import ModelScore
-from langchain_perceived_error.prompts import PROMPT_VERSION
+from langchain_perceived_error.core.prompts import PROMPT_VERSION
 
 __all__ = [
     "CHARTS_INSTALL_HINT",

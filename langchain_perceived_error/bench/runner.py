@@ -3,8 +3,8 @@
 Each record's calls are counted by a callback (live calls, cache hits, cached input tokens) and
 timed from LangChain's cache check to the reply (the model call itself, any client-side rate-limit
 wait included, no callback or event-loop overhead): by a
-:class:`~langchain_perceived_error.cache.CallTimer`, or by the ``--cache``, which stores the time
-with the reply, so a cached re-run reports the same latency as the run that filled the cache.
+:class:`~langchain_perceived_error.bench.cache.CallTimer`, or by the ``--cache``, which stores the
+time with the reply, so a cached re-run reports the same latency as the run that filled the cache.
 The items come from :mod:`~langchain_perceived_error.bench.data`; the runs are scored by
 :mod:`~langchain_perceived_error.bench.scoring`.
 """
@@ -25,18 +25,18 @@ from langchain_core.messages import BaseMessage
 from langchain_core.outputs import ChatGeneration, LLMResult
 from langchain_core.tracers.context import register_configure_hook
 
+from langchain_perceived_error.bench.cache import CallTimer, cache_marker, with_cache
 from langchain_perceived_error.bench.data import LabelledItem
 from langchain_perceived_error.bench.metrics import (
     DEFAULT_CONFIDENCE,
     DEFAULT_RESAMPLES,
     DEFAULT_SEED,
 )
-from langchain_perceived_error.cache import CallTimer, cache_marker, with_cache
-from langchain_perceived_error.graph import DEFAULT_MAX_ATTEMPTS
-from langchain_perceived_error.judge import DEFAULT_CONCURRENCY, PerceivedErrorJudge
-from langchain_perceived_error.models import ModelSpec, model_name, resolve_model
-from langchain_perceived_error.retries import DEFAULT_REQUEST_TIMEOUT_S
-from langchain_perceived_error.schemas import JudgeResult, JudgeStatus
+from langchain_perceived_error.core.schemas import JudgeResult, JudgeStatus
+from langchain_perceived_error.judge.graph import DEFAULT_MAX_ATTEMPTS
+from langchain_perceived_error.judge.models import ModelSpec, model_name, resolve_model
+from langchain_perceived_error.judge.runner import DEFAULT_CONCURRENCY, PerceivedErrorJudge
+from langchain_perceived_error.transport.retries import DEFAULT_REQUEST_TIMEOUT_S
 
 __all__ = [
     "BenchSettings",
@@ -207,7 +207,8 @@ def build_judges(
     **judge_options: Any,
 ) -> list[tuple[str, PerceivedErrorJudge]]:
     """``(label, judge)`` per model spec, each model reading and writing ``cache`` when given
-    (else a :class:`~langchain_perceived_error.cache.CallTimer`, which times calls, stores nothing).
+    (else a :class:`~langchain_perceived_error.bench.cache.CallTimer`, which times calls, stores
+    nothing).
 
     Resolving every spec first makes a bad spec or a missing key fail before any judging;
     ``timeout`` bounds each model request (see :func:`resolve_model`).

@@ -37,9 +37,9 @@ from langchain_perceived_error.bench.metrics import (
     percentile,
     proportion_estimate,
 )
+from langchain_perceived_error.bench.pricing import ModelPrice, price_for
 from langchain_perceived_error.bench.runner import BenchSettings, ModelRun
-from langchain_perceived_error.pricing import ModelPrice, price_for
-from langchain_perceived_error.schemas import JudgeStatus
+from langchain_perceived_error.core.schemas import JudgeStatus
 
 __all__ = ["ModelScore", "score_run"]
 

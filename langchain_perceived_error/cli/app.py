@@ -16,7 +16,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from langchain_perceived_error import __version__
 from langchain_perceived_error.cli.console import say, stderr
 from langchain_perceived_error.cli.errors import ErrorBoundary
-from langchain_perceived_error.scrub import scrub
+from langchain_perceived_error.redaction.scrub import scrub
 
 __all__ = ["app", "close_at_exit", "progress_bar", "say", "stderr"]
 

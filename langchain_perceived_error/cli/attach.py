@@ -26,7 +26,7 @@ from langchain_perceived_error.cli.options import (
     exit_with,
     langsmith_clients,
 )
-from langchain_perceived_error.models import DEFAULT_MODEL
+from langchain_perceived_error.judge.models import DEFAULT_MODEL
 from langchain_perceived_error.online.attach import (
     DEFAULT_EVALUATOR_NAME,
     AttachError,
@@ -38,7 +38,7 @@ from langchain_perceived_error.online.clients import (
     ProjectNotFoundError,
 )
 from langchain_perceived_error.online.queues import QueueError
-from langchain_perceived_error.retries import DEFAULT_REQUEST_TIMEOUT_S
+from langchain_perceived_error.transport.retries import DEFAULT_REQUEST_TIMEOUT_S
 
 __all__ = ["attach_command"]
 

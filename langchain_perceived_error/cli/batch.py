@@ -11,7 +11,7 @@
   the records that were not sent; without it only the job's results are written, and the not-sent
   file from ``submit`` holds the rest.
 
-See :mod:`langchain_perceived_error.datasets.batch` for the formats.
+See :mod:`langchain_perceived_error.fireworks.batch` for the formats.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from typing import Annotated
 import typer
 from langchain_core.messages.utils import count_tokens_approximately
 
+from langchain_perceived_error.bench.pricing import estimate_cost
 from langchain_perceived_error.cli.app import app, say, stderr
 from langchain_perceived_error.cli.errors import InputError, UsageError
 from langchain_perceived_error.cli.options import (
@@ -41,7 +42,8 @@ from langchain_perceived_error.cli.sft import (
     follow_job,
     make_client,
 )
-from langchain_perceived_error.datasets.batch import (
+from langchain_perceived_error.cli.summary import RunSummary
+from langchain_perceived_error.fireworks.batch import (
     BatchNotReadyError,
     CollectReport,
     batch_input_budget,
@@ -52,16 +54,14 @@ from langchain_perceived_error.datasets.batch import (
     prepare_batch_requests,
     submit_batch_job,
 )
-from langchain_perceived_error.datasets.fireworks_jobs import (
+from langchain_perceived_error.fireworks.jobs import (
     FireworksApiError,
     FireworksConfigError,
     JobConflictError,
     PollPolicy,
 )
-from langchain_perceived_error.models import JUDGE_MAX_TOKENS
-from langchain_perceived_error.pricing import estimate_cost
-from langchain_perceived_error.retries import DEFAULT_REQUEST_TIMEOUT_S
-from langchain_perceived_error.summary import RunSummary
+from langchain_perceived_error.judge.models import JUDGE_MAX_TOKENS
+from langchain_perceived_error.transport.retries import DEFAULT_REQUEST_TIMEOUT_S
 
 __all__ = ["batch_app"]
 

@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from langchain_perceived_error.bench.cache import DiskCache
 from langchain_perceived_error.bench.data import (
     BenchDataError,
     FieldMapping,
@@ -17,6 +18,7 @@ from langchain_perceived_error.bench.data import (
     parse_slices,
 )
 from langchain_perceived_error.bench.metrics import DEFAULT_RESAMPLES, DEFAULT_SEED
+from langchain_perceived_error.bench.pricing import PRICES_ENV_VAR, price_table
 from langchain_perceived_error.bench.report import (
     DEFINITIONS,
     BenchReport,
@@ -27,15 +29,13 @@ from langchain_perceived_error.bench.report import (
 from langchain_perceived_error.bench.report import write_report as _write_report
 from langchain_perceived_error.bench.runner import BenchSettings, build_judges, run_benchmark
 from langchain_perceived_error.bench.scoring import score_run
-from langchain_perceived_error.cache import DiskCache
 from langchain_perceived_error.cli.app import app, progress_bar, say
 from langchain_perceived_error.cli.errors import InputError, Terminated, UsageError
 from langchain_perceived_error.cli.options import RedactOption, TimeoutOption
 from langchain_perceived_error.cli.paths import check_not_input, check_paths, prepare_report_dir
-from langchain_perceived_error.graph import DEFAULT_MAX_ATTEMPTS
-from langchain_perceived_error.judge import DEFAULT_CONCURRENCY
-from langchain_perceived_error.pricing import PRICES_ENV_VAR, price_table
-from langchain_perceived_error.retries import DEFAULT_REQUEST_TIMEOUT_S
+from langchain_perceived_error.judge.graph import DEFAULT_MAX_ATTEMPTS
+from langchain_perceived_error.judge.runner import DEFAULT_CONCURRENCY
+from langchain_perceived_error.transport.retries import DEFAULT_REQUEST_TIMEOUT_S
 
 __all__ = ["bench_command", "result_console"]
 

@@ -19,12 +19,12 @@ from langchain_perceived_error.bench.cost import (
     measure_sample,
     project_costs,
 )
+from langchain_perceived_error.bench.pricing import PRICES_ENV_VAR, price_for, price_table
 from langchain_perceived_error.cli.app import app
 from langchain_perceived_error.cli.bench import result_console
 from langchain_perceived_error.cli.errors import UsageError
 from langchain_perceived_error.cli.paths import check_inputs
-from langchain_perceived_error.models import DEFAULT_MODEL
-from langchain_perceived_error.pricing import PRICES_ENV_VAR, price_for, price_table
+from langchain_perceived_error.judge.models import DEFAULT_MODEL
 
 __all__ = ["cost_command", "cost_table"]
 

@@ -28,6 +28,7 @@ from langchain_perceived_error.cli.options import (
     exit_with,
     langsmith_clients,
 )
+from langchain_perceived_error.core.schemas import LabelledRecord
 from langchain_perceived_error.datasets.labels import LabelFileError, read_labelled
 from langchain_perceived_error.datasets.langsmith_dataset import (
     DEFAULT_HOLDOUT,
@@ -35,8 +36,7 @@ from langchain_perceived_error.datasets.langsmith_dataset import (
     DatasetPushReport,
     push_labelled_dataset,
 )
-from langchain_perceived_error.retries import DEFAULT_REQUEST_TIMEOUT_S
-from langchain_perceived_error.schemas import LabelledRecord
+from langchain_perceived_error.transport.retries import DEFAULT_REQUEST_TIMEOUT_S
 
 __all__ = ["dataset_app", "merge_labelled", "push_command"]
 

@@ -36,7 +36,7 @@ from rich.markup import escape
 from typer.core import TyperGroup
 
 from langchain_perceived_error.cli.console import say
-from langchain_perceived_error.scrub import scrub
+from langchain_perceived_error.redaction.scrub import scrub
 
 __all__ = [
     "EXIT_CODES",

@@ -21,15 +21,24 @@ from langchain_perceived_error.cli.options import (
     TimeoutOption,
 )
 from langchain_perceived_error.cli.paths import check_paths
-from langchain_perceived_error.files import FileReadError, decode_line, parse_json
-from langchain_perceived_error.graph import DEFAULT_MAX_ATTEMPTS
-from langchain_perceived_error.judge import DEFAULT_CONCURRENCY, PerceivedErrorJudge, record_id_of
-from langchain_perceived_error.models import resolve_model
-from langchain_perceived_error.ordered import WINDOW_PER_SLOT, in_index_order_async
-from langchain_perceived_error.records import ReadReport, SourcedRecord, count_records, read_records
-from langchain_perceived_error.retries import DEFAULT_REQUEST_TIMEOUT_S
-from langchain_perceived_error.schemas import JudgeResult
-from langchain_perceived_error.summary import RunSummary
+from langchain_perceived_error.cli.summary import RunSummary
+from langchain_perceived_error.core.files import FileReadError, decode_line, parse_json
+from langchain_perceived_error.core.records import (
+    ReadReport,
+    SourcedRecord,
+    count_records,
+    read_records,
+)
+from langchain_perceived_error.core.schemas import JudgeResult
+from langchain_perceived_error.judge.graph import DEFAULT_MAX_ATTEMPTS
+from langchain_perceived_error.judge.models import resolve_model
+from langchain_perceived_error.judge.runner import (
+    DEFAULT_CONCURRENCY,
+    PerceivedErrorJudge,
+    record_id_of,
+)
+from langchain_perceived_error.transport.ordered import WINDOW_PER_SLOT, in_index_order_async
+from langchain_perceived_error.transport.retries import DEFAULT_REQUEST_TIMEOUT_S
 
 __all__ = ["judge_command"]
 

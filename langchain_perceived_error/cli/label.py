@@ -34,7 +34,7 @@ import typer
 from langsmith.utils import LangSmithError
 from rich.table import Table
 
-from langchain_perceived_error.cache import CacheError, DiskCache, with_cache
+from langchain_perceived_error.bench.cache import CacheError, DiskCache, with_cache
 from langchain_perceived_error.cli.app import app, progress_bar, say, stderr
 from langchain_perceived_error.cli.errors import InputError, Terminated
 from langchain_perceived_error.cli.options import (
@@ -52,6 +52,8 @@ from langchain_perceived_error.cli.paths import (
     check_not_input,
     check_outputs,
 )
+from langchain_perceived_error.core.records import ReadReport, count_records, read_records
+from langchain_perceived_error.core.schemas import LabelledRecord
 from langchain_perceived_error.datasets.labels import LabelFileError, LoadReport
 from langchain_perceived_error.datasets.langsmith_labels import (
     LangSmithLabelError,
@@ -65,9 +67,9 @@ from langchain_perceived_error.datasets.panel import (
     queue_item_for,
 )
 from langchain_perceived_error.datasets.reviews import ReviewItem, read_reviews
-from langchain_perceived_error.graph import DEFAULT_MAX_ATTEMPTS
-from langchain_perceived_error.judge import DEFAULT_CONCURRENCY
-from langchain_perceived_error.models import ModelSpec, ModelSpecError, resolve_model
+from langchain_perceived_error.judge.graph import DEFAULT_MAX_ATTEMPTS
+from langchain_perceived_error.judge.models import ModelSpec, ModelSpecError, resolve_model
+from langchain_perceived_error.judge.runner import DEFAULT_CONCURRENCY
 from langchain_perceived_error.online.clients import (
     LangSmithClients,
     ProjectNotFoundError,
@@ -80,9 +82,7 @@ from langchain_perceived_error.online.queues import (
     ensure_queue,
     push_items,
 )
-from langchain_perceived_error.records import ReadReport, count_records, read_records
-from langchain_perceived_error.retries import DEFAULT_REQUEST_TIMEOUT_S
-from langchain_perceived_error.schemas import LabelledRecord
+from langchain_perceived_error.transport.retries import DEFAULT_REQUEST_TIMEOUT_S
 
 __all__ = [
     "agreement_tables",

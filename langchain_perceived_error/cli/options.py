@@ -8,8 +8,8 @@ import typer
 
 from langchain_perceived_error.cli.errors import fail
 from langchain_perceived_error.online.clients import LangSmithClients, LangSmithConfigError
-from langchain_perceived_error.retries import DEFAULT_REQUEST_TIMEOUT_S
-from langchain_perceived_error.scrub import register_secret
+from langchain_perceived_error.redaction.scrub import register_secret
+from langchain_perceived_error.transport.retries import DEFAULT_REQUEST_TIMEOUT_S
 
 __all__ = [
     "ApiKeyOption",
@@ -78,7 +78,7 @@ TimeoutOption = Annotated[
         "as a transient error.",
     ),
 ]
-"""Use with ``= DEFAULT_REQUEST_TIMEOUT_S`` (:mod:`langchain_perceived_error.retries`)."""
+"""Use with ``= DEFAULT_REQUEST_TIMEOUT_S`` (:mod:`langchain_perceived_error.transport.retries`)."""
 
 
 def exit_with(error: Exception | str, code: int | None = None) -> NoReturn:

@@ -41,7 +41,7 @@ from langchain_perceived_error.cli.options import (
     exit_with,
     langsmith_clients,
 )
-from langchain_perceived_error.files import JsonLine, json_lines
+from langchain_perceived_error.core.files import JsonLine, json_lines
 from langchain_perceived_error.online.clients import (
     LangSmithClients,
     ProjectNotFoundError,
@@ -60,7 +60,7 @@ from langchain_perceived_error.online.queues import (
     flagged_items,
     push_items,
 )
-from langchain_perceived_error.retries import DEFAULT_REQUEST_TIMEOUT_S
+from langchain_perceived_error.transport.retries import DEFAULT_REQUEST_TIMEOUT_S
 
 __all__ = ["ResultsScan", "items_from_results", "queue_command"]
 

@@ -33,7 +33,17 @@ from rich.table import Table
 from langchain_perceived_error.cli.app import app, close_at_exit, say, stderr
 from langchain_perceived_error.cli.options import TimeoutOption, exit_with
 from langchain_perceived_error.cli.paths import prepare_report_dir
-from langchain_perceived_error.datasets.fireworks_jobs import (
+from langchain_perceived_error.core.prompts import PromptStyle
+from langchain_perceived_error.core.tokens import CounterName, resolve_token_counter
+from langchain_perceived_error.datasets.labels import LabelFileError, read_labelled
+from langchain_perceived_error.datasets.sft import (
+    DEFAULT_HOLDOUT,
+    DEFAULT_MAX_TOKENS,
+    SftBuildStats,
+    build_sft_files,
+    validate_sft_file,
+)
+from langchain_perceived_error.fireworks.jobs import (
     FireworksApiError,
     FireworksConfigError,
     JobConflictError,
@@ -52,18 +62,8 @@ from langchain_perceived_error.datasets.fireworks_jobs import (
     upload_sft_dir,
     wait_for_job,
 )
-from langchain_perceived_error.datasets.labels import LabelFileError, read_labelled
-from langchain_perceived_error.datasets.sft import (
-    DEFAULT_HOLDOUT,
-    DEFAULT_MAX_TOKENS,
-    SftBuildStats,
-    build_sft_files,
-    validate_sft_file,
-)
-from langchain_perceived_error.datasets.tokens import CounterName, resolve_token_counter
-from langchain_perceived_error.models import DEFAULT_FIREWORKS_MODEL
-from langchain_perceived_error.prompts import PromptStyle
-from langchain_perceived_error.retries import DEFAULT_REQUEST_TIMEOUT_S
+from langchain_perceived_error.judge.models import DEFAULT_FIREWORKS_MODEL
+from langchain_perceived_error.transport.retries import DEFAULT_REQUEST_TIMEOUT_S
 
 __all__ = [
     "NOT_FINISHED_EXIT_CODE",

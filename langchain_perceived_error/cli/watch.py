@@ -40,8 +40,8 @@ from langchain_perceived_error.cli.options import (
     exit_with,
     langsmith_clients,
 )
-from langchain_perceived_error.judge import DEFAULT_CONCURRENCY, PerceivedErrorJudge
-from langchain_perceived_error.models import ModelSpecError, resolve_model
+from langchain_perceived_error.judge.models import ModelSpecError, resolve_model
+from langchain_perceived_error.judge.runner import DEFAULT_CONCURRENCY, PerceivedErrorJudge
 from langchain_perceived_error.online.clients import (
     LangSmithClients,
     ProjectNotFoundError,
@@ -57,7 +57,7 @@ from langchain_perceived_error.online.watch import (
     Watcher,
     stop_on_signals,
 )
-from langchain_perceived_error.retries import DEFAULT_REQUEST_TIMEOUT_S
+from langchain_perceived_error.transport.retries import DEFAULT_REQUEST_TIMEOUT_S
 
 __all__ = ["watch_command"]
 

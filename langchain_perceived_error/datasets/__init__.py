@@ -1,36 +1,15 @@
-"""Datasets: labelled records, panel labelling, LangSmith datasets, Fireworks SFT files and jobs.
+"""Datasets: labelled records, panel labelling, reviews, LangSmith datasets and SFT files.
 
-A plain re-export list; each block is owned by the module(s) it names.
+Owns the labelled-record files (:mod:`.labels`), labels read back from LangSmith feedback
+(:mod:`.langsmith_labels`), the judge panel and its agreement report (:mod:`.panel`), human
+review files (:mod:`.reviews`), the deterministic split (:mod:`.split`), SFT files (:mod:`.sft`)
+and LangSmith dataset pushes (:mod:`.langsmith_dataset`).
+
+May import: :mod:`..online`, :mod:`..evaluation`, :mod:`..judge`, :mod:`..core`,
+:mod:`..transport`, :mod:`..redaction`.
 """
 
-# sft, fireworks and batch
-from langchain_perceived_error.datasets.batch import (
-    BatchNotReadyError,
-    BatchSubmission,
-    batch_request_row,
-    collect_batch_results,
-    get_batch_status,
-    prepare_batch_requests,
-    submit_batch_job,
-)
-from langchain_perceived_error.datasets.fireworks_jobs import (
-    FireworksApiError,
-    FireworksConfigError,
-    JobConflictError,
-    JobStatus,
-    PollPolicy,
-    RetryPolicy,
-    SftJobSpec,
-    SftValidationError,
-    create_or_reuse_sft_job,
-    default_eval_dataset,
-    fireworks_client,
-    get_job_status,
-    serving_instructions,
-    upload_dataset,
-    upload_sft_dir,
-    wait_for_job,
-)
+# sft
 from langchain_perceived_error.datasets.sft import (
     SftBuildStats,
     ValidationReport,
@@ -40,7 +19,6 @@ from langchain_perceived_error.datasets.sft import (
     validate_sft_file,
 )
 from langchain_perceived_error.datasets.split import split_records
-from langchain_perceived_error.datasets.tokens import TokenCounter, resolve_token_counter
 
 # isort: split
 # labels, reviews and panel
@@ -84,60 +62,35 @@ from langchain_perceived_error.datasets.reviews import (
 __all__ = [
     "ADJUDICATION_PROMPT",
     "AgreementReport",
-    "BatchNotReadyError",
-    "BatchSubmission",
     "DatasetPushError",
     "DatasetPushReport",
-    "FireworksApiError",
-    "FireworksConfigError",
-    "JobConflictError",
-    "JobStatus",
     "LabelFileError",
     "LangSmithLabelError",
     "LoadReport",
     "PanelLabeller",
     "PanelOutcome",
-    "PollPolicy",
-    "RetryPolicy",
     "ReviewItem",
     "ReviewVote",
     "SftBuildStats",
-    "SftJobSpec",
-    "SftValidationError",
-    "TokenCounter",
     "ValidationReport",
-    "batch_request_row",
     "build_adjudication_messages",
     "build_sft_files",
     "cohen_kappa",
-    "collect_batch_results",
-    "create_or_reuse_sft_job",
-    "default_eval_dataset",
     "example_payload",
     "feedback_provenance",
-    "fireworks_client",
-    "get_batch_status",
-    "get_job_status",
     "judge_messages_as_dicts",
     "load_judge_output",
     "load_labelled_jsonl",
     "load_langsmith_labels",
-    "prepare_batch_requests",
     "push_labelled_dataset",
     "queue_item_for",
     "read_labelled",
     "read_review_answers",
     "read_reviews",
-    "resolve_token_counter",
-    "serving_instructions",
     "sft_example",
     "source_ids",
     "split_records",
     "splits_from_sft_dir",
-    "submit_batch_job",
-    "upload_dataset",
-    "upload_sft_dir",
     "validate_sft_file",
-    "wait_for_job",
     "write_labelled",
 ]

@@ -1,6 +1,6 @@
 """Labelled records: the canonical JSONL and the loaders that read labelled files.
 
-Every loader yields :class:`~langchain_perceived_error.schemas.LabelledRecord` and fills a
+Every loader yields :class:`~langchain_perceived_error.core.schemas.LabelledRecord` and fills a
 :class:`LoadReport` as it goes:
 
 - :func:`load_judge_output`: a ``perceived-error judge`` output joined with the input it judged
@@ -37,12 +37,12 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from langchain_perceived_error import files
-from langchain_perceived_error.files import FileReadError
-from langchain_perceived_error.judge import record_id_of
-from langchain_perceived_error.records import ReadReport, SourcedRecord, read_records
-from langchain_perceived_error.schemas import LabelledRecord, Provenance, SourceIds, Verdict
-from langchain_perceived_error.transcript import TranscriptError, extract_transcript
+from langchain_perceived_error.core import files
+from langchain_perceived_error.core.files import FileReadError
+from langchain_perceived_error.core.records import ReadReport, SourcedRecord, read_records
+from langchain_perceived_error.core.schemas import LabelledRecord, Provenance, SourceIds, Verdict
+from langchain_perceived_error.core.transcript import TranscriptError, extract_transcript
+from langchain_perceived_error.judge.runner import record_id_of
 
 __all__ = [
     "HUMAN_REASONS",
@@ -169,7 +169,7 @@ def source_ids(record: Any) -> SourceIds:
 
 def read_json_lines(path: Path) -> Iterator[tuple[str, Any]]:
     """``(file:line, parsed JSON)`` for each non-blank line, read through the guarded reader
-    (:mod:`langchain_perceived_error.files`); a bad line or file raises LabelFileError.
+    (:mod:`langchain_perceived_error.core.files`); a bad line or file raises LabelFileError.
     """
     try:
         yield from files.read_json_lines(path)

@@ -4,9 +4,10 @@ Each record becomes one example:
 
 - ``inputs``: ``{"messages": [{"role": "user" | "assistant", "content": ...}, ...]}``: the turns
   the judge reads, as OpenAI-style dicts (the shape of
-  :func:`~langchain_perceived_error.experiments.labelled_examples`, so
-  :func:`~langchain_perceived_error.experiments.judge_target` and
-  :func:`~langchain_perceived_error.experiments.label_match_evaluator` run on it unchanged);
+  :func:`~langchain_perceived_error.evaluation.experiments.labelled_examples`, so
+  :func:`~langchain_perceived_error.evaluation.experiments.judge_target` and
+  :func:`~langchain_perceived_error.evaluation.experiments.label_match_evaluator` run on it
+  unchanged);
 - ``outputs``: ``{"perceived_error": bool, "reason": str}``;
 - ``metadata``: ``record_id``, ``sources`` (run, trace, thread, project ids), ``provenance`` (kind,
   by, at) and the record's own metadata under ``label_metadata``;
@@ -41,13 +42,13 @@ from langsmith import Client
 from langsmith.schemas import Dataset
 from langsmith.utils import LangSmithError
 
+from langchain_perceived_error.core.eligibility import skip_reason
+from langchain_perceived_error.core.files import FileReadError, read_json_lines
+from langchain_perceived_error.core.prompts import TRANSCRIPT_PREFIX, render_transcript
+from langchain_perceived_error.core.schemas import LabelledRecord
 from langchain_perceived_error.datasets.sft import HOLDOUT_FILE, TRAIN_FILE
 from langchain_perceived_error.datasets.split import split_records
-from langchain_perceived_error.eligibility import skip_reason
-from langchain_perceived_error.files import FileReadError, read_json_lines
 from langchain_perceived_error.online.clients import describe_error
-from langchain_perceived_error.prompts import TRANSCRIPT_PREFIX, render_transcript
-from langchain_perceived_error.schemas import LabelledRecord
 
 __all__ = [
     "DEFAULT_HOLDOUT",

@@ -1,7 +1,7 @@
 """Labelled records from LangSmith: ``perceived_error`` feedback on a project's runs and threads.
 
 :func:`load_langsmith_labels` reads the root runs that carry the feedback key, groups them by
-thread, and yields one :class:`~langchain_perceived_error.schemas.LabelledRecord` per run or
+thread, and yields one :class:`~langchain_perceived_error.core.schemas.LabelledRecord` per run or
 thread, filling a :class:`~langchain_perceived_error.datasets.labels.LoadReport`. A human's
 feedback wins over a model's (see :func:`feedback_provenance`); feedback without a 0/1 score is
 skipped and counted. LangSmith failures raise :class:`LangSmithLabelError`.
@@ -20,6 +20,18 @@ from langsmith import APIError
 from langsmith.schemas import Feedback
 from langsmith.utils import LangSmithError
 
+from langchain_perceived_error.core.schemas import (
+    LabelledRecord,
+    Provenance,
+    SourceIds,
+    Turn,
+    Verdict,
+)
+from langchain_perceived_error.core.transcript import (
+    TranscriptError,
+    extract_thread,
+    extract_transcript,
+)
 from langchain_perceived_error.datasets.labels import HUMAN_REASONS, LoadReport, text_or_none
 from langchain_perceived_error.online.clients import LangSmithClients, describe_error
 from langchain_perceived_error.online.feedback import FEEDBACK_KEY
@@ -27,12 +39,6 @@ from langchain_perceived_error.online.threads import (
     ThreadNotFoundError,
     ThreadReadError,
     read_thread,
-)
-from langchain_perceived_error.schemas import LabelledRecord, Provenance, SourceIds, Turn, Verdict
-from langchain_perceived_error.transcript import (
-    TranscriptError,
-    extract_thread,
-    extract_transcript,
 )
 
 __all__ = ["LangSmithLabelError", "feedback_provenance", "load_langsmith_labels"]

@@ -15,10 +15,10 @@ whose transcript cannot be read are counted as unreadable; neither is labelled n
 
 Adjudicators run through the same judge graph (eligibility, verdict validation, format retries,
 transport backoff, rate limiting): each is one
-:class:`~langchain_perceived_error.judge.PerceivedErrorJudge` over a thin chat model that swaps the
-judge prompt for the adjudication prompt, keeping the transcript exactly as
-:func:`~langchain_perceived_error.prompts.render_transcript` rendered it and asking for the same
-verdict JSON. The current trace's panel verdicts reach it through a context variable set around
+:class:`~langchain_perceived_error.judge.runner.PerceivedErrorJudge` over a thin chat model that
+swaps the judge prompt for the adjudication prompt, keeping the transcript exactly as
+:func:`~langchain_perceived_error.core.prompts.render_transcript` rendered it and asking for the
+same verdict JSON. The current trace's panel verdicts reach it through a context variable set around
 the adjudicators' calls.
 
 :class:`AgreementReport` counts each stage and keeps a 2x2 table per pair of panel members, from
@@ -53,23 +53,15 @@ from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 from langchain_core.outputs import ChatGeneration, ChatResult
 from langgraph.types import RetryPolicy
 
-from langchain_perceived_error.datasets.labels import source_ids
-from langchain_perceived_error.datasets.reviews import ReviewItem, ReviewVote
-from langchain_perceived_error.graph import DEFAULT_MAX_ATTEMPTS
-from langchain_perceived_error.judge import DEFAULT_CONCURRENCY, PerceivedErrorJudge, record_id_of
-from langchain_perceived_error.models import ModelSpec, model_name, resolve_model
-from langchain_perceived_error.online.queues import QueueItem, RunItem, ThreadItem
-from langchain_perceived_error.ordered import in_order, in_order_async
-from langchain_perceived_error.prompts import (
+from langchain_perceived_error.core.prompts import (
     SYSTEM_PROMPT,
     TRANSCRIPT_PREFIX,
     normalise_line_breaks,
     render_transcript,
     render_verdict,
 )
-from langchain_perceived_error.records import SourcedRecord
-from langchain_perceived_error.retries import DEFAULT_TRANSPORT_RETRY
-from langchain_perceived_error.schemas import (
+from langchain_perceived_error.core.records import SourcedRecord
+from langchain_perceived_error.core.schemas import (
     JudgeResult,
     JudgeStatus,
     LabelledRecord,
@@ -78,6 +70,18 @@ from langchain_perceived_error.schemas import (
     Turn,
     Verdict,
 )
+from langchain_perceived_error.datasets.labels import source_ids
+from langchain_perceived_error.datasets.reviews import ReviewItem, ReviewVote
+from langchain_perceived_error.judge.graph import DEFAULT_MAX_ATTEMPTS
+from langchain_perceived_error.judge.models import ModelSpec, model_name, resolve_model
+from langchain_perceived_error.judge.runner import (
+    DEFAULT_CONCURRENCY,
+    PerceivedErrorJudge,
+    record_id_of,
+)
+from langchain_perceived_error.online.queues import QueueItem, RunItem, ThreadItem
+from langchain_perceived_error.transport.ordered import in_order, in_order_async
+from langchain_perceived_error.transport.retries import DEFAULT_TRANSPORT_RETRY
 
 __all__ = [
     "ADJUDICATION_PREFIX",
@@ -703,10 +707,11 @@ class PanelLabeller:
     ) -> Iterator[PanelOutcome]:
         """Label traces in threads (``concurrency`` traces at once), yielding in input order.
 
-        ``records`` are trace records or :class:`~langchain_perceived_error.records.SourcedRecord`
-        (whose ``file:line`` is the id of a record without one). ``answers`` (human labels by id)
-        and ``pending`` (unanswered review items by id) come from earlier runs: those traces are
-        not judged again (see :func:`plan_outcomes`).
+        ``records`` are trace records or
+        :class:`~langchain_perceived_error.core.records.SourcedRecord` (whose ``file:line`` is the
+        id of a record without one). ``answers`` (human labels by id) and ``pending`` (unanswered
+        review items by id) come from earlier runs: those traces are not judged again (see
+        :func:`plan_outcomes`).
         """
         planned = plan_outcomes(records, answers or {}, pending or {})
         return in_order(

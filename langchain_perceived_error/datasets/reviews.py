@@ -16,6 +16,14 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from langchain_perceived_error.core.prompts import render_transcript
+from langchain_perceived_error.core.schemas import (
+    LabelledRecord,
+    Provenance,
+    SourceIds,
+    Turn,
+    Verdict,
+)
 from langchain_perceived_error.datasets.labels import (
     HUMAN_REASONS,
     LabelFileError,
@@ -23,8 +31,6 @@ from langchain_perceived_error.datasets.labels import (
     expect_object,
     read_json_lines,
 )
-from langchain_perceived_error.prompts import render_transcript
-from langchain_perceived_error.schemas import LabelledRecord, Provenance, SourceIds, Turn, Verdict
 
 __all__ = ["ReviewItem", "ReviewVote", "read_review_answers", "read_reviews"]
 

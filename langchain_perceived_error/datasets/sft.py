@@ -1,8 +1,8 @@
 """Fireworks SFT files from labelled records, and a local validator for them.
 
 One function renders an example, :func:`sft_example`, and it is built on the judge's own
-:func:`~langchain_perceived_error.prompts.build_judge_messages` and
-:func:`~langchain_perceived_error.prompts.render_verdict`: the system message is the judge
+:func:`~langchain_perceived_error.core.prompts.build_judge_messages` and
+:func:`~langchain_perceived_error.core.prompts.render_verdict`: the system message is the judge
 prompt, the user message the transcript exactly as the judge renders it at inference, and the
 assistant message the verdict JSON exactly as the judge must answer. Train/serve skew cannot creep
 in through a second rendering, because there is none.
@@ -10,7 +10,7 @@ in through a second rendering, because there is none.
 :func:`build_sft_files` goes, in order: drop records the judge would skip (no user turn after an
 assistant turn: the judge never calls a model for them), drop duplicate transcripts (the first
 one is kept; conflicting labels are counted), drop examples over ``max_tokens`` (counted; see
-:mod:`~langchain_perceived_error.datasets.tokens` for the counter), split by conversation
+:mod:`~langchain_perceived_error.core.tokens` for the counter), split by conversation
 (:func:`~langchain_perceived_error.datasets.split.split_records`), add class weights to the
 train file when asked, and write ``train.jsonl``, ``holdout.jsonl`` and ``stats.json``.
 
@@ -33,16 +33,10 @@ from typing import Any
 from langchain_core.messages import BaseMessage
 from pydantic import BaseModel, Field
 
-from langchain_perceived_error.datasets.split import conversation_key, split_records
-from langchain_perceived_error.datasets.tokens import (
-    TokenCounter,
-    count_message_tokens,
-    resolve_token_counter,
-)
-from langchain_perceived_error.eligibility import skip_reason
-from langchain_perceived_error.files import JsonLine, RawLine, numbered_lines, parse_line
-from langchain_perceived_error.parsing import VerdictParseError, parse_verdict
-from langchain_perceived_error.prompts import (
+from langchain_perceived_error.core.eligibility import skip_reason
+from langchain_perceived_error.core.files import JsonLine, RawLine, numbered_lines, parse_line
+from langchain_perceived_error.core.parsing import VerdictParseError, parse_verdict
+from langchain_perceived_error.core.prompts import (
     PROMPT_VERSION,
     PROMPT_VERSIONS,
     PromptStyle,
@@ -50,7 +44,13 @@ from langchain_perceived_error.prompts import (
     render_transcript,
     render_verdict,
 )
-from langchain_perceived_error.schemas import LabelledRecord, Turn
+from langchain_perceived_error.core.schemas import LabelledRecord, Turn
+from langchain_perceived_error.core.tokens import (
+    TokenCounter,
+    count_message_tokens,
+    resolve_token_counter,
+)
+from langchain_perceived_error.datasets.split import conversation_key, split_records
 
 __all__ = [
     "DEFAULT_HOLDOUT",

@@ -20,7 +20,7 @@ import math
 from collections import defaultdict
 from collections.abc import Sequence
 
-from langchain_perceived_error.schemas import LabelledRecord
+from langchain_perceived_error.core.schemas import LabelledRecord
 
 __all__ = ["conversation_key", "split_records"]
 

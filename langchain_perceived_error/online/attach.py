@@ -63,7 +63,7 @@ from typing import Any
 from langsmith import APIError, NotFoundError
 
 from langchain_perceived_error import __version__
-from langchain_perceived_error.models import DEFAULT_MODEL, FIREWORKS_KEY_VAR
+from langchain_perceived_error.judge.models import DEFAULT_MODEL, FIREWORKS_KEY_VAR
 from langchain_perceived_error.online.clients import LangSmithClients, resolve_project
 from langchain_perceived_error.online.feedback import FEEDBACK_KEY
 from langchain_perceived_error.online.queues import ensure_queue

@@ -32,7 +32,7 @@ from types import TracebackType
 from langsmith import APITimeoutError, Client, Langsmith, NotFoundError
 from langsmith.utils import LangSmithError, LangSmithNotFoundError, LangSmithRetry
 
-from langchain_perceived_error.retries import DEFAULT_REQUEST_TIMEOUT_S
+from langchain_perceived_error.transport.retries import DEFAULT_REQUEST_TIMEOUT_S
 
 __all__ = [
     "DEFAULT_API_URL",

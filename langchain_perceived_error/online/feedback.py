@@ -1,6 +1,6 @@
 """Write a judgement to LangSmith as ``perceived_error`` feedback, idempotently.
 
-What is written, by :class:`~langchain_perceived_error.schemas.JudgeStatus`:
+What is written, by :class:`~langchain_perceived_error.core.schemas.JudgeStatus`:
 
 - **judged**: score 1 (perceived error) or 0, comment = the verdict's reason;
 - **skipped** (not multi-turn): nothing; the returned :class:`FeedbackWrite` says so;
@@ -12,8 +12,8 @@ and ``extra`` ``{status, model, prompt_version, attempts, input_tokens, output_t
 ``session_id``, ``start_time`` and ``trace_id`` are always sent (LangSmith needs them).
 
 Idempotency: the feedback id is :func:`feedback_id`, a uuid5 of the key, the run the feedback is on
-and :data:`~langchain_perceived_error.prompts.PROMPT_VERSION`; a new prompt version writes a new
-feedback. The spec does not say what ``POST /feedback`` does with an id that exists, so a write
+and :data:`~langchain_perceived_error.core.prompts.PROMPT_VERSION`; a new prompt version writes a
+new feedback. The spec does not say what ``POST /feedback`` does with an id that exists, so a write
 looks before it writes: ``GET /feedback/{id}``; when the feedback exists its score and comment
 are updated (``PATCH``), else it is created, and a 409 on create (a concurrent writer, or a
 server that rejects a known id) becomes the update. Re-runs therefore never duplicate whether the
@@ -38,10 +38,10 @@ from uuid import UUID
 
 from langsmith.utils import LangSmithConflictError, LangSmithError, LangSmithNotFoundError
 
+from langchain_perceived_error.core.prompts import PROMPT_VERSION
+from langchain_perceived_error.core.schemas import JudgeResult, JudgeStatus
 from langchain_perceived_error.online.clients import LangSmithClients
 from langchain_perceived_error.online.threads import ThreadJudgement
-from langchain_perceived_error.prompts import PROMPT_VERSION
-from langchain_perceived_error.schemas import JudgeResult, JudgeStatus
 
 __all__ = [
     "FEEDBACK_KEY",

@@ -30,7 +30,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from langchain_perceived_error.files import FileReadError, read_json_file
+from langchain_perceived_error.core.files import FileReadError, read_json_file
 
 __all__ = [
     "STATE_SCHEMA_VERSION",

@@ -5,8 +5,8 @@ A thread is the root traces of one project that share a ``thread_id`` (or ``sess
 ``threads.list_traces`` (``GET /api/v2/threads/{thread_id}/traces``; the hand-written
 ``Client.read_thread`` is deprecated), every page, and returns run-like dicts
 (``id``, ``trace_id``, ``name``, ``start_time``, ``inputs``, ``outputs``) in start-time order, the
-shape :func:`~langchain_perceived_error.transcript.extract_thread` reads. Each trace usually repeats
-the history before it; the transcript merges them so every message appears once.
+shape :func:`~langchain_perceived_error.core.transcript.extract_thread` reads. Each trace usually
+repeats the history before it; the transcript merges them so every message appears once.
 
 The selects INPUTS, OUTPUTS and TURN_NUMBER are in the SDK's ``ThreadTraceSelect`` but not in the
 published spec's enum (2026-05-21). A server that rejects them (400 or 422 naming the selects) is
@@ -31,9 +31,9 @@ from typing import Any, Literal
 from langsmith import APIError, APIStatusError
 from langsmith.types import ThreadTrace
 
-from langchain_perceived_error.judge import PerceivedErrorJudge
+from langchain_perceived_error.core.schemas import JudgeResult
+from langchain_perceived_error.judge.runner import PerceivedErrorJudge
 from langchain_perceived_error.online.clients import LangSmithClients
-from langchain_perceived_error.schemas import JudgeResult
 
 __all__ = [
     "FALLBACK_TRACE_SELECTS",

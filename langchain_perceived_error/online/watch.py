@@ -71,7 +71,8 @@ from typing import Any, TypeVar, cast
 from langsmith import APIError
 from langsmith.utils import LangSmithError
 
-from langchain_perceived_error.judge import DEFAULT_CONCURRENCY, PerceivedErrorJudge
+from langchain_perceived_error.core.schemas import JudgeResult, JudgeStatus
+from langchain_perceived_error.judge.runner import DEFAULT_CONCURRENCY, PerceivedErrorJudge
 from langchain_perceived_error.online.clients import (
     LangSmithClients,
     describe_error,
@@ -105,7 +106,6 @@ from langchain_perceived_error.online.threads import (
     ThreadReadError,
     read_thread,
 )
-from langchain_perceived_error.schemas import JudgeResult, JudgeStatus
 
 __all__ = [
     "DEFAULT_BATCH_SIZE",

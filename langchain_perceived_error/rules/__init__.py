@@ -2,10 +2,10 @@
 
 :class:`RulesJudge` is a :class:`~langchain_core.language_models.BaseChatModel`, so it runs
 through exactly the same judge graph as an LLM judge. It receives the messages built by
-:func:`~langchain_perceived_error.prompts.build_judge_messages`, reads the turns back from the
+:func:`~langchain_perceived_error.core.prompts.build_judge_messages`, reads the turns back from the
 rendered ``<transcript>`` block, looks for perceived-error signals and answers with the verdict
-JSON from :func:`~langchain_perceived_error.prompts.render_verdict`. It needs no keys, no network
-and reports no token usage.
+JSON from :func:`~langchain_perceived_error.core.prompts.render_verdict`. It needs no keys, no
+network and reports no token usage.
 
 Modules, data flowing downward:
 

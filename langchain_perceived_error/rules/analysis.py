@@ -7,7 +7,8 @@ from collections.abc import Iterable, Sequence
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from langchain_perceived_error.eligibility import skip_reason
+from langchain_perceived_error.core.eligibility import skip_reason
+from langchain_perceived_error.core.schemas import Turn, Verdict
 from langchain_perceived_error.rules.kinds import (
     NO_SIGNAL_REASON,
     NO_USER_TURN_AFTER_AI_REASON,
@@ -38,7 +39,6 @@ from langchain_perceived_error.rules.patterns import (
     STOPWORDS,
 )
 from langchain_perceived_error.rules.similarity import content_words, coverage, similarity, tokens
-from langchain_perceived_error.schemas import Turn, Verdict
 
 MAX_QUOTE_CHARS = 80
 """Quotes in reasons are cut to about this many characters."""

@@ -10,9 +10,9 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
 from langchain_core.outputs import ChatGeneration, ChatResult
 
-from langchain_perceived_error.prompts import parse_rendered_transcript, render_verdict
+from langchain_perceived_error.core.prompts import parse_rendered_transcript, render_verdict
+from langchain_perceived_error.core.schemas import Turn
 from langchain_perceived_error.rules.analysis import judge_turns
-from langchain_perceived_error.schemas import Turn
 
 __all__ = ["RulesJudge"]
 
@@ -36,16 +36,16 @@ class RulesJudge(BaseChatModel):
     """The offline perceived-error judge: deterministic rules behind a chat-model interface.
 
     It answers the messages from
-    :func:`~langchain_perceived_error.prompts.build_judge_messages` with one verdict JSON
+    :func:`~langchain_perceived_error.core.prompts.build_judge_messages` with one verdict JSON
     object, exactly as an LLM judge must, so it runs through the same graph. It needs no keys
     or network and reports no token usage.
 
     Example:
         .. code-block:: python
 
-            from langchain_perceived_error.prompts import build_judge_messages
+            from langchain_perceived_error.core.prompts import build_judge_messages
             from langchain_perceived_error.rules import RulesJudge
-            from langchain_perceived_error.schemas import Turn
+            from langchain_perceived_error.core.schemas import Turn
 
             turns = [
                 Turn(role="human", text="Book it for Tuesday."),

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 import vcr
 
-from langchain_perceived_error import JudgeStatus, PerceivedErrorJudge, resolve_model
-from langchain_perceived_error.models import DEFAULT_MODEL
+from langchain_perceived_error import JudgeStatus, PerceivedErrorJudge
+from langchain_perceived_error.judge.models import DEFAULT_MODEL, resolve_model
 
 CASSETTE = Path(__file__).parent / "cassettes" / "fireworks_default_model.yaml"
 HAVE_KEY = bool(os.environ.get("FIREWORKS_API_KEY"))

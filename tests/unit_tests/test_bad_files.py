@@ -13,9 +13,11 @@ from pathlib import Path
 
 import pytest
 
-from langchain_perceived_error import files
 from langchain_perceived_error.bench.data import BenchDataError, load_labelled
+from langchain_perceived_error.bench.pricing import PriceFileError, load_price_file
 from langchain_perceived_error.cli.queue import ResultsScan, items_from_results
+from langchain_perceived_error.core import files
+from langchain_perceived_error.core.files import FileReadError, Limits
 from langchain_perceived_error.datasets.labels import (
     LabelFileError,
     load_judge_output,
@@ -28,9 +30,7 @@ from langchain_perceived_error.datasets.langsmith_dataset import (
 )
 from langchain_perceived_error.datasets.reviews import read_reviews
 from langchain_perceived_error.datasets.sft import validate_sft_file
-from langchain_perceived_error.files import FileReadError, Limits
 from langchain_perceived_error.online.state import StateFileError, load_state
-from langchain_perceived_error.pricing import PriceFileError, load_price_file
 from tests.unit_tests.test_cli import run_cli
 
 SMALL_LIMIT = 4096

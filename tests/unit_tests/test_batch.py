@@ -7,9 +7,11 @@ from langchain_core.messages import convert_to_openai_messages
 from typer.testing import CliRunner
 
 from langchain_perceived_error import PerceivedErrorJudge
-from langchain_perceived_error.budget import DEFAULT_MAX_INPUT_TOKENS
 from langchain_perceived_error.cli import app
-from langchain_perceived_error.datasets.batch import (
+from langchain_perceived_error.core.budget import DEFAULT_MAX_INPUT_TOKENS
+from langchain_perceived_error.core.prompts import render_verdict
+from langchain_perceived_error.core.schemas import Turn
+from langchain_perceived_error.fireworks.batch import (
     BatchNotReadyError,
     batch_input_budget,
     batch_model_id,
@@ -18,13 +20,11 @@ from langchain_perceived_error.datasets.batch import (
     prepare_batch_requests,
     submit_batch_job,
 )
-from langchain_perceived_error.datasets.fireworks_jobs import (
+from langchain_perceived_error.fireworks.jobs import (
     FireworksConfigError,
     JobConflictError,
     PollPolicy,
 )
-from langchain_perceived_error.prompts import render_verdict
-from langchain_perceived_error.schemas import Turn
 from tests.fakes import ScriptedChatModel
 from tests.servers.fireworks_server import API_KEY, rules_responder
 from tests.unit_tests.test_cli import FIELDS  # the `judge` output line

@@ -16,12 +16,14 @@ from rich.console import Console
 from typer.testing import CliRunner
 
 from langchain_perceived_error.bench import report as report_module
+from langchain_perceived_error.bench.cache import DiskCache
 from langchain_perceived_error.bench.data import (
     BenchDataError,
     FieldMapping,
     load_labelled,
     parse_slices,
 )
+from langchain_perceived_error.bench.pricing import ModelPrice
 from langchain_perceived_error.bench.report import BenchReport, bench_table, write_report
 from langchain_perceived_error.bench.runner import (
     BenchSettings,
@@ -30,10 +32,8 @@ from langchain_perceived_error.bench.runner import (
     run_benchmark,
 )
 from langchain_perceived_error.bench.scoring import score_run
-from langchain_perceived_error.cache import DiskCache
 from langchain_perceived_error.cli import app
-from langchain_perceived_error.pricing import ModelPrice
-from langchain_perceived_error.schemas import JudgeStatus
+from langchain_perceived_error.core.schemas import JudgeStatus
 from tests.fakes import ScriptedChatModel
 from tests.unit_tests.test_graph import FAST_RETRY
 

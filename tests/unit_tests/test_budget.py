@@ -1,9 +1,9 @@
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from langchain_perceived_error.budget import estimate_tokens, fit_to_budget
-from langchain_perceived_error.eligibility import skip_reason
-from langchain_perceived_error.schemas import Turn
+from langchain_perceived_error.core.budget import estimate_tokens, fit_to_budget
+from langchain_perceived_error.core.eligibility import skip_reason
+from langchain_perceived_error.core.schemas import Turn
 
 
 def turn(role, text):
@@ -51,7 +51,7 @@ def test_evidence_alone_over_budget_is_shortened_in_the_middle():
 
 def test_the_budget_follows_the_models_context_when_its_profile_gives_it():
     from langchain_perceived_error import PerceivedErrorJudge
-    from langchain_perceived_error.budget import DEFAULT_MAX_INPUT_TOKENS, budget_for_model
+    from langchain_perceived_error.core.budget import DEFAULT_MAX_INPUT_TOKENS, budget_for_model
     from tests.fakes import ScriptedChatModel
 
     long_context = ScriptedChatModel(script=["x"], profile={"max_input_tokens": 128_000})

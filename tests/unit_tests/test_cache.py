@@ -8,10 +8,7 @@ import pytest
 from langchain_core.messages import AIMessage, HumanMessage
 from langchain_core.outputs import ChatGeneration, Generation
 
-from langchain_perceived_error.bench.data import FieldMapping, load_labelled
-from langchain_perceived_error.bench.runner import BenchSettings, build_judges, run_benchmark
-from langchain_perceived_error.bench.scoring import score_run
-from langchain_perceived_error.cache import (
+from langchain_perceived_error.bench.cache import (
     CACHE_FILE_NAME,
     CACHE_METADATA_KEY,
     CacheError,
@@ -20,7 +17,10 @@ from langchain_perceived_error.cache import (
     cache_marker,
     with_cache,
 )
-from langchain_perceived_error.models import resolve_model
+from langchain_perceived_error.bench.data import FieldMapping, load_labelled
+from langchain_perceived_error.bench.runner import BenchSettings, build_judges, run_benchmark
+from langchain_perceived_error.bench.scoring import score_run
+from langchain_perceived_error.judge.models import resolve_model
 from tests.unit_tests.test_fireworks_local import PATH, completion
 from tests.unit_tests.test_graph import FAST_RETRY
 

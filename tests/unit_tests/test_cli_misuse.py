@@ -184,7 +184,7 @@ def test_the_bundled_sample_can_be_benchmarked_and_the_charts_hint_names_the_ext
 def test_the_run_summary_is_legible_on_an_ordinary_terminal(width):
     from rich.console import Console
 
-    from langchain_perceived_error.summary import RunSummary
+    from langchain_perceived_error.cli.summary import RunSummary
 
     summary = RunSummary(model="fireworks:accounts/fireworks/models/qwen3p5-35b-a3b")
     console = Console(width=width, record=True, file=io.StringIO())

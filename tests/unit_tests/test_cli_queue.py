@@ -10,7 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from langchain_perceived_error.cli import app
-from langchain_perceived_error.judge import PerceivedErrorJudge
+from langchain_perceived_error.judge.runner import PerceivedErrorJudge
 from langchain_perceived_error.online.clients import LangSmithClients
 from langchain_perceived_error.online.feedback import write_thread_feedback
 from langchain_perceived_error.online.threads import judge_thread

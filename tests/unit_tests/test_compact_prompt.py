@@ -7,7 +7,7 @@ from typer.testing import CliRunner
 
 from langchain_perceived_error import PerceivedErrorJudge
 from langchain_perceived_error.cli import app
-from langchain_perceived_error.prompts import (
+from langchain_perceived_error.core.prompts import (
     COMPACT_SYSTEM_PROMPT,
     PROMPT_VERSIONS,
     SYSTEM_PROMPT,

@@ -15,10 +15,10 @@ from langchain_perceived_error.bench.cost import (
     measure_sample,
     project_costs,
 )
+from langchain_perceived_error.bench.pricing import PRICES_ENV_VAR
 from langchain_perceived_error.cli import app
-from langchain_perceived_error.pricing import PRICES_ENV_VAR
-from langchain_perceived_error.prompts import build_judge_messages
-from langchain_perceived_error.transcript import extract_transcript
+from langchain_perceived_error.core.prompts import build_judge_messages
+from langchain_perceived_error.core.transcript import extract_transcript
 
 OSS = "fireworks:accounts/fireworks/models/gpt-oss-120b"
 SAMPLE = Path(__file__).resolve().parents[2] / "cookbook" / "data" / "sample_traces.jsonl"

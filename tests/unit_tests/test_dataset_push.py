@@ -12,6 +12,14 @@ from langsmith import evaluate
 from typer.testing import CliRunner
 
 from langchain_perceived_error.cli import app
+from langchain_perceived_error.core.records import ReadReport, read_records
+from langchain_perceived_error.core.schemas import (
+    LabelledRecord,
+    Provenance,
+    SourceIds,
+    Turn,
+    Verdict,
+)
 from langchain_perceived_error.datasets.labels import write_labelled
 from langchain_perceived_error.datasets.langsmith_dataset import (
     DatasetPushError,
@@ -23,13 +31,11 @@ from langchain_perceived_error.datasets.langsmith_dataset import (
 from langchain_perceived_error.datasets.panel import PanelLabeller
 from langchain_perceived_error.datasets.sft import build_sft_files
 from langchain_perceived_error.datasets.split import split_records
-from langchain_perceived_error.experiments import (
+from langchain_perceived_error.evaluation.experiments import (
     judge_target,
     label_match_evaluator,
     labelled_examples,
 )
-from langchain_perceived_error.records import ReadReport, read_records
-from langchain_perceived_error.schemas import LabelledRecord, Provenance, SourceIds, Turn, Verdict
 from tests.servers.langsmith_capture import LocalLangSmith
 
 SAMPLE = "cookbook/data/sample_traces.jsonl"

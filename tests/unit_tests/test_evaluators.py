@@ -14,7 +14,9 @@ from langsmith import aevaluate, evaluate
 from langsmith.evaluation.evaluator import EvaluationResult, RunEvaluator
 from langsmith.schemas import Example, Run
 
-from langchain_perceived_error.evaluators import (
+from langchain_perceived_error.core.prompts import PROMPT_VERSION
+from langchain_perceived_error.core.schemas import JudgeResult, JudgeStatus, Verdict
+from langchain_perceived_error.evaluation.evaluators import (
     DEFAULT_KEY,
     PerceivedErrorEvaluator,
     create_async_perceived_error_evaluator,
@@ -22,9 +24,7 @@ from langchain_perceived_error.evaluators import (
     evaluation_result,
     thread_id_of,
 )
-from langchain_perceived_error.judge import PerceivedErrorJudge
-from langchain_perceived_error.prompts import PROMPT_VERSION
-from langchain_perceived_error.schemas import JudgeResult, JudgeStatus, Verdict
+from langchain_perceived_error.judge.runner import PerceivedErrorJudge
 from tests.fakes import ScriptedChatModel, ScriptedError
 
 CORRECTED = [

@@ -17,12 +17,14 @@ from openevals.simulators import (
     run_multiturn_simulation_async,
 )
 
-from langchain_perceived_error.evaluators import (
+from langchain_perceived_error.core.schemas import JudgeResult, JudgeStatus
+from langchain_perceived_error.core.transcript import TranscriptError
+from langchain_perceived_error.evaluation.evaluators import (
     PerceivedErrorEvaluator,
     create_async_perceived_error_evaluator,
     create_perceived_error_evaluator,
 )
-from langchain_perceived_error.experiments import (
+from langchain_perceived_error.evaluation.experiments import (
     LabelScore,
     ajudge_target,
     areplay_target,
@@ -42,9 +44,7 @@ from langchain_perceived_error.experiments import (
     simulation_record,
     simulation_target,
 )
-from langchain_perceived_error.judge import PerceivedErrorJudge
-from langchain_perceived_error.schemas import JudgeResult, JudgeStatus
-from langchain_perceived_error.transcript import TranscriptError
+from langchain_perceived_error.judge.runner import PerceivedErrorJudge
 from tests.fakes import ScriptedChatModel
 
 CORRECTED = [

@@ -29,14 +29,14 @@ from fireworks.types.dataset_upload_response import DatasetUploadResponse
 from fireworks.types.model import Model
 from fireworks.types.supervised_fine_tuning_job import SupervisedFineTuningJob
 
-from langchain_perceived_error import resolve_model
-from langchain_perceived_error.datasets.batch import (
+from langchain_perceived_error.datasets.sft import build_sft_files
+from langchain_perceived_error.fireworks.batch import (
     collect_batch_results,
     get_batch_status,
     prepare_batch_requests,
     submit_batch_job,
 )
-from langchain_perceived_error.datasets.fireworks_jobs import (
+from langchain_perceived_error.fireworks.jobs import (
     PollPolicy,
     SftJobSpec,
     check_base_model,
@@ -46,8 +46,7 @@ from langchain_perceived_error.datasets.fireworks_jobs import (
     upload_sft_dir,
     wait_for_job,
 )
-from langchain_perceived_error.datasets.sft import build_sft_files
-from langchain_perceived_error.models import DEFAULT_FIREWORKS_MODEL
+from langchain_perceived_error.judge.models import DEFAULT_FIREWORKS_MODEL, resolve_model
 from tests.servers.fireworks_server import LocalFireworks, completion
 from tests.unit_tests import test_fireworks_local
 from tests.unit_tests.test_batch import MODEL, traces  # noqa: F401 (fixture)

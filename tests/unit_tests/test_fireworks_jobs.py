@@ -8,7 +8,8 @@ import pytest
 from typer.testing import CliRunner
 
 from langchain_perceived_error.cli import app
-from langchain_perceived_error.datasets.fireworks_jobs import (
+from langchain_perceived_error.datasets.sft import build_sft_files
+from langchain_perceived_error.fireworks.jobs import (
     FireworksApiError,
     JobConflictError,
     PollPolicy,
@@ -20,7 +21,6 @@ from langchain_perceived_error.datasets.fireworks_jobs import (
     upload_dataset,
     upload_sft_dir,
 )
-from langchain_perceived_error.datasets.sft import build_sft_files
 from tests.servers.fireworks_server import API_KEY
 from tests.unit_tests.test_sft import records
 

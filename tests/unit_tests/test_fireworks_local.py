@@ -4,9 +4,9 @@ import json
 
 import pytest
 
-from langchain_perceived_error import JudgeStatus, PerceivedErrorJudge, resolve_model
-from langchain_perceived_error.models import DEFAULT_FIREWORKS_MODEL
-from langchain_perceived_error.prompts import SYSTEM_PROMPT
+from langchain_perceived_error import JudgeStatus, PerceivedErrorJudge
+from langchain_perceived_error.core.prompts import SYSTEM_PROMPT
+from langchain_perceived_error.judge.models import DEFAULT_FIREWORKS_MODEL, resolve_model
 from tests.unit_tests.test_graph import CONVERSATION, FAST_RETRY
 
 PATH = "/inference/v1/chat/completions"

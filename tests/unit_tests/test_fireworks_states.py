@@ -14,18 +14,19 @@ from fireworks.types.batch_inference_job import BatchInferenceJob
 from fireworks.types.supervised_fine_tuning_job import SupervisedFineTuningJob
 from typer.testing import CliRunner
 
-from langchain_perceived_error import JudgeStatus, PerceivedErrorJudge, resolve_model
+from langchain_perceived_error import JudgeStatus, PerceivedErrorJudge
 from langchain_perceived_error.bench.cost import TokenProfile, project_costs
+from langchain_perceived_error.bench.pricing import price_for
 from langchain_perceived_error.cli import app
-from langchain_perceived_error.datasets.batch import (
+from langchain_perceived_error.cli.summary import RunSummary
+from langchain_perceived_error.fireworks.batch import (
     BatchNotReadyError,
     collect_batch_results,
     prepare_batch_requests,
     submit_batch_job,
 )
-from langchain_perceived_error.datasets.fireworks_jobs import JobConflictError, JobStatus
-from langchain_perceived_error.pricing import price_for
-from langchain_perceived_error.summary import RunSummary
+from langchain_perceived_error.fireworks.jobs import JobConflictError, JobStatus
+from langchain_perceived_error.judge.models import resolve_model
 from tests.servers.fireworks_server import API_KEY
 from tests.unit_tests.test_batch import FAST, MODEL, traces  # noqa: F401 (fixture)
 

@@ -6,16 +6,11 @@ import json
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from langchain_perceived_error import (
-    JudgeStatus,
-    PerceivedErrorJudge,
-    TranscriptError,
-    VerdictParseError,
-    extract_transcript,
-    parse_verdict,
-)
-from langchain_perceived_error.prompts import parse_rendered_transcript, render_transcript
-from langchain_perceived_error.schemas import Turn
+from langchain_perceived_error import JudgeStatus, PerceivedErrorJudge
+from langchain_perceived_error.core.parsing import VerdictParseError, parse_verdict
+from langchain_perceived_error.core.prompts import parse_rendered_transcript, render_transcript
+from langchain_perceived_error.core.schemas import Turn
+from langchain_perceived_error.core.transcript import TranscriptError, extract_transcript
 
 TEXT = st.text(max_size=200)
 JSON_LEAF = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | TEXT

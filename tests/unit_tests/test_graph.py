@@ -5,10 +5,12 @@ from langchain_core.messages import AIMessage, HumanMessage
 from langgraph.graph.state import CompiledStateGraph
 from langgraph.types import RetryPolicy
 
-from langchain_perceived_error import JudgeStatus, PerceivedErrorJudge, Turn, build_judge_graph
-from langchain_perceived_error.prompts import build_judge_messages
-from langchain_perceived_error.records import UnreadableRecord
-from langchain_perceived_error.retries import is_transient_error
+from langchain_perceived_error import JudgeStatus, PerceivedErrorJudge
+from langchain_perceived_error.core.prompts import build_judge_messages
+from langchain_perceived_error.core.records import UnreadableRecord
+from langchain_perceived_error.core.schemas import Turn
+from langchain_perceived_error.judge.graph import build_judge_graph
+from langchain_perceived_error.transport.retries import is_transient_error
 from tests.fakes import ScriptedChatModel, ScriptedError
 
 FAST_RETRY = RetryPolicy(

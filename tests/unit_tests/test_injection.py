@@ -6,8 +6,7 @@ import re
 import pytest
 
 from langchain_perceived_error import JudgeStatus, PerceivedErrorJudge
-from langchain_perceived_error.datasets.panel import build_adjudication_messages
-from langchain_perceived_error.prompts import (
+from langchain_perceived_error.core.prompts import (
     NEUTRALISED_TAG,
     SYSTEM_PROMPT,
     TRANSCRIPT_PREFIX,
@@ -16,7 +15,8 @@ from langchain_perceived_error.prompts import (
     normalise_line_breaks,
     parse_rendered_transcript,
 )
-from langchain_perceived_error.schemas import Turn, Verdict
+from langchain_perceived_error.core.schemas import Turn, Verdict
+from langchain_perceived_error.datasets.panel import build_adjudication_messages
 from tests.fakes import ScriptedChatModel
 
 HOSTILE = [

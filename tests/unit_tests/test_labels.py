@@ -14,6 +14,13 @@ from langsmith.schemas import Feedback
 from typer.testing import CliRunner
 
 from langchain_perceived_error.cli import app
+from langchain_perceived_error.core.schemas import (
+    LabelledRecord,
+    Provenance,
+    SourceIds,
+    Turn,
+    Verdict,
+)
 from langchain_perceived_error.datasets.labels import (
     HUMAN_REASONS,
     LabelFileError,
@@ -29,11 +36,10 @@ from langchain_perceived_error.datasets.langsmith_labels import (
     load_langsmith_labels,
 )
 from langchain_perceived_error.datasets.reviews import ReviewItem, ReviewVote, read_review_answers
-from langchain_perceived_error.judge import PerceivedErrorJudge
+from langchain_perceived_error.judge.runner import PerceivedErrorJudge
 from langchain_perceived_error.online.clients import LangSmithClients
 from langchain_perceived_error.online.feedback import write_thread_feedback
 from langchain_perceived_error.online.threads import judge_thread
-from langchain_perceived_error.schemas import LabelledRecord, Provenance, SourceIds, Turn, Verdict
 from tests.fixtures.agent_app import CapturedThread
 from tests.servers.langsmith_capture import LocalLangSmith
 

@@ -17,6 +17,7 @@ import pytest
 from typer.testing import CliRunner
 
 from langchain_perceived_error.cli import app
+from langchain_perceived_error.core.schemas import JudgeResult, JudgeStatus, Verdict
 from langchain_perceived_error.online.attach import AttachError, attach
 from langchain_perceived_error.online.clients import LangSmithClients
 from langchain_perceived_error.online.feedback import feedback_id, write_feedback
@@ -27,7 +28,6 @@ from langchain_perceived_error.online.queues import (
     push_items,
 )
 from langchain_perceived_error.online.threads import ThreadReadError, read_thread
-from langchain_perceived_error.schemas import JudgeResult, JudgeStatus, Verdict
 from tests.fixtures.agent_app import CapturedThread, capture_agent_thread
 from tests.servers.langsmith_capture import SPEC_TRACE_SELECTS, LocalLangSmith
 

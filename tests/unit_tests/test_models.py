@@ -3,15 +3,17 @@ import logging
 import pytest
 from langchain_fireworks import ChatFireworks
 
-from langchain_perceived_error import RulesJudge, model_name, resolve_model
-from langchain_perceived_error import models as models_module
-from langchain_perceived_error.models import (
+from langchain_perceived_error.judge import models as models_module
+from langchain_perceived_error.judge.models import (
     DEFAULT_FIREWORKS_MODEL,
     DEFAULT_MODEL,
     MODEL_ENV_VAR,
     ModelSpecError,
     default_model_spec,
+    model_name,
+    resolve_model,
 )
+from langchain_perceived_error.rules import RulesJudge
 from tests.fakes import ScriptedChatModel
 
 
@@ -54,7 +56,7 @@ def test_default_falls_back_to_rules_without_a_key_and_says_so_once(
     monkeypatch, fresh_fallback, caplog
 ):
     monkeypatch.delenv("FIREWORKS_API_KEY", raising=False)
-    with caplog.at_level(logging.WARNING, logger="langchain_perceived_error.models"):
+    with caplog.at_level(logging.WARNING, logger="langchain_perceived_error.judge.models"):
         first = resolve_model(None)
         second = resolve_model(None)
     assert isinstance(first, RulesJudge)

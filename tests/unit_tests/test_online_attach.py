@@ -14,8 +14,9 @@ from typer.testing import CliRunner
 
 from langchain_perceived_error import __version__
 from langchain_perceived_error.cli import app
-from langchain_perceived_error.judge import PerceivedErrorJudge
-from langchain_perceived_error.models import DEFAULT_MODEL
+from langchain_perceived_error.core.schemas import JudgeResult, JudgeStatus
+from langchain_perceived_error.judge.models import DEFAULT_MODEL
+from langchain_perceived_error.judge.runner import PerceivedErrorJudge
 from langchain_perceived_error.online import attach as attach_module
 from langchain_perceived_error.online.attach import (
     EVALUATOR_CODE,
@@ -23,7 +24,6 @@ from langchain_perceived_error.online.attach import (
     flagged_filter,
     plan_attach,
 )
-from langchain_perceived_error.schemas import JudgeResult, JudgeStatus
 from tests.fixtures.agent_app import CapturedThread
 from tests.servers.langsmith_capture import CapturedRequest, LocalLangSmith
 

@@ -7,6 +7,8 @@ from datetime import datetime, timezone
 
 import pytest
 
+from langchain_perceived_error.core.prompts import PROMPT_VERSION
+from langchain_perceived_error.core.schemas import JudgeResult, JudgeStatus, Verdict
 from langchain_perceived_error.online.clients import (
     LangSmithClients,
     LangSmithConfigError,
@@ -20,8 +22,6 @@ from langchain_perceived_error.online.feedback import (
     feedback_id,
     write_feedback,
 )
-from langchain_perceived_error.prompts import PROMPT_VERSION
-from langchain_perceived_error.schemas import JudgeResult, JudgeStatus, Verdict
 from tests.servers.langsmith_capture import LocalLangSmith
 
 RUN_ID = "0196f0e4-0000-7000-8000-0000000000aa"

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from langchain_perceived_error.judge import PerceivedErrorJudge
+from langchain_perceived_error.core.schemas import JudgeResult, JudgeStatus, Verdict
+from langchain_perceived_error.judge.runner import PerceivedErrorJudge
 from langchain_perceived_error.online.clients import LangSmithClients
 from langchain_perceived_error.online.feedback import write_feedback, write_thread_feedback
 from langchain_perceived_error.online.queues import (
@@ -23,7 +24,6 @@ from langchain_perceived_error.online.queues import (
     push_items,
 )
 from langchain_perceived_error.online.threads import judge_thread
-from langchain_perceived_error.schemas import JudgeResult, JudgeStatus, Verdict
 from tests.fixtures.agent_app import CapturedThread
 from tests.servers.langsmith_capture import LocalLangSmith
 

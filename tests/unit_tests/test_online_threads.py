@@ -7,7 +7,10 @@ from datetime import datetime
 
 import pytest
 
-from langchain_perceived_error.judge import PerceivedErrorJudge
+from langchain_perceived_error.core.prompts import PROMPT_VERSION
+from langchain_perceived_error.core.schemas import JudgeStatus
+from langchain_perceived_error.core.transcript import extract_thread
+from langchain_perceived_error.judge.runner import PerceivedErrorJudge
 from langchain_perceived_error.online import threads as threads_module
 from langchain_perceived_error.online.clients import LangSmithClients
 from langchain_perceived_error.online.feedback import (
@@ -22,9 +25,6 @@ from langchain_perceived_error.online.threads import (
     judge_thread,
     read_thread,
 )
-from langchain_perceived_error.prompts import PROMPT_VERSION
-from langchain_perceived_error.schemas import JudgeStatus
-from langchain_perceived_error.transcript import extract_thread
 from tests.fixtures.agent_app import USER_TURNS, CapturedThread
 from tests.servers.langsmith_capture import LocalLangSmith
 

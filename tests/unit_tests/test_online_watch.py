@@ -21,7 +21,7 @@ from langsmith.run_helpers import tracing_context
 from typer.testing import CliRunner
 
 from langchain_perceived_error.cli import app
-from langchain_perceived_error.judge import PerceivedErrorJudge
+from langchain_perceived_error.judge.runner import PerceivedErrorJudge
 from langchain_perceived_error.online.clients import LangSmithClients
 from langchain_perceived_error.online.feedback import feedback_id
 from langchain_perceived_error.online.state import (

@@ -7,8 +7,9 @@ import threading
 import pytest
 from langgraph.types import RetryPolicy
 
-from langchain_perceived_error import JudgeStatus, PerceivedErrorJudge, ordered
-from langchain_perceived_error.ordered import (
+from langchain_perceived_error import JudgeStatus, PerceivedErrorJudge
+from langchain_perceived_error.transport import ordered
+from langchain_perceived_error.transport.ordered import (
     as_completed,
     as_completed_async,
     in_index_order,
@@ -16,7 +17,7 @@ from langchain_perceived_error.ordered import (
     in_order,
     in_order_async,
 )
-from langchain_perceived_error.retries import is_transient_error
+from langchain_perceived_error.transport.retries import is_transient_error
 from tests.fakes import ScriptedChatModel, ScriptedError
 from tests.unit_tests.test_cli import SAMPLE, read_lines, run_cli, sample_records
 

@@ -15,6 +15,9 @@ from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
 from typer.testing import CliRunner
 
 from langchain_perceived_error.cli import app
+from langchain_perceived_error.core.prompts import build_judge_messages, render_transcript
+from langchain_perceived_error.core.records import UnreadableRecord
+from langchain_perceived_error.core.schemas import SourceIds, Turn, Verdict
 from langchain_perceived_error.datasets.labels import read_labelled
 from langchain_perceived_error.datasets.panel import (
     ADJUDICATION_PROMPT,
@@ -29,11 +32,8 @@ from langchain_perceived_error.datasets.panel import (
     render_panel_verdicts,
 )
 from langchain_perceived_error.datasets.reviews import ReviewItem, read_reviews
-from langchain_perceived_error.models import resolve_model
+from langchain_perceived_error.judge.models import resolve_model
 from langchain_perceived_error.online.queues import RunItem, ThreadItem
-from langchain_perceived_error.prompts import build_judge_messages, render_transcript
-from langchain_perceived_error.records import UnreadableRecord
-from langchain_perceived_error.schemas import SourceIds, Turn, Verdict
 from tests.fakes import ScriptedChatModel, ScriptedError
 from tests.servers.langsmith_capture import LocalLangSmith
 

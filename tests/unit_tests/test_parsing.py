@@ -1,6 +1,6 @@
 import pytest
 
-from langchain_perceived_error.parsing import VerdictParseError, parse_verdict
+from langchain_perceived_error.core.parsing import VerdictParseError, parse_verdict
 
 VALID = '{"perceived_error": true, "reason": "The user corrects the date."}'
 

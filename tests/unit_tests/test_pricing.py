@@ -4,8 +4,7 @@ import json
 
 import pytest
 
-from langchain_perceived_error.models import DEFAULT_FIREWORKS_MODEL
-from langchain_perceived_error.pricing import (
+from langchain_perceived_error.bench.pricing import (
     PRICES,
     PRICES_ENV_VAR,
     ModelPrice,
@@ -16,6 +15,7 @@ from langchain_perceived_error.pricing import (
     price_for,
     price_table,
 )
+from langchain_perceived_error.judge.models import DEFAULT_FIREWORKS_MODEL
 
 OSS = "accounts/fireworks/models/gpt-oss-120b"
 

@@ -1,6 +1,6 @@
 from langchain_core.messages import HumanMessage, SystemMessage
 
-from langchain_perceived_error.prompts import (
+from langchain_perceived_error.core.prompts import (
     NEUTRALISED_TAG,
     SYSTEM_PROMPT,
     TRANSCRIPT_PREFIX,
@@ -10,7 +10,7 @@ from langchain_perceived_error.prompts import (
     render_transcript,
     render_verdict,
 )
-from langchain_perceived_error.schemas import Turn, Verdict
+from langchain_perceived_error.core.schemas import Turn, Verdict
 
 TURNS = [
     Turn(role="human", text="Book a table for two at 7."),

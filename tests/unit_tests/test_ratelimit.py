@@ -14,15 +14,15 @@ from langgraph.types import RetryPolicy
 from pydantic import PrivateAttr
 from werkzeug import Request, Response
 
-from langchain_perceived_error import JudgeStatus, PerceivedErrorJudge, resolve_model
-from langchain_perceived_error.models import DEFAULT_FIREWORKS_MODEL
-from langchain_perceived_error.ratelimit import (
+from langchain_perceived_error import JudgeStatus, PerceivedErrorJudge
+from langchain_perceived_error.judge.models import DEFAULT_FIREWORKS_MODEL, resolve_model
+from langchain_perceived_error.transport.ratelimit import (
     AdaptiveRateLimiter,
     RateLimitTimeout,
     Slot,
     parse_ratelimit_pause,
 )
-from langchain_perceived_error.retries import (
+from langchain_perceived_error.transport.retries import (
     is_rate_limit_error,
     is_transient_error,
     parse_retry_after,

@@ -19,8 +19,8 @@ from typing import Any
 
 import pytest
 
-from langchain_perceived_error.schemas import Turn
-from langchain_perceived_error.transcript import (
+from langchain_perceived_error.core.schemas import Turn
+from langchain_perceived_error.core.transcript import (
     TranscriptError,
     extract_thread,
     extract_transcript,
@@ -379,7 +379,7 @@ def test_real_root_run_with_repr_outputs_is_a_clear_error():
 def test_one_odd_run_does_not_fail_the_thread(caplog: pytest.LogCaptureFixture):
     runs = [span_run(name) for name in LITELLM_RUNS]
     odd = span_run("anyagent_langgraph_agent_root.json")
-    with caplog.at_level(logging.WARNING, logger="langchain_perceived_error.transcript"):
+    with caplog.at_level(logging.WARNING, logger="langchain_perceived_error.core.transcript"):
         turns = extract_thread([runs[0], odd, runs[1], runs[2]])
     assert turns == [human(YEAR_TASK), ai(LITELLM_ANSWER)]
     assert "thread item 1 skipped" in caplog.text

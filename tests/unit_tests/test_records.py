@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from langchain_perceived_error import files
 from langchain_perceived_error.cli.paths import check_inputs
-from langchain_perceived_error.files import Limits
-from langchain_perceived_error.records import (
+from langchain_perceived_error.core import files
+from langchain_perceived_error.core.files import Limits
+from langchain_perceived_error.core.records import (
     ReadReport,
     UnreadableRecord,
     count_records,

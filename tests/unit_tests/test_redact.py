@@ -5,13 +5,13 @@ from types import SimpleNamespace
 
 import pytest
 
-from langchain_perceived_error.redact import (
+from langchain_perceived_error.core.preparation import redact_turns
+from langchain_perceived_error.core.schemas import Turn
+from langchain_perceived_error.redaction.redact import (
     PatternRedactor,
     chain_redactors,
     redact_text,
-    redact_turns,
 )
-from langchain_perceived_error.schemas import Turn
 from tests.redaction_corpus import CASES, lookalike_count, measure, table
 
 
@@ -174,7 +174,7 @@ class FakeAnalyzer:
 
 
 def test_the_presidio_redactor_masks_what_the_analyzer_finds():
-    from langchain_perceived_error.redact_presidio import PresidioRedactor
+    from langchain_perceived_error.redaction.presidio import PresidioRedactor
 
     analyzer = FakeAnalyzer([("PERSON", "Jane Doe"), ("LOCATION", "Berlin"), ("PERSON", "Jane")])
     redactor = PresidioRedactor(analyzer)
@@ -185,7 +185,7 @@ def test_the_presidio_redactor_masks_what_the_analyzer_finds():
 
 
 def test_without_presidio_the_redactor_says_what_to_install():
-    from langchain_perceived_error.redact_presidio import PresidioRedactor
+    from langchain_perceived_error.redaction.presidio import PresidioRedactor
 
     if importlib.util.find_spec("presidio_analyzer") is not None:
         pytest.skip("presidio-analyzer is installed here")
@@ -200,7 +200,7 @@ def test_the_presidio_redactor_with_a_real_offline_analyzer(tmp_path):
     spacy = pytest.importorskip("spacy")
     from presidio_analyzer.nlp_engine import NlpEngineProvider
 
-    from langchain_perceived_error.redact_presidio import PresidioRedactor
+    from langchain_perceived_error.redaction.presidio import PresidioRedactor
 
     spacy.blank("en").to_disk(tmp_path)
     models = [{"lang_code": "en", "model_name": str(tmp_path)}]

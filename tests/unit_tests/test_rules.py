@@ -7,11 +7,12 @@ import json
 import pytest
 from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
 
-from langchain_perceived_error.prompts import (
+from langchain_perceived_error.core.prompts import (
     SYSTEM_PROMPT,
     build_judge_messages,
     build_retry_messages,
 )
+from langchain_perceived_error.core.schemas import Turn, Verdict
 from langchain_perceived_error.rules import (
     MAX_QUOTE_CHARS,
     NO_SIGNAL_REASON,
@@ -25,7 +26,6 @@ from langchain_perceived_error.rules import (
     normalize_text,
     reason_for,
 )
-from langchain_perceived_error.schemas import Turn, Verdict
 
 REQUEST = "Book a table for two at 7pm on Tuesday at Luigi's."
 ANSWER = "Done: I booked a table for four at 7pm on Wednesday at Luigi's."

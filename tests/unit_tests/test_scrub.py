@@ -1,4 +1,4 @@
-from langchain_perceived_error.scrub import REDACTED, scrub, secret_values
+from langchain_perceived_error.redaction.scrub import REDACTED, scrub, secret_values
 
 
 def test_secret_environment_values_are_scrubbed(monkeypatch):

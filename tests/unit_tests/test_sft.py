@@ -8,8 +8,18 @@ import pytest
 from langchain_core.messages import convert_to_openai_messages
 from typer.testing import CliRunner
 
-from langchain_perceived_error import PerceivedErrorJudge, parse_verdict
+from langchain_perceived_error import PerceivedErrorJudge
 from langchain_perceived_error.cli import app
+from langchain_perceived_error.core.parsing import parse_verdict
+from langchain_perceived_error.core.prompts import SYSTEM_PROMPT, render_verdict
+from langchain_perceived_error.core.schemas import (
+    LabelledRecord,
+    Provenance,
+    SourceIds,
+    Turn,
+    Verdict,
+)
+from langchain_perceived_error.core.tokens import resolve_token_counter
 from langchain_perceived_error.datasets.sft import (
     build_sft_files,
     judge_messages_as_dicts,
@@ -17,15 +27,6 @@ from langchain_perceived_error.datasets.sft import (
     validate_sft_file,
 )
 from langchain_perceived_error.datasets.split import conversation_key
-from langchain_perceived_error.datasets.tokens import resolve_token_counter
-from langchain_perceived_error.prompts import SYSTEM_PROMPT, render_verdict
-from langchain_perceived_error.schemas import (
-    LabelledRecord,
-    Provenance,
-    SourceIds,
-    Turn,
-    Verdict,
-)
 from tests.fakes import ScriptedChatModel
 
 COOKBOOK = Path(__file__).resolve().parents[2] / "cookbook"

@@ -7,14 +7,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from langchain_perceived_error.datasets.split import conversation_key, split_records
-from langchain_perceived_error.schemas import (
+from langchain_perceived_error.core.schemas import (
     LabelledRecord,
     Provenance,
     SourceIds,
     Turn,
     Verdict,
 )
+from langchain_perceived_error.datasets.split import conversation_key, split_records
 
 TURNS = [
     Turn(role="human", text="hi"),

@@ -15,18 +15,21 @@ from langchain_fireworks.chat_models import FireworksReadTimeoutError, Fireworks
 from langgraph.types import RetryPolicy
 from typer.testing import CliRunner
 
-from langchain_perceived_error import JudgeStatus, PerceivedErrorJudge, resolve_model
+from langchain_perceived_error import JudgeStatus, PerceivedErrorJudge
 from langchain_perceived_error.cli import app
-from langchain_perceived_error.datasets.fireworks_jobs import (
+from langchain_perceived_error.fireworks.jobs import (
     FireworksApiError,
     fireworks_client,
     get_job_status,
 )
-from langchain_perceived_error.datasets.fireworks_jobs import (
+from langchain_perceived_error.fireworks.jobs import (
     RetryPolicy as ControlRetry,
 )
-from langchain_perceived_error.models import DEFAULT_FIREWORKS_MODEL
-from langchain_perceived_error.retries import DEFAULT_REQUEST_TIMEOUT_S, is_transient_error
+from langchain_perceived_error.judge.models import DEFAULT_FIREWORKS_MODEL, resolve_model
+from langchain_perceived_error.transport.retries import (
+    DEFAULT_REQUEST_TIMEOUT_S,
+    is_transient_error,
+)
 from tests.unit_tests.test_reliability import _records
 
 SPEC = f"fireworks:{DEFAULT_FIREWORKS_MODEL}"

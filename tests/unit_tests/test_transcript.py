@@ -20,8 +20,8 @@ from langchain_core.messages import (
 from langchain_core.prompts import PromptTemplate
 from langsmith.schemas import Run
 
-from langchain_perceived_error.schemas import Turn
-from langchain_perceived_error.transcript import (
+from langchain_perceived_error.core.schemas import Turn
+from langchain_perceived_error.core.transcript import (
     TranscriptError,
     extract_thread,
     extract_transcript,
@@ -612,7 +612,7 @@ def test_malformed_generations_raise():
 def test_an_unreadable_thread_item_is_skipped_and_logged(caplog: pytest.LogCaptureFixture):
     broken = {"name": "broken", "inputs": {"messages": [{"role": "critic", "content": "x"}]}}
     runs = [_run({"question": "hi"}, {"answer": "hello"}), broken]
-    with caplog.at_level(logging.WARNING, logger="langchain_perceived_error.transcript"):
+    with caplog.at_level(logging.WARNING, logger="langchain_perceived_error.core.transcript"):
         assert extract_thread(runs) == [human("hi"), ai("hello")]
     assert "thread item 1 (broken) skipped" in caplog.text
     assert "critic" in caplog.text

@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 from langsmith.schemas import Run
 
-from langchain_perceived_error.schemas import Turn
-from langchain_perceived_error.transcript import extract_thread, extract_transcript
+from langchain_perceived_error.core.schemas import Turn
+from langchain_perceived_error.core.transcript import extract_thread, extract_transcript
 from tests.fixtures.agent_app import USER_TURNS, CapturedThread, capture_agent_thread
 from tests.servers.langsmith_capture import LocalLangSmith
 

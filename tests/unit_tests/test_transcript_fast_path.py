@@ -16,7 +16,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
 
-from langchain_perceived_error.transcript import TranscriptError, _blocks, _is_plain_text, _messages
+from langchain_perceived_error.core.transcript import (
+    TranscriptError,
+    _blocks,
+    _is_plain_text,
+    _messages,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 FILES = [

@@ -12,8 +12,8 @@ import pytest
 from langchain_core.load import dumpd
 from langchain_core.messages import AIMessage, AIMessageChunk, HumanMessage
 
-from langchain_perceived_error.schemas import Turn
-from langchain_perceived_error.transcript import TranscriptError, extract_transcript
+from langchain_perceived_error.core.schemas import Turn
+from langchain_perceived_error.core.transcript import TranscriptError, extract_transcript
 
 NOT_IMPLEMENTED = {
     "lc": 1,

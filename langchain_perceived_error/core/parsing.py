@@ -7,7 +7,7 @@ import re
 
 from pydantic import ValidationError
 
-from langchain_perceived_error.schemas import Verdict
+from langchain_perceived_error.core.schemas import Verdict
 
 __all__ = ["VerdictParseError", "parse_verdict"]
 

@@ -25,7 +25,7 @@ from typing import Literal
 
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
 
-from langchain_perceived_error.schemas import Role, Turn, Verdict
+from langchain_perceived_error.core.schemas import Role, Turn, Verdict
 
 __all__ = [
     "COMPACT_SYSTEM_PROMPT",

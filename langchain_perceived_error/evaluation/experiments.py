@@ -21,8 +21,8 @@ Zero requests: with ``upload_results=False``, in-memory Examples and a client th
 (``Client(api_url="http://127.0.0.1:9", api_key="x", auto_batch_tracing=False, info={})``),
 ``evaluate`` sends nothing; ``aevaluate`` needs that client built with
 ``tracing_sampling_rate=0.0`` too, or it posts the target runs. The judge runs inside targets and
-evaluators through :func:`~langchain_perceived_error.evaluators.judge_quietly`, which keeps its
-LangGraph runs from being posted when LangSmith traces in "local" (no upload) mode.
+evaluators through :func:`~langchain_perceived_error.evaluation.evaluators.judge_quietly`, which
+keeps its LangGraph runs from being posted when LangSmith traces in "local" (no upload) mode.
 """
 
 from __future__ import annotations
@@ -38,13 +38,13 @@ from typing import Any
 from langsmith import Client, aevaluate, evaluate
 from langsmith.schemas import Dataset, Example
 
-from langchain_perceived_error.evaluators import ajudge_quietly, judge_quietly
-from langchain_perceived_error.graph import DEFAULT_MAX_ATTEMPTS
-from langchain_perceived_error.judge import PerceivedErrorJudge, record_id_of, resolve_judge
-from langchain_perceived_error.models import ModelSpec
-from langchain_perceived_error.prompts import PROMPT_VERSION
-from langchain_perceived_error.schemas import JudgeResult, JudgeStatus
-from langchain_perceived_error.transcript import TranscriptError, extract_transcript
+from langchain_perceived_error.core.prompts import PROMPT_VERSION
+from langchain_perceived_error.core.schemas import JudgeResult, JudgeStatus
+from langchain_perceived_error.core.transcript import TranscriptError, extract_transcript
+from langchain_perceived_error.evaluation.evaluators import ajudge_quietly, judge_quietly
+from langchain_perceived_error.judge.graph import DEFAULT_MAX_ATTEMPTS
+from langchain_perceived_error.judge.models import ModelSpec
+from langchain_perceived_error.judge.runner import PerceivedErrorJudge, record_id_of, resolve_judge
 
 __all__ = [
     "LABEL_KEY",

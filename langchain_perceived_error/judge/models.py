@@ -16,8 +16,8 @@ from typing import Any
 
 from langchain_core.language_models import BaseChatModel
 
-from langchain_perceived_error.retries import DEFAULT_REQUEST_TIMEOUT_S
 from langchain_perceived_error.rules import RulesJudge
+from langchain_perceived_error.transport.retries import DEFAULT_REQUEST_TIMEOUT_S
 
 __all__ = [
     "DEFAULT_FIREWORKS_MODEL",

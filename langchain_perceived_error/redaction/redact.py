@@ -16,19 +16,19 @@ The detectors run in this order, each on the text the previous ones left (a key 
 half-masked as a phone number, an IBAN never as a card). Redaction is pattern-based: it lowers
 the risk, it does not remove it; names and street addresses are not masked unless a
 ``redactor`` that finds them is given (for example
-:class:`~langchain_perceived_error.redact_presidio.PresidioRedactor`). The recall and the false
+:class:`~langchain_perceived_error.redaction.presidio.PresidioRedactor`). The recall and the false
 positives of each kind are measured on ``tests/data/redaction_corpus.jsonl`` (README).
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import partial
 
-from langchain_perceived_error.redact_keys import KEY_PATTERN, find_keys
-from langchain_perceived_error.redact_pii import (
+from langchain_perceived_error.redaction.keys import KEY_PATTERN, find_keys
+from langchain_perceived_error.redaction.pii import (
     DEFAULT_PHONE_LENIENCY,
     DEFAULT_PHONE_REGIONS,
     find_cards,
@@ -37,7 +37,6 @@ from langchain_perceived_error.redact_pii import (
     find_ips,
     find_phones,
 )
-from langchain_perceived_error.schemas import Turn
 
 __all__ = [
     "KEY_PATTERN",
@@ -46,7 +45,6 @@ __all__ = [
     "chain_redactors",
     "mask_spans",
     "redact_text",
-    "redact_turns",
 ]
 
 Redactor = Callable[[str, Counter[str]], str]
@@ -128,12 +126,3 @@ def chain_redactors(*redactors: Redactor) -> Redactor:
         return text
 
     return chained
-
-
-def redact_turns(
-    turns: Sequence[Turn], redactor: Redactor = redact_text
-) -> tuple[list[Turn], dict[str, int]]:
-    """Masked copies of ``turns`` and how many items of each kind were masked."""
-    counts: Counter[str] = Counter()
-    redacted = [Turn(role=t.role, text=redactor(t.text, counts)) for t in turns]
-    return redacted, dict(counts)

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from langchain_perceived_error.schemas import BudgetCut, Turn
+from langchain_perceived_error.core.schemas import BudgetCut, Turn
 
 __all__ = [
     "CHARS_PER_TOKEN",

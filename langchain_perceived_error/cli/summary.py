@@ -6,8 +6,8 @@ from dataclasses import dataclass, field
 
 from rich.table import Table
 
-from langchain_perceived_error.pricing import estimate_cost
-from langchain_perceived_error.schemas import JudgeResult, JudgeStatus
+from langchain_perceived_error.bench.pricing import estimate_cost
+from langchain_perceived_error.core.schemas import JudgeResult, JudgeStatus
 
 __all__ = ["RunSummary"]
 

@@ -36,7 +36,12 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from langchain_perceived_error.files import FileReadError, check_depth, parse_json, read_text_file
+from langchain_perceived_error.core.files import (
+    FileReadError,
+    check_depth,
+    parse_json,
+    read_text_file,
+)
 
 __all__ = [
     "FIREWORKS_BATCH_DISCOUNT",
@@ -152,10 +157,10 @@ PRICES: dict[str, ModelPrice] = {
     "gpt-5-mini": _price(0.25, 2.0, _OPENAI, "2026-08", cached=0.025),
     "gpt-5.5": _price(5.0, 30.0, _OPENAI, "2026-08"),
 }
-"""Known prices by model name (as :func:`~langchain_perceived_error.models.model_name` gives it).
-No list price was found for Qwen 3.5/3.6 35B-A3B on Fireworks, so it is absent on purpose: supply
-one with a price file. Fireworks cached input is 50% of input (their default); the batch discount
-is set only for Fireworks, whose batch API is documented at 50% of serverless."""
+"""Known prices by model name (as :func:`~langchain_perceived_error.judge.models.model_name` gives
+it). No list price was found for Qwen 3.5/3.6 35B-A3B on Fireworks, so it is absent on purpose:
+supply one with a price file. Fireworks cached input is 50% of input (their default); the batch
+discount is set only for Fireworks, whose batch API is documented at 50% of serverless."""
 
 _PROVIDER_PREFIX = re.compile(r"^[A-Za-z][A-Za-z0-9_-]*:(?!//)")
 _DATE_SUFFIX = re.compile(r"-(?:\d{8}|\d{4}-\d{2}-\d{2})$")

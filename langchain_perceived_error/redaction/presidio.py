@@ -15,7 +15,7 @@ from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
-from langchain_perceived_error.redact import mask_spans
+from langchain_perceived_error.redaction.redact import mask_spans
 
 __all__ = ["DEFAULT_PRESIDIO_ENTITIES", "PresidioRedactor"]
 
@@ -42,7 +42,8 @@ def _default_analyzer() -> Any:
 
 
 class PresidioRedactor:
-    """A :data:`~langchain_perceived_error.redact.Redactor` that masks Presidio's findings.
+    """A :data:`~langchain_perceived_error.redaction.redact.Redactor` that masks Presidio's
+    findings.
 
     Each entity found becomes ``[entity type in lower case]`` (``[person]``, ``[location]``) and is
     counted under that name.

@@ -5,7 +5,7 @@ The key formats follow the providers' documentation and the rules of the gitleak
 when a provider lengthens its body or adds ``_`` and ``-`` to it.
 
 - :data:`KEY_PATTERN`: tokens that are keys by their shape alone (also used by
-  :mod:`langchain_perceived_error.scrub` on every message we print or write).
+  :mod:`langchain_perceived_error.redaction.scrub` on every message we print or write).
 - :func:`find_keys`: :data:`KEY_PATTERN`, plus AWS secret access keys (40 base64 characters of
   mixed case) and the value after a ``password=`` / ``api_key:`` / ``secret ...`` assignment.
 """

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from langchain_perceived_error.schemas import Turn
+from langchain_perceived_error.core.schemas import Turn
 
 __all__ = ["NO_TURNS_REASON", "NO_USER_REPLY_REASON", "skip_reason"]
 

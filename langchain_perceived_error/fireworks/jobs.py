@@ -50,8 +50,8 @@ from langchain_perceived_error.datasets.sft import (
     ValidationReport,
     validate_sft_file,
 )
-from langchain_perceived_error.models import DEFAULT_FIREWORKS_MODEL
-from langchain_perceived_error.retries import DEFAULT_REQUEST_TIMEOUT_S
+from langchain_perceived_error.judge.models import DEFAULT_FIREWORKS_MODEL
+from langchain_perceived_error.transport.retries import DEFAULT_REQUEST_TIMEOUT_S
 
 __all__ = [
     "ACCOUNT_ENV",

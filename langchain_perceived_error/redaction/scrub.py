@@ -3,7 +3,7 @@
 Provider errors sometimes echo request headers or keys back in their message, and an error
 message ends up in a result line, a log or a feedback comment. :func:`scrub` replaces the value of
 every secret-looking environment variable (``*_API_KEY``, ``*_TOKEN``, ``*_SECRET``, ...), and
-anything shaped like an API key (:data:`~langchain_perceived_error.redact_keys.KEY_PATTERN`),
+anything shaped like an API key (:data:`~langchain_perceived_error.redaction.keys.KEY_PATTERN`),
 with ``[redacted]``.
 """
 
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 
-from langchain_perceived_error.redact import KEY_PATTERN
+from langchain_perceived_error.redaction.redact import KEY_PATTERN
 
 __all__ = ["REDACTED", "SECRET_ENV_SUFFIXES", "register_secret", "scrub", "secret_values"]
 

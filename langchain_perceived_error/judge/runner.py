@@ -1,7 +1,7 @@
 """Run the judge graph: one trace, many traces in order with bounded concurrency, sync or async.
 
 All entry points share one implementation: the compiled graph from
-:func:`~langchain_perceived_error.graph.build_judge_graph` plus :func:`_finish`. The sync and
+:func:`~langchain_perceived_error.judge.graph.build_judge_graph` plus :func:`_finish`. The sync and
 async shells differ only in how they wait.
 """
 
@@ -14,26 +14,26 @@ from typing import Any, Literal, cast
 from langchain_core.runnables import RunnableConfig
 from langgraph.types import RetryPolicy
 
-from langchain_perceived_error.budget import budget_for_model
-from langchain_perceived_error.graph import (
+from langchain_perceived_error.core.budget import budget_for_model
+from langchain_perceived_error.core.prompts import PromptStyle
+from langchain_perceived_error.core.schemas import JudgeResult, JudgeStatus
+from langchain_perceived_error.judge.graph import (
     DEFAULT_MAX_ATTEMPTS,
     JudgeState,
     build_judge_graph,
     result_from_state,
 )
-from langchain_perceived_error.models import ModelSpec, model_name, resolve_model
-from langchain_perceived_error.ordered import (
+from langchain_perceived_error.judge.models import ModelSpec, model_name, resolve_model
+from langchain_perceived_error.redaction.redact import Redactor
+from langchain_perceived_error.redaction.scrub import scrub
+from langchain_perceived_error.transport.ordered import (
     as_completed,
     as_completed_async,
     in_order,
     in_order_async,
 )
-from langchain_perceived_error.prompts import PromptStyle
-from langchain_perceived_error.ratelimit import AdaptiveRateLimiter
-from langchain_perceived_error.redact import Redactor
-from langchain_perceived_error.retries import DEFAULT_TRANSPORT_RETRY
-from langchain_perceived_error.schemas import JudgeResult, JudgeStatus
-from langchain_perceived_error.scrub import scrub
+from langchain_perceived_error.transport.ratelimit import AdaptiveRateLimiter
+from langchain_perceived_error.transport.retries import DEFAULT_TRANSPORT_RETRY
 
 __all__ = [
     "DEFAULT_CONCURRENCY",
@@ -87,9 +87,10 @@ class PerceivedErrorJudge:
             include_tools: show tool calls and results to the judge as compact text.
             transport_retry: backoff for transient transport errors; ``None`` disables it.
             rate_limiter: ``"adaptive"`` (default) gives this judge its own
-                :class:`~langchain_perceived_error.ratelimit.AdaptiveRateLimiter`, shared by all
-                its concurrent calls; pass an instance to share one between judges, or ``None``
-                for no client-side limiting (``Retry-After`` is still waited for on retries).
+                :class:`~langchain_perceived_error.transport.ratelimit.AdaptiveRateLimiter`, shared
+                by all its concurrent calls; pass an instance to share one between judges, or
+                ``None`` for no client-side limiting (``Retry-After`` is still waited for on
+                retries).
             max_rps: a hard cap in requests per second for the default adaptive limiter.
             max_input_tokens: the transcript's token budget (estimated at 4 characters per
                 token); longer transcripts are cut, keeping the evidence, and the cut is recorded
@@ -98,9 +99,9 @@ class PerceivedErrorJudge:
             redact: mask personal data and keys before the model sees them; counts are recorded
                 in ``JudgeResult.redactions``.
             redactor: mask with this callable instead (``(text, counts) -> text``, see
-                :data:`~langchain_perceived_error.redact.Redactor`; e.g. ``chain_redactors(
-                redact_text, PresidioRedactor())`` to mask names and addresses too); giving one
-                turns redaction on.
+                :data:`~langchain_perceived_error.redaction.redact.Redactor`; e.g.
+                ``chain_redactors( redact_text, PresidioRedactor())`` to mask names and addresses
+                too); giving one turns redaction on.
             prompt: ``"full"`` (default) for base and frontier models; ``"compact"`` (about 80
                 tokens of instruction) only for a model fine-tuned on SFT files built with
                 ``prompt="compact"``.
@@ -181,8 +182,8 @@ class PerceivedErrorJudge:
 
         At most ``concurrency`` judgements run at once, and one slow judgement never holds up
         the others: results that finish before their turn wait in a bounded window (then in a
-        temporary file, see :mod:`~langchain_perceived_error.ordered`), so an input stream of any
-        length runs in bounded memory.
+        temporary file, see :mod:`~langchain_perceived_error.transport.ordered`), so an input
+        stream of any length runs in bounded memory.
         """
         return in_order(self.judge, records, concurrency=concurrency, thread_name_prefix="judge")
 

@@ -6,9 +6,10 @@ re-run the same call with exponential backoff through LangGraph's ``RetryPolicy`
 node, so the two never mix: a flaky network does not use up format attempts.
 
 Rate limits (429, and 503/529 load shedding) are a third kind: the judge node hands them to the
-adaptive limiter (:mod:`langchain_perceived_error.ratelimit`), which waits at least the server's
-``Retry-After`` and slows every concurrent call down, without using up ``RetryPolicy`` attempts.
-:func:`retry_after` and :func:`response_headers` read what the server said from any SDK's error.
+adaptive limiter (:mod:`langchain_perceived_error.transport.ratelimit`), which waits at least the
+server's ``Retry-After`` and slows every concurrent call down, without using up ``RetryPolicy``
+attempts. :func:`retry_after` and :func:`response_headers` read what the server said from any SDK's
+error.
 """
 
 from __future__ import annotations

@@ -6,8 +6,8 @@ conversation (a list of messages or ``{"messages": [...]}``), a LangSmith run, o
 (``{"runs": [...]}``). An ``id`` field is carried through to the result.
 
 Every byte is accounted for: input is read as bytes and each line decoded on its own (through
-:mod:`langchain_perceived_error.files`), so a line that is not UTF-8, not valid JSON, nested too
-deeply or too long becomes an :class:`UnreadableRecord` for that line (the judge reports it as a
+:mod:`langchain_perceived_error.core.files`), so a line that is not UTF-8, not valid JSON, nested
+too deeply or too long becomes an :class:`UnreadableRecord` for that line (the judge reports it as a
 failed record naming ``file:line``) and the records around it are read as usual.
 
 Inputs are read once, so FIFOs, process substitution (``judge <(cat x.jsonl)``) and stdin work;
@@ -26,7 +26,7 @@ from typing import IO, Any
 
 from pydantic import BaseModel, ConfigDict
 
-from langchain_perceived_error.files import (
+from langchain_perceived_error.core.files import (
     FileReadError,
     json_lines,
     parse_json,

@@ -47,7 +47,7 @@ from typing import Any
 
 from langchain_core.rate_limiters import BaseRateLimiter
 
-from langchain_perceived_error.retries import parse_retry_after
+from langchain_perceived_error.transport.retries import parse_retry_after
 
 __all__ = [
     "DEFAULT_MAX_WAIT_S",

@@ -4,8 +4,8 @@
 record, ``{"custom_id": <record id>, "body": {"messages": [...], "max_tokens": 512,
 "temperature": 0}}``, whose messages are :func:`~langchain_perceived_error.datasets.sft.
 judge_messages_as_dicts`, the judge's own prompt and rendering, of the transcript prepared as the
-live judge prepares it (:func:`~langchain_perceived_error.preparation.prepare_turns`: masked with
-``redact``, then cut to the token budget). Thinking is switched off for the
+live judge prepares it (:func:`~langchain_perceived_error.core.preparation.prepare_turns`: masked
+with ``redact``, then cut to the token budget). Thinking is switched off for the
 whole job with ``inference_parameters.extra_body = {"reasoning_effort": "none"}`` (the SDK types
 ``extra_body`` as a JSON string), as the live judge does. Records that are not sent (no user turn
 after an assistant turn, or unreadable) are written straight away, as the judge would report them,
@@ -44,8 +44,15 @@ from typing import Any, Literal
 import httpx
 from fireworks import Fireworks
 
-from langchain_perceived_error.budget import DEFAULT_MAX_INPUT_TOKENS, budget_for_model
-from langchain_perceived_error.datasets.fireworks_jobs import (
+from langchain_perceived_error.core.budget import DEFAULT_MAX_INPUT_TOKENS, budget_for_model
+from langchain_perceived_error.core.eligibility import skip_reason
+from langchain_perceived_error.core.parsing import VerdictParseError, parse_verdict
+from langchain_perceived_error.core.preparation import prepare_turns
+from langchain_perceived_error.core.records import ReadReport, UnreadableRecord, read_records
+from langchain_perceived_error.core.schemas import JudgeResult, JudgeStatus, Turn
+from langchain_perceived_error.core.transcript import TranscriptError, extract_transcript
+from langchain_perceived_error.datasets.sft import judge_messages_as_dicts
+from langchain_perceived_error.fireworks.jobs import (
     DEFAULT_RETRY,
     FireworksApiError,
     FireworksConfigError,
@@ -61,21 +68,14 @@ from langchain_perceived_error.datasets.fireworks_jobs import (
     upload_dataset,
     wait_for_job,
 )
-from langchain_perceived_error.datasets.sft import judge_messages_as_dicts
-from langchain_perceived_error.eligibility import skip_reason
-from langchain_perceived_error.judge import record_id_of
-from langchain_perceived_error.models import (
+from langchain_perceived_error.judge.models import (
     FIREWORKS_PREFIX,
     JUDGE_MAX_TOKENS,
     ModelSpecError,
     resolve_model,
 )
-from langchain_perceived_error.parsing import VerdictParseError, parse_verdict
-from langchain_perceived_error.preparation import prepare_turns
-from langchain_perceived_error.records import ReadReport, UnreadableRecord, read_records
-from langchain_perceived_error.retries import DEFAULT_REQUEST_TIMEOUT_S
-from langchain_perceived_error.schemas import JudgeResult, JudgeStatus, Turn
-from langchain_perceived_error.transcript import TranscriptError, extract_transcript
+from langchain_perceived_error.judge.runner import record_id_of
+from langchain_perceived_error.transport.retries import DEFAULT_REQUEST_TIMEOUT_S
 
 __all__ = [
     "NO_RESULT_ERROR",
@@ -230,8 +230,8 @@ def prepare_batch_requests(
     """Write the batch input rows and the not-sent records' result lines (module doc).
 
     Each transcript is prepared as the live judge prepares it
-    (:func:`~langchain_perceived_error.preparation.prepare_turns`): masked when ``redact``, then
-    cut to ``max_input_tokens`` (``None``: sent whole).
+    (:func:`~langchain_perceived_error.core.preparation.prepare_turns`): masked when ``redact``,
+    then cut to ``max_input_tokens`` (``None``: sent whole).
     """
     report = PrepareReport()
     with (

@@ -1,0 +1,735 @@
+"""Turn any trace shape into the ordered human and AI text turns the judge reads.
+
+:func:`extract_transcript` detects the shape of its input:
+
+- a list of LangChain messages, serialized messages (``dumpd`` lc dicts, ``message_to_dict``
+  dicts, LangChain's flat ``{"type": "human", "content": ...}`` dicts), OpenAI chat dicts
+  (``tool_calls``, role ``tool``), Anthropic content blocks (``text``, ``tool_use``,
+  ``tool_result``), ``(role, text)`` pairs - mixed freely; an LLM-run batch ``[[...]]`` is read as
+  its first prompt;
+- a LangGraph state ``{"messages": [...]}`` (other keys are ignored);
+- a LangSmith run (a ``langsmith`` ``Run``/``RunTree`` or a dict with ``inputs``/``outputs``): an
+  LLM run (``inputs.messages``, ``outputs.generations``), a chain or agent run (messages in
+  ``inputs``/``outputs``), a ``wrap_openai`` run (``outputs.choices[].message``), or a run whose
+  inputs hold one user string and outputs one answer string;
+- a thread: ``{"runs": [...]}`` or a list of runs, merged in ``start_time`` order
+  (:func:`extract_thread`); a run that cannot be read is skipped and logged, unless none can.
+
+Message histories that repeat each other (a run's outputs repeating its inputs, each run of a
+thread repeating the runs before it) are merged so every message appears once: by message id
+when ids exist, else by role and content.
+
+Tool calls, tool results and system messages are dropped; with ``include_tools=True`` tool
+activity is kept as compact text inside AI turns (``[tool call search({"q": "x"})]``,
+``[tool result search: ...]``). Streamed chunks of one message are merged into it, and streamed
+pieces of a tool call (``tool_call_chunk``, ``input_json_delta``) are tool activity, never text.
+Non-text parts become placeholders such as ``[image]``; serialized objects nested in a message that
+cannot be loaded (``not_implemented``, constructors outside the messages allowlist) are dropped
+from its metadata and become ``[unreadable]`` in its content; empty turns are dropped. Anything
+unrecognised or malformed raises :class:`TranscriptError`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import warnings
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime, timezone
+from typing import Any, Literal
+
+from langchain_core._api import LangChainBetaWarning
+from langchain_core.load import load
+from langchain_core.messages import (
+    AIMessage,
+    BaseMessage,
+    BaseMessageChunk,
+    ChatMessage,
+    FunctionMessage,
+    HumanMessage,
+    ToolMessage,
+    convert_to_messages,
+    message_chunk_to_message,
+    messages_from_dict,
+)
+from langsmith.schemas import RunBase
+
+from langchain_perceived_error.core.schemas import Role, Turn
+
+__all__ = ["TranscriptError", "extract_thread", "extract_transcript"]
+
+logger = logging.getLogger(__name__)
+
+_Kind = Literal["human", "ai", "tool", "skip"]
+
+_FOREIGN_ROLES: dict[str, _Kind] = {  # roles LangChain does not know, read as ChatMessage roles
+    "tool-call": "skip",  # smolagents: repeats the assistant's "Called Tool: ..." message
+    "tool-response": "tool",  # smolagents: the tool's observation
+}
+_ROLE_KINDS: dict[str, _Kind] = {
+    **_FOREIGN_ROLES,
+    "human": "human",
+    "user": "human",
+    "ai": "ai",
+    "assistant": "ai",
+    "tool": "tool",
+    "function": "tool",
+    "system": "skip",
+    "developer": "skip",
+    "remove": "skip",  # LangGraph's RemoveMessage
+}
+_INPUT_KEYS = ("input", "question", "query", "prompt", "message")
+_OUTPUT_KEYS = ("output", "answer", "response", "result", "content", "text")
+_HISTORY_KEYS = ("chat_history", "history")
+_TOOL_CALL_BLOCKS = frozenset({"tool_call", "server_tool_call", "invalid_tool_call"})
+# Streamed pieces of a tool call: tool activity, never text of their own.
+_TOOL_CHUNK_BLOCKS = frozenset({"tool_call_chunk", "server_tool_call_chunk", "input_json_delta"})
+_UNREADABLE_BLOCK = {"type": "unreadable"}  # a content part that could not be loaded
+_REASONING_BLOCKS = frozenset({"reasoning", "thinking", "redacted_thinking"})
+_PLACEHOLDERS = {  # provider block types LangChain leaves unconverted -> standard names
+    "text-plain": "file",
+    "document": "file",
+    "input_file": "file",
+    "image_url": "image",
+    "input_image": "image",
+    "input_audio": "audio",
+}
+_TOOL_TEXT_LIMIT = 200
+_EXPECTED = (
+    "expected messages, {'messages': [...]}, a LangSmith run (inputs/outputs) "
+    "or a thread {'runs': [...]}"
+)
+_READ_ERRORS = (ValueError, TypeError, KeyError, AttributeError, NotImplementedError)
+
+
+class TranscriptError(ValueError):
+    """The input is not a trace shape this module understands, or part of it is malformed."""
+
+
+def extract_transcript(obj: Any, *, include_tools: bool = False) -> list[Turn]:
+    """The ordered human and AI turns of a trace, whatever its shape (see the module docstring).
+
+    Raises:
+        TranscriptError: when the shape is unrecognised or a message cannot be read; the
+            message names what was found.
+
+    """
+    return _to_turns(_messages(obj), include_tools=include_tools)
+
+
+def extract_thread(runs: Sequence[Any], *, include_tools: bool = False) -> list[Turn]:
+    """The turns of a thread: several runs (or traces) of one conversation, merged in order.
+
+    Runs are ordered by ``start_time`` when every run has one, else kept in the given order.
+    Overlapping histories are merged so each message appears once.
+
+    Raises:
+        TranscriptError: when ``runs`` is not a sequence or one of its items cannot be read.
+
+    """
+    return _to_turns(_thread_messages(runs), include_tools=include_tools)
+
+
+# -- shape detection --------------------------------------------------------------------------
+
+
+def _messages(obj: Any) -> list[BaseMessage]:
+    run = _as_run(obj)
+    if run is not None:
+        return _run_messages(run)
+    if isinstance(obj, BaseMessage):
+        return [_to_message(obj)]
+    if isinstance(obj, Mapping):
+        return _mapping_messages(obj)
+    if _is_list(obj):
+        if obj and all(_as_run(item) is not None for item in obj):
+            return _thread_messages(obj)
+        if obj and not _looks_like_message(obj[0]) and not _is_list(obj[0]):
+            raise _unrecognised(obj)
+        return _message_list(obj)
+    raise _unrecognised(obj)
+
+
+def _mapping_messages(obj: Mapping[str, Any]) -> list[BaseMessage]:
+    if _is_list(obj.get("runs")):
+        return _thread_messages(obj["runs"])
+    if "messages" in obj:
+        return _message_list(obj["messages"], where="'messages'")
+    if _looks_like_message(obj):
+        return [_to_message(obj)]
+    raise _unrecognised(obj)
+
+
+def _as_run(obj: Any) -> Mapping[str, Any] | None:
+    """The run's fields when ``obj`` is a LangSmith run (object or dict), else None."""
+    if isinstance(obj, RunBase):
+        return {
+            "id": obj.id,
+            "name": obj.name,
+            "start_time": obj.start_time,
+            "inputs": obj.inputs,
+            "outputs": obj.outputs,
+        }
+    if isinstance(obj, Mapping) and ("inputs" in obj or "outputs" in obj) and "messages" not in obj:
+        return obj
+    return None
+
+
+def _is_list(obj: Any) -> bool:
+    return isinstance(obj, (list, tuple))
+
+
+def _is_role_pair(obj: Any) -> bool:
+    return _is_list(obj) and len(obj) == 2 and isinstance(obj[0], str)
+
+
+def _is_lc_dict(obj: Mapping[str, Any]) -> bool:
+    return obj.get("lc") == 1 and obj.get("type") == "constructor" and _is_list(obj.get("id"))
+
+
+def _looks_like_message(obj: Any) -> bool:
+    if isinstance(obj, BaseMessage) or _is_role_pair(obj):
+        return True
+    if not isinstance(obj, Mapping):
+        return False
+    if "role" in obj:  # OpenAI / Anthropic; an assistant message may carry only tool_calls
+        return "content" in obj or "tool_calls" in obj
+    return _is_lc_dict(obj) or ("type" in obj and ("content" in obj or "data" in obj))
+
+
+# -- messages ---------------------------------------------------------------------------------
+
+
+def _message_list(value: Any, *, where: str = "the message list") -> list[BaseMessage]:
+    if not _is_list(value):
+        msg = f"{where} holds {_describe(value)}; expected a list of messages"
+        raise TranscriptError(msg)
+    items = list(value)
+    if items and all(isinstance(item, list) for item in items) and not _is_role_pair(items[0]):
+        items = list(items[0])  # an LLM run's batch of prompts: [[...]] -> the first prompt
+    messages = []
+    for index, item in enumerate(items):
+        try:
+            messages.append(_read_message(item))
+        except TranscriptError as e:
+            msg = f"{where}, item {index}: {e}"
+            raise TranscriptError(msg) from e
+    return [message_chunk_to_message(message) for message in _merge_chunks(messages)]
+
+
+def _merge_chunks(messages: Iterable[BaseMessage]) -> list[BaseMessage]:
+    """Consecutive streamed chunks of one message (same type and id) summed into one chunk."""
+    merged: list[BaseMessage] = []
+    for message in messages:
+        previous = merged[-1] if merged else None
+        if (
+            isinstance(message, BaseMessageChunk)
+            and isinstance(previous, BaseMessageChunk)
+            and type(message) is type(previous)
+            and message.id is not None
+            and message.id == previous.id
+        ):
+            merged[-1] = previous + message
+        else:
+            merged.append(message)
+    return merged
+
+
+def _to_message(item: Any) -> BaseMessage:
+    """One whole message (a streamed chunk becomes the message it stands for)."""
+    return message_chunk_to_message(_read_message(item))
+
+
+def _read_message(item: Any) -> BaseMessage:
+    """One message from any supported message shape, validated to have a known role."""
+    try:
+        message = _convert(item)
+        _kind(message)
+    except TranscriptError:
+        raise
+    except _READ_ERRORS as e:
+        reason = str(e).strip().split("\n", 1)[0]  # drop LangChain's troubleshooting link
+        msg = f"could not read {_describe(item)} as a message: {reason}"
+        raise TranscriptError(msg) from e
+    return message
+
+
+def _convert(item: Any) -> BaseMessage:
+    if isinstance(item, BaseMessage):
+        return item
+    if isinstance(item, Mapping):
+        if _is_lc_dict(item):
+            return _load_lc_message(item)
+        if isinstance(item.get("data"), Mapping) and "type" in item:
+            return messages_from_dict([dict(item)])[0]
+        if item.get("role") in _FOREIGN_ROLES:
+            return ChatMessage(role=item["role"], content=item.get("content") or "")
+        if "role" in item:
+            # OpenAI allows an assistant message with tool calls and no content at all.
+            return convert_to_messages([{"content": "", **item}])[0]
+        if "type" in item and "content" in item:
+            return convert_to_messages([dict(item)])[0]
+    elif _is_role_pair(item):
+        return convert_to_messages([(item[0], item[1])])[0]
+    msg = f"{_describe(item)} is not a message"
+    raise TranscriptError(msg)
+
+
+def _load_lc_message(item: Mapping[str, Any]) -> BaseMessage:
+    try:
+        loaded = _load(item)
+    except _READ_ERRORS:
+        # A part that cannot be loaded (a provider object dumped as ``not_implemented``, a
+        # constructor outside the messages allowlist) must not cost the message its text.
+        loaded = _load(_loadable(item))
+    if not isinstance(loaded, BaseMessage):
+        msg = f"the serialized object {item['id']!r} is not a message"
+        raise TranscriptError(msg)
+    return loaded
+
+
+def _load(item: Mapping[str, Any]) -> Any:
+    with warnings.catch_warnings():
+        # ``load`` is marked beta and warns on first use; the messages allowlist is stable.
+        warnings.filterwarnings("ignore", category=LangChainBetaWarning)
+        return load(dict(item), allowed_objects="messages")
+
+
+def _loadable(item: Mapping[str, Any]) -> dict[str, Any]:
+    """The serialized message without the serialized objects nested in its fields.
+
+    They are dropped from metadata (``additional_kwargs``, ``response_metadata``...) and become an
+    ``[unreadable]`` placeholder in the content. A chunk's tool calls are left to be derived again
+    from its ``tool_call_chunks`` (LangChain JS dumps partial calls without the required ``id``).
+    """
+    kwargs = item.get("kwargs")
+    if not isinstance(kwargs, Mapping):
+        return dict(item)
+    loadable = _without_serialized({k: v for k, v in kwargs.items() if k != "content"})
+    content = kwargs.get("content", "")
+    if _is_serialized(content):
+        content = [_UNREADABLE_BLOCK]
+    elif _is_list(content):
+        content = [_UNREADABLE_BLOCK if _is_serialized(part) else part for part in content]
+    loadable["content"] = _without_serialized(content)
+    if loadable.get("tool_call_chunks"):
+        loadable.pop("tool_calls", None)
+        loadable.pop("invalid_tool_calls", None)
+    return {**item, "kwargs": loadable}
+
+
+def _without_serialized(value: Any) -> Any:
+    """``value`` with every nested serialized object removed (dict entries and list items)."""
+    if isinstance(value, Mapping):
+        return {k: _without_serialized(v) for k, v in value.items() if not _is_serialized(v)}
+    if _is_list(value):
+        return [_without_serialized(v) for v in value if not _is_serialized(v)]
+    return value
+
+
+def _is_serialized(value: Any) -> bool:
+    """A LangChain-serialized object: ``constructor``, ``not_implemented`` or ``secret``."""
+    return isinstance(value, Mapping) and value.get("lc") == 1 and "type" in value and "id" in value
+
+
+def _kind(message: BaseMessage) -> _Kind:
+    if isinstance(message, HumanMessage):
+        return "human"
+    if isinstance(message, AIMessage):
+        return "ai"
+    if isinstance(message, (ToolMessage, FunctionMessage)):
+        return "tool"
+    role = message.role if isinstance(message, ChatMessage) else message.type
+    kind = _ROLE_KINDS.get(str(role).lower())
+    if kind is None:
+        msg = f"a {type(message).__name__} with unknown role {role!r}"
+        raise TranscriptError(msg)
+    return kind
+
+
+# -- runs -------------------------------------------------------------------------------------
+
+
+def _run_messages(run: Mapping[str, Any]) -> list[BaseMessage]:
+    inputs, outputs = run.get("inputs"), run.get("outputs")
+    asked = _side_messages(inputs, _INPUT_KEYS, HumanMessage, where="inputs")
+    answered = _side_messages(outputs, _OUTPUT_KEYS, AIMessage, where="outputs")
+    if asked is None and answered is None:
+        label = f" {_run_label(run)}".rstrip()
+        msg = (
+            f"unrecognised run{label}: inputs hold {_describe(inputs)}, "
+            f"outputs hold {_describe(outputs)}; expected messages, generations, choices, "
+            f"or one user string ({', '.join(_INPUT_KEYS)}) "
+            f"and one answer string ({', '.join(_OUTPUT_KEYS)})"
+        )
+        raise TranscriptError(msg)
+    return _merge(asked or [], answered or [])
+
+
+def _side_messages(
+    io: Any, keys: Sequence[str], default: type[BaseMessage], *, where: str
+) -> list[BaseMessage] | None:
+    """Messages of a run's inputs or outputs; [] when absent, None when unrecognised."""
+    if io is None or (isinstance(io, Mapping) and not io):
+        return []
+    if not isinstance(io, Mapping):
+        return None
+    if "messages" in io:
+        return _message_list(io["messages"], where=f"{where}['messages']")
+    if "generations" in io:
+        return _generation_messages(io["generations"])
+    if "choices" in io:
+        return _choice_messages(io["choices"])
+    if _looks_like_message(io):
+        return [_to_message(io)]
+    messages = _value_messages(_answer_value(io, keys), default)
+    if messages is None:
+        return None
+    history: Any = next((io[key] for key in _HISTORY_KEYS if _is_list(io.get(key))), [])
+    return [*_message_list(history, where=f"{where} history"), *messages]
+
+
+def _answer_value(io: Mapping[str, Any], keys: Sequence[str]) -> Any:
+    for key in keys:
+        if io.get(key) not in (None, ""):
+            return io[key]
+    if len(io) == 1:
+        return next(iter(io.values()))
+    return None
+
+
+def _value_messages(value: Any, default: type[BaseMessage]) -> list[BaseMessage] | None:
+    """Messages of one input or output value: a string, a message, messages or a state."""
+    if isinstance(value, str):
+        return [default(content=value)] if value.strip() else []
+    if _looks_like_message(value):
+        return [_to_message(value)]
+    if isinstance(value, Mapping) and "messages" in value:
+        return _message_list(value["messages"])
+    if _is_list(value) and value and all(_looks_like_message(item) for item in value):
+        return _message_list(value)
+    return None
+
+
+def _generation_messages(generations: Any) -> list[BaseMessage]:
+    first = generations[0] if _is_list(generations) and generations else None
+    if _is_list(first):
+        first = first[0] if first else None
+    if not isinstance(first, Mapping):
+        msg = f"outputs['generations'] holds {_describe(generations)}; expected [[generation]]"
+        raise TranscriptError(msg)
+    if first.get("message") is not None:
+        return [_to_message(first["message"])]
+    text = first.get("text")
+    return [AIMessage(content=text)] if isinstance(text, str) and text.strip() else []
+
+
+def _choice_messages(choices: Any) -> list[BaseMessage]:
+    first = choices[0] if _is_list(choices) and choices else None
+    message = first.get("message") if isinstance(first, Mapping) else None
+    if message is None:
+        msg = f"outputs['choices'] holds {_describe(choices)}; expected [{{'message': ...}}]"
+        raise TranscriptError(msg)
+    return [_to_message(message)]
+
+
+def _run_label(run: Any) -> str:
+    fields = _as_run(run) or {}
+    return " ".join(str(fields[key]) for key in ("name", "id") if fields.get(key))
+
+
+# -- threads and de-duplication ---------------------------------------------------------------
+
+
+def _thread_messages(runs: Any) -> list[BaseMessage]:
+    if not _is_list(runs):
+        msg = f"a thread must be a list of runs; found {_describe(runs)}"
+        raise TranscriptError(msg)
+    ordered = _by_start_time(runs)
+    history: list[BaseMessage] = []
+    skipped: list[tuple[str, TranscriptError]] = []
+    for index, run in enumerate(ordered):
+        try:
+            messages = _messages(run)
+        except TranscriptError as e:
+            # One odd run (an unreadable side run, a repr instead of messages) must not cost the
+            # thread the turns of the others: it is skipped and logged, unless every run is odd.
+            label = _run_label(run)
+            where = f"thread item {index}{f' ({label})' if label else ''}"
+            logger.warning("%s skipped: %s", where, e)
+            skipped.append((where, e))
+            continue
+        history = _merge(history, messages)
+    if skipped and len(skipped) == len(ordered):
+        where, error = skipped[0]
+        msg = f"{where}: {error}"
+        raise TranscriptError(msg) from error
+    return history
+
+
+def _by_start_time(items: Sequence[Any]) -> list[Any]:
+    times = [_start_time(item) for item in items]
+    if any(time is None for time in times):
+        return list(items)
+    order = sorted(range(len(items)), key=lambda index: (times[index], index))
+    return [items[index] for index in order]
+
+
+def _start_time(item: Any) -> datetime | None:
+    run = _as_run(item)
+    value = run.get("start_time") if run is not None else None
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+        except ValueError:
+            return None
+    if not isinstance(value, datetime):
+        return None
+    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+
+
+def _merge(history: list[BaseMessage], new: list[BaseMessage]) -> list[BaseMessage]:
+    """``history`` followed by what ``new`` adds to it, each message once."""
+    if _is_subsequence(history, new):
+        return list(new)  # ``new`` repeats the whole history (and maybe more)
+    if all(message.id for message in (*history, *new)):
+        seen = {message.id for message in history}
+        return [*history, *(message for message in new if message.id not in seen)]
+    overlap = next(
+        (
+            size
+            for size in range(min(len(history), len(new)), 0, -1)
+            if all(map(_same, history[-size:], new[:size]))
+        ),
+        0,
+    )
+    return [*history, *new[overlap:]]
+
+
+def _is_subsequence(part: Sequence[BaseMessage], whole: Sequence[BaseMessage]) -> bool:
+    remaining = iter(whole)
+    return all(any(_same(message, other) for other in remaining) for message in part)
+
+
+def _same(first: BaseMessage, second: BaseMessage) -> bool:
+    if first.id and second.id:
+        return first.id == second.id
+    return _content_key(first) == _content_key(second)
+
+
+def _content_key(message: BaseMessage) -> tuple[str, str, str, str]:
+    calls = [(call["name"], call["args"]) for call in getattr(message, "tool_calls", [])]
+    return (
+        _kind(message),
+        json.dumps(message.content, sort_keys=True, default=str),
+        json.dumps(calls, sort_keys=True, default=str),
+        str(getattr(message, "tool_call_id", "")),
+    )
+
+
+# -- turns ------------------------------------------------------------------------------------
+
+
+def _to_turns(messages: Iterable[BaseMessage], *, include_tools: bool) -> list[Turn]:
+    turns: list[tuple[Role, list[str]]] = []
+    tool_names: dict[str, str] = {}
+    for message in messages:
+        kind = _kind(message)
+        if kind == "skip":
+            continue
+        text, tool_lines = _render(message, kind, tool_names)
+        if not include_tools:
+            tool_lines = []
+        if kind == "ai":
+            _add_turn(turns, "ai", [text, *tool_lines])
+            continue
+        _attach_tool_lines(turns, tool_lines)
+        if kind == "human":
+            _add_turn(turns, "human", [text])
+    return [Turn(role=role, text="\n".join(lines)) for role, lines in turns]
+
+
+def _add_turn(turns: list[tuple[Role, list[str]]], role: Role, lines: list[str]) -> None:
+    kept = [line for line in lines if line]
+    if kept:
+        turns.append((role, kept))
+
+
+def _attach_tool_lines(turns: list[tuple[Role, list[str]]], lines: list[str]) -> None:
+    """Tool results belong to the AI turn that asked for them (or a new AI turn)."""
+    if lines and turns and turns[-1][0] == "ai":
+        turns[-1][1].extend(lines)
+    else:
+        _add_turn(turns, "ai", lines)
+
+
+def _render(message: BaseMessage, kind: _Kind, tool_names: dict[str, str]) -> tuple[str, list[str]]:
+    """A message's visible text (with placeholders) and its tool activity as compact lines."""
+    if kind == "tool":
+        tool_call_id = str(getattr(message, "tool_call_id", ""))
+        name = message.name or tool_names.get(tool_call_id)
+        error = getattr(message, "status", None) == "error"
+        return "", [_result_line(name, _Text.of_blocks(_blocks(message)), error=error)]
+    text = _Text()
+    tool_lines: list[str] = []
+    seen_calls: set[str] = set()
+    for block in _blocks(message):
+        line = _tool_line(block, tool_names, seen_calls)
+        if line is None:
+            text.add_block(block)
+        elif line:
+            tool_lines.append(line)
+    return text.joined(), tool_lines
+
+
+def _blocks(message: BaseMessage) -> list[Mapping[str, Any]]:
+    if _is_plain_text(message):  # the common case, without LangChain's five block translators
+        return [{"type": "text", "text": message.content}] if message.content else []
+    try:
+        return [block for block in message.content_blocks if isinstance(block, Mapping)]
+    except _READ_ERRORS as e:
+        msg = f"could not read the content of a {type(message).__name__}: {e}"
+        raise TranscriptError(msg) from e
+
+
+def _is_plain_text(message: BaseMessage) -> bool:
+    """String content and nothing ``content_blocks`` would add to it (tool calls, reasoning)."""
+    if not isinstance(message.content, str):
+        return False
+    if isinstance(message, AIMessage):
+        return not (
+            message.tool_calls
+            or message.invalid_tool_calls
+            or message.additional_kwargs
+            or message.response_metadata.get("model_provider")
+        )
+    return True
+
+
+def _tool_line(
+    block: Mapping[str, Any], tool_names: dict[str, str], seen_calls: set[str]
+) -> str | None:
+    """The compact line for a tool block, "" for a repeated call, None for non-tool blocks."""
+    kind = block.get("type")
+    if kind == "non_standard" and isinstance(block.get("value"), Mapping):
+        block, kind = _anthropic_tool_block(block["value"])
+    if kind in _TOOL_CHUNK_BLOCKS and not block.get("name"):
+        return ""  # a fragment of a streamed call's arguments; its named chunk shows the call
+    if kind in _TOOL_CALL_BLOCKS or kind in _TOOL_CHUNK_BLOCKS:
+        call_id, name = str(block.get("id") or ""), str(block.get("name") or "tool")
+        if call_id in seen_calls:
+            return ""
+        seen_calls.add(call_id)
+        tool_names[call_id] = name
+        return _call_line(name, block.get("args"))
+    if kind in ("server_tool_result", "tool_result"):
+        call_id = str(block.get("tool_call_id") or "")
+        output = block.get("output")
+        error = block.get("status") == "error"
+        return _result_line(tool_names.get(call_id), _Text.of_value(output), error=error)
+    return None
+
+
+def _anthropic_tool_block(value: Mapping[str, Any]) -> tuple[Mapping[str, Any], Any]:
+    """Anthropic ``tool_use`` / ``tool_result`` blocks in standard terms; others keep their type."""
+    kind = value.get("type")
+    if kind == "tool_use":
+        block = {"id": value.get("id"), "name": value.get("name"), "args": value.get("input")}
+        return block, "tool_call"
+    if kind == "tool_result":
+        status = "error" if value.get("is_error") else "success"
+        block = {"tool_call_id": value.get("tool_use_id"), "output": value.get("content")}
+        return {**block, "status": status}, "tool_result"
+    return value, kind
+
+
+def _call_line(name: str, args: Any) -> str:
+    rendered = args if isinstance(args, str) else json.dumps(args or {}, ensure_ascii=False)
+    return f"[tool call {name}({_compact(rendered)})]"
+
+
+def _result_line(name: str | None, text: str, *, error: bool) -> str:
+    label = "tool error" if error else "tool result"
+    return f"[{label} {name}: {_compact(text)}]" if name else f"[{label}: {_compact(text)}]"
+
+
+def _compact(text: str) -> str:
+    text = " ".join(text.split())
+    if len(text) <= _TOOL_TEXT_LIMIT:
+        return text
+    return text[:_TOOL_TEXT_LIMIT].rstrip() + "…"
+
+
+class _Text:
+    """Visible text of a message: text blocks run together, other parts on their own lines."""
+
+    def __init__(self) -> None:
+        self._parts: list[str] = []
+        self._in_text = False
+
+    @classmethod
+    def of_blocks(cls, blocks: Iterable[Mapping[str, Any]]) -> str:
+        text = cls()
+        for block in blocks:
+            text.add_block(block)
+        return text.joined()
+
+    @classmethod
+    def of_value(cls, value: Any) -> str:
+        """Text of raw provider content: a string, or a list of strings and blocks."""
+        if isinstance(value, str):
+            return value
+        text = cls()
+        for item in value if _is_list(value) else [value]:
+            if isinstance(item, str):
+                text.add_text(item)
+            elif isinstance(item, Mapping):
+                text.add_block(item)
+        return text.joined()
+
+    def add_text(self, value: str) -> None:
+        if self._in_text:
+            self._parts[-1] += value
+        else:
+            self._parts.append(value)
+        self._in_text = True
+
+    def add_block(self, block: Mapping[str, Any]) -> None:
+        if block.get("type") == "non_standard" and isinstance(block.get("value"), Mapping):
+            block = block["value"]
+        kind = block.get("type")
+        if kind == "text" and isinstance(block.get("text"), str):
+            self.add_text(block["text"])
+        elif kind not in _REASONING_BLOCKS:
+            self._parts.append(f"[{_PLACEHOLDERS.get(str(kind), kind or 'non-text')}]")
+            self._in_text = False
+
+    def joined(self) -> str:
+        return "\n".join(part.strip() for part in self._parts if part.strip())
+
+
+# -- error messages ---------------------------------------------------------------------------
+
+
+def _unrecognised(obj: Any) -> TranscriptError:
+    return TranscriptError(f"unrecognised trace shape: {_describe(obj)}; {_EXPECTED}")
+
+
+def _describe(obj: Any) -> str:
+    if isinstance(obj, Mapping):
+        keys = [str(key) for key in obj]
+        shown = repr(keys) if len(keys) <= 10 else repr(keys[:10])[:-1] + ", ...]"
+        return f"a dict with keys {shown}" if keys else "an empty dict"
+    if _is_list(obj):
+        kind = type(obj).__name__
+        if not obj:
+            return f"an empty {kind}"
+        return f"a {kind} of {len(obj)} items whose first item is {_describe_item(obj[0])}"
+    return _describe_item(obj)
+
+
+def _describe_item(obj: Any) -> str:
+    if isinstance(obj, Mapping):
+        return f"a dict with keys {[str(key) for key in obj][:10]}"
+    name = type(obj).__name__
+    return f"{'an' if name[:1].lower() in 'aeiou' else 'a'} {name}"

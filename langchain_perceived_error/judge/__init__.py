@@ -1,0 +1,36 @@
+"""The judge: a LangGraph graph over a chat model, and the runner that drives it.
+
+Owns the graph (:mod:`.graph`: extract -> judge -> validate -> retry), model resolution from a
+spec such as ``"rules"`` or ``"fireworks:<model id>"`` (:mod:`.models`) and the runner that judges
+one record or many, sync or async, in order or as completed (:mod:`.runner`).
+
+May import: :mod:`..core`, :mod:`..rules`, :mod:`..redaction`, :mod:`..transport`.
+"""
+
+from langchain_perceived_error.judge.graph import (
+    DEFAULT_MAX_ATTEMPTS,
+    JudgeState,
+    build_judge_graph,
+)
+from langchain_perceived_error.judge.models import (
+    DEFAULT_MODEL,
+    ModelSpec,
+    ModelSpecError,
+    model_name,
+    resolve_model,
+)
+from langchain_perceived_error.judge.runner import PerceivedErrorJudge, ajudge, judge
+
+__all__ = [
+    "DEFAULT_MAX_ATTEMPTS",
+    "DEFAULT_MODEL",
+    "JudgeState",
+    "ModelSpec",
+    "ModelSpecError",
+    "PerceivedErrorJudge",
+    "ajudge",
+    "build_judge_graph",
+    "judge",
+    "model_name",
+    "resolve_model",
+]

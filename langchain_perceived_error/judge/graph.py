@@ -1,0 +1,393 @@
+"""The judge graph: extract -> judge -> validate -> (retry -> judge) -> done | failed.
+
+```
+START -> extract --(skipped | failed)--> END
+            |
+            v
+          judge <--(invalid, attempts left)-- validate --(valid | no attempts left)--> END
+            |                                     ^
+            +-------------------------------------+
+```
+
+``extract`` turns any trace shape into human/AI turns and decides eligibility (no model call for a
+trace with no user turn after an assistant turn). ``judge`` calls the chat model; transient
+transport errors (429, 5xx, timeouts) are retried there by a LangGraph ``RetryPolicy`` with
+exponential backoff, after waiting at least the server's ``Retry-After``. With an
+:class:`~langchain_perceived_error.transport.ratelimit.AdaptiveRateLimiter`, every call first takes
+a slot from it, and a 429/503 that says when to come back (``Retry-After``, X-Ratelimit reset) is
+waited out inside the node and sent again without using a ``RetryPolicy`` attempt. ``validate``
+parses the verdict; on invalid output the model is asked again with the validation error, at most
+``max_attempts`` calls in all, then the result is ``failed`` with the last error and raw output.
+A failure is never reported as ``perceived_error: false``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Mapping, Sequence
+from typing import Any, Literal, TypedDict
+
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import AIMessage, BaseMessage
+from langchain_core.runnables import Runnable, RunnableConfig
+from langgraph._internal._runnable import RunnableCallable
+from langgraph.graph import START, StateGraph
+from langgraph.graph.state import CompiledStateGraph
+from langgraph.types import RetryPolicy
+
+from langchain_perceived_error.core.budget import DEFAULT_MAX_INPUT_TOKENS
+from langchain_perceived_error.core.eligibility import skip_reason
+from langchain_perceived_error.core.parsing import VerdictParseError, parse_verdict
+from langchain_perceived_error.core.preparation import prepare_turns
+from langchain_perceived_error.core.prompts import (
+    PromptStyle,
+    build_judge_messages,
+    build_retry_messages,
+)
+from langchain_perceived_error.core.records import UnreadableRecord
+from langchain_perceived_error.core.schemas import (
+    BudgetCut,
+    JudgeResult,
+    JudgeStatus,
+    Turn,
+    Verdict,
+)
+from langchain_perceived_error.core.transcript import TranscriptError, extract_transcript
+from langchain_perceived_error.redaction.redact import Redactor
+from langchain_perceived_error.redaction.scrub import scrub
+from langchain_perceived_error.transport.ratelimit import (
+    DEFAULT_MAX_WAIT_S,
+    AdaptiveRateLimiter,
+    Slot,
+)
+from langchain_perceived_error.transport.retries import (
+    DEFAULT_TRANSPORT_RETRY,
+    is_rate_limit_error,
+    is_transient_error,
+    response_headers,
+    retry_after,
+    status_code,
+)
+
+__all__ = ["DEFAULT_MAX_ATTEMPTS", "JudgeState", "build_judge_graph", "result_from_state"]
+
+DEFAULT_MAX_ATTEMPTS = 3
+"""Model calls allowed per trace, the first one included, before a format failure."""
+
+
+class JudgeState(TypedDict, total=False):
+    """What flows through the judge graph. Only ``record`` is needed as input."""
+
+    record: Any
+    turns: list[Turn]
+    retry_messages: list[BaseMessage]
+    raw_output: str | None
+    finish_reason: str | None
+    verdict: Verdict | None
+    status: JudgeStatus | None
+    skip_reason: str | None
+    error: str | None
+    attempts: int
+    input_tokens: int | None
+    output_tokens: int | None
+    cached_input_tokens: int | None
+    budget_cut: BudgetCut | None
+    redactions: dict[str, int]
+
+
+def _as_turns(record: Any, include_tools: bool) -> list[Turn]:
+    if isinstance(record, UnreadableRecord):
+        raise TranscriptError(record.error)
+    if isinstance(record, Sequence) and record and all(isinstance(t, Turn) for t in record):
+        return list(record)
+    return extract_transcript(record, include_tools=include_tools)
+
+
+def _add(total: int | None, value: Any) -> int | None:
+    if not isinstance(value, int):
+        return total
+    return (total or 0) + value
+
+
+def _node(name: str, func: Any, afunc: Any = None) -> Runnable[JudgeState, JudgeState]:
+    """A graph node with a real sync and async path and no per-node callback run.
+
+    LangGraph runs a plain sync function node in a thread pool when the graph is awaited (a
+    thread hop per node per trace), and a ``RunnableLambda`` opens a callback run per call; both
+    cost more CPU than the judging itself. ``RunnableCallable(trace=False)`` is what LangGraph
+    builds for plain function nodes, here with an async twin that runs on the event loop.
+    """
+    if afunc is None:
+
+        async def afunc(state: JudgeState) -> JudgeState:
+            return func(state)  # type: ignore[no-any-return]
+
+    return RunnableCallable(func, afunc, name=name, trace=False)
+
+
+def _make_extract(
+    include_tools: bool, max_input_tokens: int | None, redact: bool, redactor: Redactor | None
+) -> Any:
+    def extract(state: JudgeState) -> JudgeState:
+        try:
+            turns = _as_turns(state["record"], include_tools)
+        except TranscriptError as e:
+            return {"status": JudgeStatus.FAILED, "error": f"unreadable trace: {e}", "turns": []}
+        reason = skip_reason(turns)
+        if reason is not None:
+            return {"turns": turns, "status": JudgeStatus.SKIPPED, "skip_reason": reason}
+        prepared = prepare_turns(
+            turns, redact=redact, max_input_tokens=max_input_tokens, redactor=redactor
+        )
+        update: JudgeState = {"attempts": 0, "retry_messages": [], "turns": prepared.turns}
+        if prepared.redactions is not None:
+            update["redactions"] = prepared.redactions
+        if max_input_tokens is not None:
+            update["budget_cut"] = prepared.budget_cut
+        return update
+
+    return _node("extract", extract)
+
+
+def _model_update(state: JudgeState, reply: BaseMessage) -> JudgeState:
+    usage = reply.usage_metadata if isinstance(reply, AIMessage) else None
+    metadata = reply.response_metadata or {}
+    return {
+        "raw_output": reply.text,
+        "finish_reason": metadata.get("finish_reason") or metadata.get("stop_reason"),
+        "attempts": state.get("attempts", 0) + 1,
+        "input_tokens": _add(state.get("input_tokens"), usage and usage.get("input_tokens")),
+        "output_tokens": _add(state.get("output_tokens"), usage and usage.get("output_tokens")),
+        "cached_input_tokens": _add(
+            state.get("cached_input_tokens"),
+            usage and (usage.get("input_token_details") or {}).get("cache_read"),
+        ),
+    }
+
+
+_TOO_LONG_HINTS = (
+    "context length",
+    "context_length",
+    "maximum context",
+    "too many tokens",
+    "prompt is too long",
+    "input is too long",
+    "request too large",
+)
+
+
+def _model_failure(state: JudgeState, exc: Exception) -> JudgeState:
+    """A non-transient model error (bad key, unknown model, request too large): record it."""
+    error = f"model call failed: {type(exc).__name__}: {exc}"
+    if status_code(exc) == 413 or any(hint in str(exc).lower() for hint in _TOO_LONG_HINTS):
+        error += (
+            " -- the transcript is too long for this model: lower the token budget "
+            "(--max-input-tokens / max_input_tokens=) or use a model with a longer context"
+        )
+    return {"status": JudgeStatus.FAILED, "error": error, "attempts": state.get("attempts", 0) + 1}
+
+
+class _ModelCall:
+    """How one run of the judge node reacts to the model's errors (shared by sync and async).
+
+    ``after_error`` returns ``("again", 0)`` when the limiter took a throttle with a server hint
+    (the next ``slot`` waits it out; no ``RetryPolicy`` attempt is used), ``("raise", pause)``
+    for other transient errors (sleep ``pause``, at least ``Retry-After``, then let the
+    ``RetryPolicy`` back off), or ``("fail", 0)`` for errors that retrying cannot fix.
+    """
+
+    def __init__(self, limiter: AdaptiveRateLimiter | None) -> None:
+        self.limiter = limiter
+        self.deadline = limiter.deadline() if limiter is not None else None
+        self.not_before: float | None = None  # this call's Retry-After, on the limiter clock
+
+    def after_error(self, exc: Exception, slot: Slot | None) -> tuple[str, float]:
+        if not is_transient_error(exc):
+            return "fail", 0.0
+        hint = retry_after(exc)
+        if self.limiter is not None and is_rate_limit_error(exc):
+            hint = self.limiter.record_throttle(
+                slot, retry_after=hint, headers=response_headers(exc)
+            )
+            if hint is None:
+                return "raise", 0.0
+            self.not_before = self.limiter.now() + hint
+            return "again", 0.0
+        return "raise", min(hint or 0.0, DEFAULT_MAX_WAIT_S)
+
+    def after_success(self, slot: Slot | None, reply: BaseMessage) -> None:
+        if self.limiter is not None:
+            headers = (reply.response_metadata or {}).get("headers")
+            self.limiter.record_success(slot, headers if isinstance(headers, Mapping) else None)
+
+
+def _make_judge(
+    model: BaseChatModel, limiter: AdaptiveRateLimiter | None, prompt: PromptStyle
+) -> Runnable[JudgeState, JudgeState]:
+    def messages_for(state: JudgeState) -> list[BaseMessage]:
+        return build_judge_messages(state["turns"], prompt) + state.get("retry_messages", [])
+
+    def judge(state: JudgeState, config: RunnableConfig) -> JudgeState:
+        messages, call = messages_for(state), _ModelCall(limiter)
+        while True:
+            slot = None
+            try:
+                if limiter is not None:
+                    slot = limiter.slot(deadline=call.deadline, not_before=call.not_before)
+                reply = model.invoke(messages, config)
+            except Exception as e:
+                action, pause = call.after_error(e, slot)
+                if action == "again":
+                    continue
+                if action == "fail":
+                    return _model_failure(state, e)
+                time.sleep(pause)
+                raise  # the node's RetryPolicy backs off and calls again
+            call.after_success(slot, reply)
+            return _model_update(state, reply)
+
+    async def ajudge(state: JudgeState, config: RunnableConfig) -> JudgeState:
+        messages, call = messages_for(state), _ModelCall(limiter)
+        while True:
+            slot = None
+            try:
+                if limiter is not None:
+                    slot = await limiter.aslot(deadline=call.deadline, not_before=call.not_before)
+                reply = await model.ainvoke(messages, config)
+            except Exception as e:
+                action, pause = call.after_error(e, slot)
+                if action == "again":
+                    continue
+                if action == "fail":
+                    return _model_failure(state, e)
+                await asyncio.sleep(pause)
+                raise
+            call.after_success(slot, reply)
+            return _model_update(state, reply)
+
+    return _node("judge", judge, ajudge)
+
+
+def _make_validate(max_attempts: int) -> Any:
+    def validate(state: JudgeState) -> JudgeState:
+        raw = state.get("raw_output") or ""
+        try:
+            verdict = parse_verdict(raw)
+        except VerdictParseError as e:
+            error = str(e)
+            if state.get("finish_reason") == "length":
+                error = f"the reply was cut off at the token limit; {error}"
+            if state.get("attempts", 0) >= max_attempts:
+                return {
+                    "status": JudgeStatus.FAILED,
+                    "error": f"no valid verdict after {state.get('attempts', 0)} attempts: {error}",
+                }
+            retry = build_retry_messages(raw, error)
+            return {"retry_messages": state.get("retry_messages", []) + retry, "error": error}
+        return {"status": JudgeStatus.JUDGED, "verdict": verdict, "error": None}
+
+    return _node("validate", validate)
+
+
+# A state with a status is finished (skipped, failed or judged): route it to the end.
+def _route_after_extract(state: JudgeState) -> Literal["judge", "__end__"]:
+    return "__end__" if state.get("status") else "judge"
+
+
+def _route_after_judge(state: JudgeState) -> Literal["validate", "__end__"]:
+    return "__end__" if state.get("status") else "validate"
+
+
+def _route_after_validate(state: JudgeState) -> Literal["judge", "__end__"]:
+    return "__end__" if state.get("status") else "judge"
+
+
+def _route(func: Any) -> Runnable[JudgeState, str]:
+    """A routing function with an async twin (no thread hop when the graph is awaited)."""
+
+    async def afunc(state: JudgeState) -> str:
+        return func(state)  # type: ignore[no-any-return]
+
+    return RunnableCallable(func, afunc, name=func.__name__, trace=False)
+
+
+def build_judge_graph(
+    model: BaseChatModel,
+    *,
+    max_attempts: int = DEFAULT_MAX_ATTEMPTS,
+    include_tools: bool = False,
+    transport_retry: RetryPolicy | None = DEFAULT_TRANSPORT_RETRY,
+    rate_limiter: AdaptiveRateLimiter | None = None,
+    max_input_tokens: int | None = DEFAULT_MAX_INPUT_TOKENS,
+    redact: bool = False,
+    redactor: Redactor | None = None,
+    prompt: PromptStyle = "full",
+) -> CompiledStateGraph[JudgeState, None, JudgeState, JudgeState]:
+    """Build the compiled judge graph for ``model``.
+
+    Args:
+        model: the judge chat model (see :func:`~langchain_perceived_error.resolve_model`).
+        max_attempts: model calls allowed per trace, format retries included (>= 1).
+        include_tools: keep tool calls and results as compact text in the transcript.
+        transport_retry: backoff for transient transport errors; ``None`` disables it.
+        rate_limiter: an adaptive limiter shared by every call of this graph (``None``: none;
+            :class:`~langchain_perceived_error.PerceivedErrorJudge` makes one by default).
+        max_input_tokens: the transcript's token budget; longer transcripts are cut by the policy
+            of :mod:`langchain_perceived_error.core.budget` and the cut is recorded (``None``: no
+            cut).
+        redact: mask keys and personal data (e-mails, IBANs, cards, IPs, phones) before the
+            model sees the turns (:mod:`langchain_perceived_error.redaction.redact`); counts are
+            recorded.
+        redactor: a callable that masks a text instead (``(text, counts) -> text``, see
+            :data:`~langchain_perceived_error.redaction.redact.Redactor`); giving one turns
+            redaction on.
+        prompt: the system prompt style
+        (:data:`~langchain_perceived_error.core.prompts.PromptStyle`):
+            ``"compact"`` only for a model fine-tuned on it.
+
+    Invoke with ``{"record": <any trace shape>}``; turn the final state into a
+    :class:`~langchain_perceived_error.JudgeResult` with :func:`result_from_state`.
+
+    """
+    if max_attempts < 1:
+        msg = f"max_attempts must be at least 1, got {max_attempts}"
+        raise ValueError(msg)
+    builder = StateGraph(JudgeState)
+    builder.add_node("extract", _make_extract(include_tools, max_input_tokens, redact, redactor))
+    builder.add_node(
+        "judge", _make_judge(model, rate_limiter, prompt), retry_policy=transport_retry
+    )
+    builder.add_node("validate", _make_validate(max_attempts))
+    builder.add_edge(START, "extract")
+    builder.add_conditional_edges("extract", _route(_route_after_extract))
+    builder.add_conditional_edges("judge", _route(_route_after_judge))
+    builder.add_conditional_edges("validate", _route(_route_after_validate))
+    return builder.compile(name="perceived_error_judge")
+
+
+def result_from_state(
+    state: JudgeState, *, record_id: str | None, model: str, started: float
+) -> JudgeResult:
+    """The typed result of a finished graph run (``started`` is a ``time.perf_counter()``)."""
+    status = state.get("status") or JudgeStatus.FAILED
+    failed = status is JudgeStatus.FAILED
+    return JudgeResult(
+        id=record_id,
+        status=status,
+        verdict=state.get("verdict") if status is JudgeStatus.JUDGED else None,
+        skip_reason=state.get("skip_reason"),
+        error=scrub(state.get("error") or "the judge stopped without a verdict")
+        if failed
+        else None,
+        raw_output=scrub(state.get("raw_output") or "") or None if failed else None,
+        attempts=state.get("attempts", 0),
+        model=model,
+        input_tokens=state.get("input_tokens"),
+        output_tokens=state.get("output_tokens"),
+        cached_input_tokens=state.get("cached_input_tokens"),
+        latency_s=time.perf_counter() - started,
+        turns=state.get("turns", []),
+        budget_cut=state.get("budget_cut"),
+        redactions=state.get("redactions"),
+    )

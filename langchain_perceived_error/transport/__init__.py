@@ -1,0 +1,8 @@
+"""Transport: how model and API requests are sent, waited on, retried and ordered.
+
+Owns the transient-error policy and ``Retry-After`` parsing (:mod:`.retries`), the adaptive
+client-side rate limiter (:mod:`.ratelimit`) and bounded-concurrency runners that return results
+in input order or as they complete (:mod:`.ordered`).
+
+May import: third-party libraries only (it is the bottom layer, with :mod:`..redaction`).
+"""
