@@ -111,6 +111,18 @@ class JudgeResult(BaseModel):
     redactions: dict[str, int] | None = Field(
         default=None, description="With redaction on: how many items of each kind were masked."
     )
+    confidence: float | None = Field(
+        default=None,
+        ge=0.0,
+        le=1.0,
+        description="The probability that a perceived error is present, when the judge gives one "
+        "(token log-probabilities, or the rules' calibrated signal strength); never invented.",
+    )
+    evidence_turn: int | None = Field(
+        default=None,
+        ge=0,
+        description="The index in ``turns`` of the user turn the verdict rests on, when located.",
+    )
 
     @property
     def perceived_error(self) -> bool | None:
@@ -140,6 +152,8 @@ class JudgeResult(BaseModel):
             "error": self.error,
             "budget_cut": self.budget_cut.model_dump() if self.budget_cut else None,
             "redactions": self.redactions,
+            "confidence": self.confidence,
+            "evidence_turn": self.evidence_turn,
         }
 
 

@@ -24,6 +24,8 @@ FIELDS = [
     "error",
     "budget_cut",
     "redactions",
+    "confidence",
+    "evidence_turn",
 ]
 
 
