@@ -38,7 +38,7 @@ from pathlib import Path
 
 from rules_sets import Dialogue, load_eurtad, load_fed, load_sample
 
-from langchain_perceived_error.bench.metrics import ConfusionMatrix, bootstrap_matrices, estimate
+from langchain_perceived_error.core.metrics import ConfusionMatrix, bootstrap_matrices, estimate
 from langchain_perceived_error.core.schemas import Turn
 from langchain_perceived_error.rules import SIGNAL_KINDS, RulesConfig, judge_turns
 

@@ -1,6 +1,6 @@
 """Benchmark judges against labels, report accuracy per dollar, and project costs.
 
-- :mod:`~langchain_perceived_error.bench.metrics`: accuracy, precision, recall, F1, Cohen's kappa
+- :mod:`~langchain_perceived_error.core.metrics`: accuracy, precision, recall, F1, Cohen's kappa
   and seeded bootstrap intervals (pure Python).
 - :mod:`~langchain_perceived_error.bench.data`: read a labelled JSONL through a field mapping.
 - :mod:`~langchain_perceived_error.bench.runner`: judge the labelled items with each model.
@@ -27,7 +27,7 @@ from langchain_perceived_error.bench.data import (
     load_labelled,
     parse_slices,
 )
-from langchain_perceived_error.bench.metrics import ConfusionMatrix, Estimate
+from langchain_perceived_error.core.metrics import ConfusionMatrix, Estimate
 from langchain_perceived_error.bench.report import BenchReport, bench_table, write_report
 from langchain_perceived_error.bench.runner import (
     BenchSettings,

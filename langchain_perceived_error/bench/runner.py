@@ -27,7 +27,7 @@ from langchain_core.tracers.context import register_configure_hook
 
 from langchain_perceived_error.bench.cache import CallTimer, cache_marker, with_cache
 from langchain_perceived_error.bench.data import LabelledItem
-from langchain_perceived_error.bench.metrics import (
+from langchain_perceived_error.core.metrics import (
     DEFAULT_CONFIDENCE,
     DEFAULT_RESAMPLES,
     DEFAULT_SEED,

@@ -28,7 +28,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from langchain_perceived_error.bench.metrics import (
+from langchain_perceived_error.core.metrics import (
     METRIC_NAMES,
     ConfusionMatrix,
     Estimate,

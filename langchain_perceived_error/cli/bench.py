@@ -17,7 +17,7 @@ from langchain_perceived_error.bench.data import (
     load_labelled,
     parse_slices,
 )
-from langchain_perceived_error.bench.metrics import DEFAULT_RESAMPLES, DEFAULT_SEED
+from langchain_perceived_error.core.metrics import DEFAULT_RESAMPLES, DEFAULT_SEED
 from langchain_perceived_error.bench.pricing import PRICES_ENV_VAR, price_table
 from langchain_perceived_error.bench.report import (
     DEFINITIONS,

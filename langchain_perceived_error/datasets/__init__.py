@@ -9,6 +9,9 @@ May import: :mod:`..online`, :mod:`..evaluation`, :mod:`..judge`, :mod:`..core`,
 :mod:`..transport`, :mod:`..redaction`.
 """
 
+from langchain_perceived_error.core.metrics import cohen_kappa  # the panel's agreement measure
+
+# isort: split
 # sft
 from langchain_perceived_error.datasets.sft import (
     SftBuildStats,
@@ -49,7 +52,6 @@ from langchain_perceived_error.datasets.panel import (
     PanelLabeller,
     PanelOutcome,
     build_adjudication_messages,
-    cohen_kappa,
     queue_item_for,
 )
 from langchain_perceived_error.datasets.reviews import (

@@ -22,7 +22,8 @@ same verdict JSON. The current trace's panel verdicts reach it through a context
 the adjudicators' calls.
 
 :class:`AgreementReport` counts each stage and keeps a 2x2 table per pair of panel members, from
-which :func:`cohen_kappa` gives their chance-corrected agreement.
+which :attr:`PairAgreement.kappa` gives their chance-corrected agreement (the package's one
+:class:`~langchain_perceived_error.core.metrics.ConfusionMatrix`).
 
 The per-trace logic is written once, as a generator that asks for judgements and receives their
 results; the sync shell runs a stage's judges in turn, the async shell concurrently.
@@ -53,6 +54,7 @@ from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 from langchain_core.outputs import ChatGeneration, ChatResult
 from langgraph.types import RetryPolicy
 
+from langchain_perceived_error.core.metrics import ConfusionMatrix
 from langchain_perceived_error.core.prompts import (
     SYSTEM_PROMPT,
     TRANSCRIPT_PREFIX,
@@ -92,7 +94,6 @@ __all__ = [
     "PanelOutcome",
     "Stage",
     "build_adjudication_messages",
-    "cohen_kappa",
     "plan_outcomes",
     "queue_item_for",
     "render_panel_verdicts",
@@ -220,76 +221,56 @@ class _AdjudicatingModel(BaseChatModel):
 # -- agreement -------------------------------------------------------------------------------------
 
 
-def cohen_kappa(first: Sequence[bool], second: Sequence[bool]) -> float | None:
-    """Cohen's kappa of two raters' boolean labels on the same items.
-
-    ``(p_o - p_e) / (1 - p_e)``: observed agreement corrected for the agreement expected by
-    chance from each rater's own rate of ``true``. None when there are no items, or when chance
-    agreement is 1 (both raters gave one and the same label to everything: kappa is undefined).
-
-    Raises:
-        ValueError: when the sequences differ in length.
-
-    """
-    if len(first) != len(second):
-        msg = f"kappa needs paired labels, got {len(first)} and {len(second)}"
-        raise ValueError(msg)
-    n = len(first)
-    if n == 0:
-        return None
-    observed = sum(a == b for a, b in zip(first, second, strict=True)) / n
-    rate_a, rate_b = sum(first) / n, sum(second) / n
-    chance = rate_a * rate_b + (1 - rate_a) * (1 - rate_b)
-    if chance >= 1.0:
-        return None
-    return (observed - chance) / (1 - chance)
-
-
 @dataclass
 class PairAgreement:
-    """Two panel members' verdicts on the traces both judged: a 2x2 table."""
+    """Two panel members' verdicts on the traces both judged: a 2x2 table.
+
+    The table is a :class:`~langchain_perceived_error.core.metrics.ConfusionMatrix` with the
+    first member in the place of the label and the second in the place of the prediction.
+    """
 
     first: str
     second: str
-    both_true: int = 0
-    first_only: int = 0
-    second_only: int = 0
-    both_false: int = 0
+    matrix: ConfusionMatrix = field(default_factory=ConfusionMatrix)
 
     def add(self, a: bool, b: bool) -> None:
-        """Count one trace both judged."""
-        if a and b:
-            self.both_true += 1
-        elif a:
-            self.first_only += 1
-        elif b:
-            self.second_only += 1
-        else:
-            self.both_false += 1
+        """Count one trace both judged (``a`` the first member's verdict, ``b`` the second's)."""
+        self.matrix = self.matrix.added(a, b)
+
+    @property
+    def both_true(self) -> int:
+        """Traces both flagged."""
+        return self.matrix.tp
+
+    @property
+    def first_only(self) -> int:
+        """Traces only the first member flagged."""
+        return self.matrix.fn
+
+    @property
+    def second_only(self) -> int:
+        """Traces only the second member flagged."""
+        return self.matrix.fp
+
+    @property
+    def both_false(self) -> int:
+        """Traces neither flagged."""
+        return self.matrix.tn
 
     @property
     def n(self) -> int:
         """Traces both judged."""
-        return self.both_true + self.first_only + self.second_only + self.both_false
+        return self.matrix.n
 
     @property
     def agreement(self) -> float | None:
         """Share of those traces with the same verdict."""
-        return (self.both_true + self.both_false) / self.n if self.n else None
+        return self.matrix.accuracy
 
     @property
     def kappa(self) -> float | None:
-        """Cohen's kappa (:func:`cohen_kappa`) of the table."""
-        first = [True] * (self.both_true + self.first_only) + [False] * (
-            self.second_only + self.both_false
-        )
-        second = (
-            [True] * self.both_true
-            + [False] * self.first_only
-            + [True] * self.second_only
-            + [False] * self.both_false
-        )
-        return cohen_kappa(first, second)
+        """Cohen's kappa of the table (None when undefined)."""
+        return self.matrix.kappa
 
 
 # -- outcomes --------------------------------------------------------------------------------------

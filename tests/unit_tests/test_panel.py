@@ -15,6 +15,7 @@ from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
 from typer.testing import CliRunner
 
 from langchain_perceived_error.cli import app
+from langchain_perceived_error.core.metrics import cohen_kappa
 from langchain_perceived_error.core.prompts import build_judge_messages, render_transcript
 from langchain_perceived_error.core.records import UnreadableRecord
 from langchain_perceived_error.core.schemas import SourceIds, Turn, Verdict
@@ -27,7 +28,6 @@ from langchain_perceived_error.datasets.panel import (
     PanelOutcome,
     _AdjudicatingModel,
     build_adjudication_messages,
-    cohen_kappa,
     queue_item_for,
     render_panel_verdicts,
 )
@@ -80,15 +80,6 @@ def test_kappa_on_a_hand_computed_example():
     assert pair.n == 10
     assert pair.agreement == pytest.approx(0.8)
     assert pair.kappa == pytest.approx(7 / 12)
-
-
-def test_kappa_edge_cases():
-    assert cohen_kappa([True, False], [True, False]) == pytest.approx(1.0)
-    assert cohen_kappa([True, False], [False, True]) == pytest.approx(-1.0)
-    assert cohen_kappa([], []) is None
-    assert cohen_kappa([False, False], [False, False]) is None  # one class: undefined
-    with pytest.raises(ValueError, match="paired"):
-        cohen_kappa([True], [])
 
 
 # -- the adjudication prompt -----------------------------------------------------------------------

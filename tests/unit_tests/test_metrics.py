@@ -1,11 +1,12 @@
-"""Benchmark metrics against hand-computed values, edge cases and seeded bootstrap intervals."""
+"""The confusion matrix against hand-computed values, edge cases and seeded bootstrap intervals."""
 
 import pytest
 
-from langchain_perceived_error.bench.metrics import (
+from langchain_perceived_error.core.metrics import (
     METRIC_NAMES,
     ConfusionMatrix,
     bootstrap_matrices,
+    cohen_kappa,
     estimate,
     percentile,
     proportion_estimate,
@@ -132,3 +133,15 @@ def test_proportion_estimate():
     assert e.low < 0.8 < e.high
     assert proportion_estimate([True] * 8 + [False] * 2, seed=3) == e
     assert proportion_estimate([]).value is None
+
+
+# -- Cohen's kappa of two label lists (the panel's pairs) -----------------------------------------
+
+
+def test_kappa_edge_cases():
+    assert cohen_kappa([True, False], [True, False]) == pytest.approx(1.0)
+    assert cohen_kappa([True, False], [False, True]) == pytest.approx(-1.0)
+    assert cohen_kappa([], []) is None
+    assert cohen_kappa([False, False], [False, False]) is None  # one class: undefined
+    with pytest.raises(ValueError, match="paired"):
+        cohen_kappa([True], [])

@@ -1,4 +1,9 @@
-"""Binary-classification metrics with bootstrap intervals, in pure Python (no numpy needed).
+"""The one confusion matrix: binary agreement, its metrics and seeded bootstrap intervals.
+
+Every comparison of two binary raters in the package counts into :class:`ConfusionMatrix`: a judge
+against labels (the benchmark's scores, ``evaluation``'s ``LabelScore``), two panel members against
+each other (``datasets.panel.PairAgreement``; :func:`cohen_kappa` for two label lists). Pure Python
+(no numpy needed), in the core because every layer that measures agreement may import it.
 
 Conventions (a metric is None when it is undefined, never a made-up 0 or 1):
 
@@ -30,6 +35,7 @@ __all__ = [
     "ConfusionMatrix",
     "Estimate",
     "bootstrap_matrices",
+    "cohen_kappa",
     "estimate",
     "percentile",
     "proportion_estimate",
@@ -59,6 +65,12 @@ class ConfusionMatrix:
         for label, predicted in pairs:
             counts[_cell(label, predicted)] += 1
         return cls(*counts)
+
+    def added(self, label: bool, predicted: bool) -> ConfusionMatrix:
+        """This matrix with one more ``(label, predicted)`` pair counted."""
+        counts = [self.tp, self.fp, self.fn, self.tn]
+        counts[_cell(label, predicted)] += 1
+        return ConfusionMatrix(*counts)
 
     @property
     def n(self) -> int:
@@ -130,6 +142,23 @@ def _cell(label: bool, predicted: bool) -> int:
     if predicted:
         return 0 if label else 1
     return 2 if label else 3
+
+
+def cohen_kappa(first: Sequence[bool], second: Sequence[bool]) -> float | None:
+    """Cohen's kappa of two raters' boolean labels on the same items (:attr:`ConfusionMatrix.kappa`).
+
+    ``(p_o - p_e) / (1 - p_e)``: observed agreement corrected for the agreement expected by
+    chance from each rater's own rate of ``true``. None when there are no items, or when chance
+    agreement is 1 (both raters gave one and the same label to everything: kappa is undefined).
+
+    Raises:
+        ValueError: when the sequences differ in length.
+
+    """
+    if len(first) != len(second):
+        msg = f"kappa needs paired labels, got {len(first)} and {len(second)}"
+        raise ValueError(msg)
+    return ConfusionMatrix.from_pairs(zip(first, second, strict=True)).kappa
 
 
 @dataclass(frozen=True)
