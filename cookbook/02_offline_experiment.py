@@ -31,15 +31,21 @@ from openevals.simulators import run_multiturn_simulation
 
 from langchain_perceived_error import PerceivedErrorJudge
 from langchain_perceived_error.evaluation.evaluators import PerceivedErrorEvaluator
-from langchain_perceived_error.evaluation.experiments import (
-    LabelScore,
+from langchain_perceived_error.evaluation.examples import (
     conversation_examples,
     labelled_examples,
     push_examples,
-    replay_target,
+)
+from langchain_perceived_error.evaluation.label_experiments import (
+    LabelScore,
     run_label_experiments,
+)
+from langchain_perceived_error.evaluation.simulation import (
     simulation_record,
     simulation_target,
+)
+from langchain_perceived_error.evaluation.targets import (
+    replay_target,
 )
 
 # -- data (hand-written for this cookbook) ---------------------------------------------------------

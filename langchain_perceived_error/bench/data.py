@@ -1,10 +1,11 @@
-"""Labelled data for the benchmark: read a JSONL (or .json) of labelled conversations.
+"""Labelled data for the benchmark: a JSONL (or .json) of labelled conversations, sliced and cut.
 
-Records are mapped by field names, never by dataset: :class:`FieldMapping` names the conversation
-field (any shape the judge reads), the boolean label field (``null`` = ambiguous: dropped) and the
-id field; dotted names reach nested fields (``outputs.perceived_error``). ``slices`` keep records
-whose field equals a value (``{"source_dataset": ("SelfFeeding",)}``); ``limit`` keeps the first
-N labelled records.
+The records are read by the package's one labelled-data loader
+(:func:`~langchain_perceived_error.core.labelled.read_labelled_items`, through a
+:class:`~langchain_perceived_error.core.labelled.FieldMapping`: dotted names reach nested fields,
+``null`` labels are dropped and counted). Here: ``slices`` keep records whose field equals a
+value (``{"source_dataset": ("SelfFeeding",)}``), ``limit`` keeps the first N labelled records,
+and :class:`DataSummary` says what was left out, for the report.
 """
 
 from __future__ import annotations
@@ -14,7 +15,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from langchain_perceived_error.core.records import ReadReport, UnreadableRecord, read_records
+from langchain_perceived_error.core.labelled import (
+    OUTSIDE_SLICES,
+    FieldMapping,
+    LabelledDataError,
+    LabelledItem,
+    LoadReport,
+    null_label_reason,
+    read_labelled_items,
+)
 
 __all__ = [
     "BenchDataError",
@@ -25,31 +34,9 @@ __all__ = [
     "parse_slices",
 ]
 
-
-class BenchDataError(ValueError):
-    """The labelled data cannot be used; the message names the file, line and field."""
-
-
-@dataclass(frozen=True)
-class FieldMapping:
-    """Which record fields hold the conversation, the boolean label and the id.
-
-    ``messages_field=None`` judges a record's ``messages`` field when it has one, else the whole
-    record (a LangSmith run, a thread, a LangGraph state carrying its label beside it).
-    """
-
-    messages_field: str | None = None
-    label_field: str = "perceived_error"
-    id_field: str = "id"
-
-
-@dataclass(frozen=True)
-class LabelledItem:
-    """One labelled conversation: ``payload`` is what the judge reads."""
-
-    id: str
-    label: bool
-    payload: Any
+BenchDataError = LabelledDataError
+"""The labelled data cannot be used; the message names the file, line and field (the package's
+one labelled-data error, under the name the benchmark has always raised)."""
 
 
 @dataclass
@@ -83,27 +70,6 @@ class DataSummary:
         }
 
 
-_MISSING = object()
-
-
-def _field(record: Mapping[str, Any], name: str) -> Any:
-    """``record[name]``, following dots into nested mappings; ``_MISSING`` when absent."""
-    if name in record:
-        return record[name]
-    value: Any = record
-    for part in name.split("."):
-        if not isinstance(value, Mapping) or part not in value:
-            return _MISSING
-        value = value[part]
-    return value
-
-
-def _as_text(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return "null" if value is None else str(value)
-
-
 def parse_slices(specs: Iterable[str]) -> dict[str, tuple[str, ...]]:
     """``["source_dataset=SelfFeeding", ...]`` -> ``{field: values}``.
 
@@ -122,15 +88,6 @@ def parse_slices(specs: Iterable[str]) -> dict[str, tuple[str, ...]]:
             raise BenchDataError(msg)
         slices.setdefault(name.strip(), []).append(value.strip())
     return {name: tuple(values) for name, values in slices.items()}
-
-
-def _label(value: Any, where: str, label_field: str) -> bool | None:
-    if value is None or isinstance(value, bool):
-        return value
-    if isinstance(value, int) and value in (0, 1):
-        return bool(value)
-    msg = f"{where}: {label_field!r} must be true, false, 1, 0 or null, got {value!r}"
-    raise BenchDataError(msg)
 
 
 def load_labelled(
@@ -157,40 +114,15 @@ def load_labelled(
     if limit is not None and limit < 1:
         msg = f"limit must be at least 1, got {limit}"
         raise BenchDataError(msg)
-    report = ReadReport()
+    report = LoadReport()
     items: list[LabelledItem] = []
-    for sourced in read_records([str(path)], report):
-        summary.records += 1
-        record, where = sourced.payload, sourced.source
-        if isinstance(record, UnreadableRecord):
-            raise BenchDataError(record.error)
-        if not isinstance(record, Mapping):
-            msg = f"{where}: expected a JSON object, got {type(record).__name__}"
-            raise BenchDataError(msg)
-        if any(_as_text(_field(record, f)) not in values for f, values in wanted.items()):
-            summary.outside_slice += 1
-            continue
-        raw_label = _field(record, mapping.label_field)
-        if mapping.messages_field is None:
-            messages = record.get("messages", record)
-        else:
-            messages = _field(record, mapping.messages_field)
-        for name, value in ((mapping.label_field, raw_label), (mapping.messages_field, messages)):
-            if value is _MISSING:
-                msg = f"{where} has no {name!r} field (fields: {sorted(record)})"
-                raise BenchDataError(msg)
-        label = _label(raw_label, where, mapping.label_field)
-        if label is None:
-            summary.null_label += 1
-            continue
+    for item in read_labelled_items(path, mapping, slices=wanted, report=report):
         if limit is not None and len(items) >= limit:
             summary.over_limit += 1
             continue
-        record_id = _field(record, mapping.id_field)
-        item_id = where if record_id is _MISSING or record_id is None else str(record_id)
-        items.append(LabelledItem(item_id, label, messages))
-    if report.unreadable_sources:
-        msg = f"cannot read the labelled data: {'; '.join(report.unreadable_sources)}"
-        raise BenchDataError(msg)
+        items.append(item)
+    summary.records = report.read
+    summary.outside_slice = report.skipped[OUTSIDE_SLICES]
+    summary.null_label = report.skipped[null_label_reason(mapping)]
     summary.used = len(items)
     return items, summary

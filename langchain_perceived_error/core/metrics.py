@@ -67,7 +67,7 @@ class ConfusionMatrix:
         return cls(*counts)
 
     def added(self, label: bool, predicted: bool) -> ConfusionMatrix:
-        """This matrix with one more ``(label, predicted)`` pair counted."""
+        """A copy of this matrix with one more ``(label, predicted)`` pair counted."""
         counts = [self.tp, self.fp, self.fn, self.tn]
         counts[_cell(label, predicted)] += 1
         return ConfusionMatrix(*counts)
@@ -145,7 +145,7 @@ def _cell(label: bool, predicted: bool) -> int:
 
 
 def cohen_kappa(first: Sequence[bool], second: Sequence[bool]) -> float | None:
-    """Cohen's kappa of two raters' boolean labels on the same items (:attr:`ConfusionMatrix.kappa`).
+    """Cohen's kappa of two raters' boolean labels on the same items (a ConfusionMatrix's).
 
     ``(p_o - p_e) / (1 - p_e)``: observed agreement corrected for the agreement expected by
     chance from each rater's own rate of ``true``. None when there are no items, or when chance

@@ -10,8 +10,11 @@ Every loader yields :class:`~langchain_perceived_error.core.schemas.LabelledReco
   ``label_field="perceived_error_strict"``). Null labels are skipped and counted. Provenance
   ``human``.
 
-The other loaders live beside this module and share its :class:`LoadReport`,
-:class:`LabelFileError` and :data:`HUMAN_REASONS`:
+The labelled-data primitives are the core's
+(:mod:`~langchain_perceived_error.core.labelled`: the field mapping, the one loader,
+:class:`LoadReport` and the error, here :class:`LabelFileError`); :func:`load_labelled_jsonl` is
+that loader plus the transcript and provenance. The other loaders live beside this module and
+share :class:`LoadReport`, :class:`LabelFileError` and :data:`HUMAN_REASONS`:
 :func:`~langchain_perceived_error.datasets.reviews.read_review_answers` (the answers a human wrote
 into a panel review file) and
 :func:`~langchain_perceived_error.datasets.langsmith_labels.load_langsmith_labels`
@@ -29,9 +32,7 @@ the report, with the first few ids kept as examples.
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +40,13 @@ from pydantic import ValidationError
 
 from langchain_perceived_error.core import files
 from langchain_perceived_error.core.files import FileReadError
+from langchain_perceived_error.core.labelled import (
+    FieldMapping,
+    LabelledDataError,
+    LoadReport,
+    read_labelled_items,
+    text_or_none,
+)
 from langchain_perceived_error.core.records import ReadReport, SourcedRecord, read_records
 from langchain_perceived_error.core.schemas import LabelledRecord, Provenance, SourceIds, Verdict
 from langchain_perceived_error.core.transcript import TranscriptError, extract_transcript
@@ -64,47 +72,14 @@ HUMAN_REASONS: Mapping[bool, str] = {
 }
 """The reason given to a human label that came without one (a verdict needs a reason)."""
 
-_EXAMPLES_KEPT = 5
 _THREAD_KEYS = ("thread_id", "session_id", "conversation_id")
 
-
-class LabelFileError(ValueError):
-    """A labelled, judge-output or review file has a line that cannot be read (``file:line``)."""
-
-
-@dataclass
-class LoadReport:
-    """What a loader read, loaded and skipped (by reason, with a few example ids each)."""
-
-    read: int = 0
-    """Records (lines, runs or threads) looked at."""
-    loaded: int = 0
-    """Labelled records yielded."""
-    skipped: Counter[str] = field(default_factory=Counter)
-    """Skip reason -> count."""
-    examples: dict[str, list[str]] = field(default_factory=dict)
-    """Skip reason -> the first few ids skipped for it."""
-
-    def skip(self, reason: str, record_id: str | None) -> None:
-        """Count one skipped record."""
-        self.skipped[reason] += 1
-        kept = self.examples.setdefault(reason, [])
-        if record_id is not None and len(kept) < _EXAMPLES_KEPT:
-            kept.append(record_id)
-
-    def describe(self) -> str:
-        """One line: read, loaded, and each skip reason with its count."""
-        parts = [f"read {self.read}", f"loaded {self.loaded}"]
-        parts += [f"skipped {n} ({reason})" for reason, n in sorted(self.skipped.items())]
-        return ", ".join(parts)
+LabelFileError = LabelledDataError
+"""A labelled, judge-output or review file has a line that cannot be read (``file:line``): the
+package's one labelled-data error."""
 
 
 # -- source ids ------------------------------------------------------------------------------------
-
-
-def text_or_none(value: Any) -> str | None:
-    """``str(value)``, or None for None and the empty string."""
-    return None if value is None or value == "" else str(value)
 
 
 def _metadata_of(record: Mapping[str, Any]) -> Mapping[str, Any]:
@@ -318,11 +293,13 @@ def load_labelled_jsonl(
 ) -> Iterator[LabelledRecord]:
     """Human-labelled records from any JSONL, mapping its fields.
 
-    ``messages_field`` holds the conversation (any shape the judge reads); ``label_field`` is
-    true, false or null (null = ambiguous: skipped and counted). ``reason_field`` names a reason
-    field (when absent or empty, :data:`HUMAN_REASONS` is used). ``metadata_fields`` are copied
-    into each record's metadata. A record without an id gets ``<file name>:<line>``. Provenance is
-    ``human``, ``by`` = ``by`` or the file name.
+    The file is read by the package's one labelled-data loader
+    (:func:`~langchain_perceived_error.core.labelled.read_labelled_items`): ``messages_field``
+    holds the conversation (any shape the judge reads); ``label_field`` is true, false or null
+    (null = ambiguous: skipped and counted). ``reason_field`` names a reason field (when absent or
+    empty, :data:`HUMAN_REASONS` is used). ``metadata_fields`` are copied into each record's
+    metadata. A record without an id gets ``<file name>:<line>``. Provenance is ``human``, ``by``
+    = ``by`` or the file name.
 
     Example (EURTAD)::
 
@@ -335,36 +312,24 @@ def load_labelled_jsonl(
             true/false/null, or messages that cannot be read.
 
     """
-    report = report if report is not None else LoadReport()
     file = Path(path)
     provenance = Provenance(kind="human", by=by or file.name)
-    for where, value in read_json_lines(file):
-        line = expect_object(where, value)
-        report.read += 1
-        for name in (label_field, messages_field):
-            if name not in line:
-                msg = f"{where}: no {name!r} field (fields: {sorted(line)})"
-                raise LabelFileError(msg)
-        record_id = text_or_none(line.get(id_field)) or f"{file.name}:{where.rsplit(':', 1)[1]}"
-        label = line[label_field]
-        if label is None:
-            report.skip(f"null {label_field}", record_id)
-            continue
-        if not isinstance(label, bool):
-            msg = f"{where}: {label_field!r} must be true, false or null, got {label!r}"
-            raise LabelFileError(msg)
+    mapping = FieldMapping(
+        messages_field, label_field, id_field, reason_field, tuple(metadata_fields)
+    )
+    for item in read_labelled_items(file, mapping, report=report):
         try:
-            turns = extract_transcript(line[messages_field], include_tools=include_tools)
+            turns = extract_transcript(item.payload, include_tools=include_tools)
         except TranscriptError as e:
-            msg = f"{where}: {messages_field!r}: {e}"
+            msg = f"{item.source}: {messages_field!r}: {e}"
             raise LabelFileError(msg) from e
-        reason = text_or_none(line.get(reason_field)) if reason_field else None
-        report.loaded += 1
         yield LabelledRecord(
-            id=record_id,
+            id=item.id,
             turns=turns,
-            label=Verdict(perceived_error=label, reason=reason or HUMAN_REASONS[label]),
+            label=Verdict(
+                perceived_error=item.label, reason=item.reason or HUMAN_REASONS[item.label]
+            ),
             provenance=provenance,
-            sources=source_ids(line),
-            metadata={name: line.get(name) for name in metadata_fields},
+            sources=source_ids(item.record),
+            metadata=item.metadata,
         )

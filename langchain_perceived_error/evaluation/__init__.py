@@ -1,8 +1,10 @@
 """LangSmith evaluation: the ``RunEvaluator`` and the helpers for offline ``evaluate()`` runs.
 
-Owns :class:`PerceivedErrorEvaluator` and its factories (:mod:`.evaluators`), and experiment
-helpers: targets, examples built from conversations or labelled files, and the score of a judge
-against labels (:mod:`.experiments`).
+Owns :class:`PerceivedErrorEvaluator` and its factories (:mod:`.evaluators`), and the helpers of
+offline experiments, one module per concern: Examples built from conversations or labelled
+records, and a dataset to hold them (:mod:`.examples`); the ``evaluate()`` targets that replay a
+conversation or run the judge (:mod:`.targets`); a judge measured against labels, one experiment
+per model (:mod:`.label_experiments`); an agent run against simulated users (:mod:`.simulation`).
 
 May import: :mod:`..judge`, :mod:`..core`.
 """
@@ -12,14 +14,9 @@ from langchain_perceived_error.evaluation.evaluators import (
     create_async_perceived_error_evaluator,
     create_perceived_error_evaluator,
 )
-from langchain_perceived_error.evaluation.experiments import (
-    ajudge_target,
-    conversation_examples,
-    judge_target,
-    label_match_evaluator,
-    labelled_examples,
-    replay_target,
-)
+from langchain_perceived_error.evaluation.examples import conversation_examples, labelled_examples
+from langchain_perceived_error.evaluation.label_experiments import label_match_evaluator
+from langchain_perceived_error.evaluation.targets import ajudge_target, judge_target, replay_target
 
 __all__ = [
     "PerceivedErrorEvaluator",

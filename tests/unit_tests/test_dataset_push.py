@@ -31,10 +31,14 @@ from langchain_perceived_error.datasets.langsmith_dataset import (
 from langchain_perceived_error.datasets.panel import PanelLabeller
 from langchain_perceived_error.datasets.sft import build_sft_files
 from langchain_perceived_error.datasets.split import split_records
-from langchain_perceived_error.evaluation.experiments import (
-    judge_target,
-    label_match_evaluator,
+from langchain_perceived_error.evaluation.examples import (
     labelled_examples,
+)
+from langchain_perceived_error.evaluation.label_experiments import (
+    label_match_evaluator,
+)
+from langchain_perceived_error.evaluation.targets import (
+    judge_target,
 )
 from tests.servers.langsmith_capture import LocalLangSmith
 

@@ -24,25 +24,31 @@ from langchain_perceived_error.evaluation.evaluators import (
     create_async_perceived_error_evaluator,
     create_perceived_error_evaluator,
 )
-from langchain_perceived_error.evaluation.experiments import (
-    LabelScore,
-    ajudge_target,
-    areplay_target,
-    arun_label_experiments,
-    asimulation_target,
+from langchain_perceived_error.evaluation.examples import (
     conversation_examples,
     conversation_messages,
-    judge_output,
-    judge_target,
+    labelled_examples,
+    push_examples,
+)
+from langchain_perceived_error.evaluation.label_experiments import (
+    LabelScore,
+    arun_label_experiments,
     label_match,
     label_match_evaluator,
     label_scores,
-    labelled_examples,
-    push_examples,
-    replay_target,
     run_label_experiments,
+)
+from langchain_perceived_error.evaluation.simulation import (
+    asimulation_target,
     simulation_record,
     simulation_target,
+)
+from langchain_perceived_error.evaluation.targets import (
+    ajudge_target,
+    areplay_target,
+    judge_output,
+    judge_target,
+    replay_target,
 )
 from langchain_perceived_error.judge.runner import PerceivedErrorJudge
 from tests.fakes import ScriptedChatModel
