@@ -1,10 +1,11 @@
 """Benchmark judges against labels, report accuracy per dollar, and project costs.
 
-- :mod:`~langchain_perceived_error.core.metrics`: accuracy, precision, recall, F1, Cohen's kappa
-  and seeded bootstrap intervals (pure Python).
-- :mod:`~langchain_perceived_error.bench.data`: read a labelled JSONL through a field mapping.
+- :mod:`~langchain_perceived_error.bench.data`: read a labelled JSONL through a field mapping
+  (the core's one loader, :mod:`~langchain_perceived_error.core.labelled`), sliced and cut.
 - :mod:`~langchain_perceived_error.bench.runner`: judge the labelled items with each model.
-- :mod:`~langchain_perceived_error.bench.scoring`: score each model's run against the labels.
+- :mod:`~langchain_perceived_error.bench.scoring`: score each model's run against the labels
+  (the core's one confusion matrix and bootstrap intervals,
+  :mod:`~langchain_perceived_error.core.metrics`).
 - :mod:`~langchain_perceived_error.bench.report`: the table, ``report.json``, ``report.md``,
   ``predictions.jsonl`` and PNG charts.
 - :mod:`~langchain_perceived_error.bench.cost`: daily and monthly cost of each judging option.
@@ -27,7 +28,6 @@ from langchain_perceived_error.bench.data import (
     load_labelled,
     parse_slices,
 )
-from langchain_perceived_error.core.metrics import ConfusionMatrix, Estimate
 from langchain_perceived_error.bench.report import BenchReport, bench_table, write_report
 from langchain_perceived_error.bench.runner import (
     BenchSettings,
@@ -38,6 +38,7 @@ from langchain_perceived_error.bench.runner import (
     run_benchmark,
 )
 from langchain_perceived_error.bench.scoring import ModelScore, score_run
+from langchain_perceived_error.core.metrics import ConfusionMatrix, Estimate
 
 __all__ = [
     "BenchDataError",

@@ -28,9 +28,9 @@ from rich.table import Table
 
 from langchain_perceived_error import __version__
 from langchain_perceived_error.bench.data import DataSummary
-from langchain_perceived_error.core.metrics import METRIC_NAMES, Estimate
 from langchain_perceived_error.bench.runner import BenchSettings, ModelRun
 from langchain_perceived_error.bench.scoring import ModelScore
+from langchain_perceived_error.core.metrics import METRIC_NAMES, Estimate
 from langchain_perceived_error.core.prompts import PROMPT_VERSION
 
 __all__ = [

@@ -28,6 +28,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from langchain_perceived_error.bench.pricing import ModelPrice, price_for
+from langchain_perceived_error.bench.runner import BenchSettings, ModelRun
 from langchain_perceived_error.core.metrics import (
     METRIC_NAMES,
     ConfusionMatrix,
@@ -37,8 +39,6 @@ from langchain_perceived_error.core.metrics import (
     percentile,
     proportion_estimate,
 )
-from langchain_perceived_error.bench.pricing import ModelPrice, price_for
-from langchain_perceived_error.bench.runner import BenchSettings, ModelRun
 from langchain_perceived_error.core.schemas import JudgeStatus
 
 __all__ = ["ModelScore", "score_run"]

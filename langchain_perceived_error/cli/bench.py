@@ -17,7 +17,6 @@ from langchain_perceived_error.bench.data import (
     load_labelled,
     parse_slices,
 )
-from langchain_perceived_error.core.metrics import DEFAULT_RESAMPLES, DEFAULT_SEED
 from langchain_perceived_error.bench.pricing import PRICES_ENV_VAR, price_table
 from langchain_perceived_error.bench.report import (
     DEFINITIONS,
@@ -33,6 +32,7 @@ from langchain_perceived_error.cli.app import app, progress_bar, say
 from langchain_perceived_error.cli.errors import InputError, Terminated, UsageError
 from langchain_perceived_error.cli.options import RedactOption, TimeoutOption
 from langchain_perceived_error.cli.paths import check_not_input, check_paths, prepare_report_dir
+from langchain_perceived_error.core.metrics import DEFAULT_RESAMPLES, DEFAULT_SEED
 from langchain_perceived_error.judge.graph import DEFAULT_MAX_ATTEMPTS
 from langchain_perceived_error.judge.runner import DEFAULT_CONCURRENCY
 from langchain_perceived_error.transport.retries import DEFAULT_REQUEST_TIMEOUT_S

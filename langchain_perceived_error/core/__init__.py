@@ -4,6 +4,10 @@ Owns the data models (:mod:`.schemas`), reading input files safely (:mod:`.files
 :mod:`.records`), trace-to-turns extraction (:mod:`.transcript`), eligibility (:mod:`.eligibility`),
 the token estimator and budget (:mod:`.tokens`, :mod:`.budget`), redaction applied to turns
 (:mod:`.preparation`), the judge prompt (:mod:`.prompts`) and verdict parsing (:mod:`.parsing`).
+It also owns the two pure concepts every measuring layer shares, here because ``evaluation``,
+``datasets`` and ``bench`` may all import the core and nothing else in common: the one confusion
+matrix with Cohen's kappa and bootstrap intervals (:mod:`.metrics`) and the one labelled-data
+model and loader with its field mapping (:mod:`.labelled`).
 
 May import: :mod:`langchain_perceived_error.redaction` and third-party libraries only.
 """

@@ -4,9 +4,9 @@ Each record becomes one example:
 
 - ``inputs``: ``{"messages": [{"role": "user" | "assistant", "content": ...}, ...]}``: the turns
   the judge reads, as OpenAI-style dicts (the shape of
-  :func:`~langchain_perceived_error.evaluation.experiments.labelled_examples`, so
-  :func:`~langchain_perceived_error.evaluation.experiments.judge_target` and
-  :func:`~langchain_perceived_error.evaluation.experiments.label_match_evaluator` run on it
+  :func:`~langchain_perceived_error.evaluation.examples.labelled_examples`, so
+  :func:`~langchain_perceived_error.evaluation.targets.judge_target` and
+  :func:`~langchain_perceived_error.evaluation.label_experiments.label_match_evaluator` run on it
   unchanged);
 - ``outputs``: ``{"perceived_error": bool, "reason": str}``;
 - ``metadata``: ``record_id``, ``sources`` (run, trace, thread, project ids), ``provenance`` (kind,
@@ -48,6 +48,7 @@ from langchain_perceived_error.core.prompts import TRANSCRIPT_PREFIX, render_tra
 from langchain_perceived_error.core.schemas import LabelledRecord
 from langchain_perceived_error.datasets.sft import HOLDOUT_FILE, TRAIN_FILE
 from langchain_perceived_error.datasets.split import split_records
+from langchain_perceived_error.evaluation.examples import turn_messages
 from langchain_perceived_error.online.clients import describe_error
 
 __all__ = [
@@ -69,7 +70,6 @@ _NAMESPACE = uuid.UUID("0f3c6a1e-8d2b-5e47-9c61-2b7d4e8a9f10")
 """Fixed uuid5 namespace of example ids (never change it: re-pushes would duplicate)."""
 _SFT_FILES: dict[Split, str] = {"train": TRAIN_FILE, "holdout": HOLDOUT_FILE}
 _CHUNK = 200
-_ROLES = {"human": "user", "ai": "assistant"}
 
 
 class DatasetPushError(RuntimeError):
@@ -104,7 +104,7 @@ def example_id(dataset_id: str | uuid.UUID, record_id: str) -> uuid.UUID:
 def example_payload(record: LabelledRecord, *, split: Split) -> dict[str, Any]:
     """The example fields of a record (without ``id``): inputs, outputs, metadata, split."""
     return {
-        "inputs": {"messages": [{"role": _ROLES[t.role], "content": t.text} for t in record.turns]},
+        "inputs": {"messages": turn_messages(record.turns)},
         "reference_outputs": {
             "perceived_error": record.label.perceived_error,
             "reason": record.label.reason,

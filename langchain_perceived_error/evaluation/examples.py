@@ -26,6 +26,7 @@ from langchain_perceived_error.core.labelled import (
     labelled_items,
     null_label_reason,
 )
+from langchain_perceived_error.core.schemas import Turn
 from langchain_perceived_error.core.transcript import TranscriptError, extract_transcript
 from langchain_perceived_error.judge.runner import record_id_of
 
@@ -35,6 +36,7 @@ __all__ = [
     "conversation_messages",
     "labelled_examples",
     "push_examples",
+    "turn_messages",
 ]
 
 logger = logging.getLogger(__name__)
@@ -43,6 +45,11 @@ LABEL_KEY = "perceived_error"
 """The reference-output key holding an example's label, and the target-output key of the verdict."""
 
 _OPENAI_ROLES = {"human": "user", "ai": "assistant"}
+
+
+def turn_messages(turns: Iterable[Turn]) -> list[dict[str, str]]:
+    """Turns as OpenAI-style dicts (``{"role": "user" | "assistant", "content": ...}``)."""
+    return [{"role": _OPENAI_ROLES[turn.role], "content": turn.text} for turn in turns]
 
 
 def conversation_messages(
@@ -54,8 +61,7 @@ def conversation_messages(
         TranscriptError: when the conversation cannot be read.
 
     """
-    turns = extract_transcript(conversation, include_tools=include_tools)
-    return [{"role": _OPENAI_ROLES[turn.role], "content": turn.text} for turn in turns]
+    return turn_messages(extract_transcript(conversation, include_tools=include_tools))
 
 
 def _example(
