@@ -29,6 +29,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from langchain_perceived_error.core.labelled import (
+    FieldMapping,
+    LabelledDataError,
+    read_labelled_items,
+)
 from langchain_perceived_error.core.schemas import Turn
 from langchain_perceived_error.core.transcript import extract_transcript
 
@@ -57,16 +62,24 @@ def _jsonl(path: Path) -> list[dict[str, Any]]:
 
 
 def load_eurtad(path: Path, label_field: str = "perceived_error_strict") -> list[Dialogue]:
-    """EURTAD items with a non-null ``label_field``, one source per original corpus."""
+    """EURTAD items with a non-null ``label_field``, one source per original corpus.
+
+    Read by the package's one labelled-data loader (null labels dropped).
+    """
+    mapping = FieldMapping("messages", label_field, metadata_fields=("source_dataset",))
+    try:
+        items = list(read_labelled_items(path, mapping))
+    except LabelledDataError as e:
+        msg = f"cannot read {path}: {e}"
+        raise SystemExit(msg) from e
     return [
         Dialogue(
-            id=str(item["id"]),
-            source=str(item.get("source_dataset")),
-            turns=extract_transcript({"messages": item["messages"]}),
-            label=bool(item[label_field]),
+            id=item.id,
+            source=str(item.metadata["source_dataset"]),
+            turns=extract_transcript({"messages": item.payload}),
+            label=item.label,
         )
-        for item in _jsonl(path)
-        if item.get(label_field) is not None
+        for item in items
     ]
 
 
