@@ -145,3 +145,11 @@ def test_kappa_edge_cases():
     assert cohen_kappa([False, False], [False, False]) is None  # one class: undefined
     with pytest.raises(ValueError, match="paired"):
         cohen_kappa([True], [])
+
+
+def test_added_counts_one_more_pair_without_changing_the_matrix():
+    m = ConfusionMatrix(tp=1)
+    assert m.added(True, False) == ConfusionMatrix(tp=1, fn=1)
+    assert m.added(False, True).fp == 1
+    assert m.added(False, False).tn == 1
+    assert m == ConfusionMatrix(tp=1)
