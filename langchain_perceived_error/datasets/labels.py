@@ -296,10 +296,10 @@ def load_labelled_jsonl(
     The file is read by the package's one labelled-data loader
     (:func:`~langchain_perceived_error.core.labelled.read_labelled_items`): ``messages_field``
     holds the conversation (any shape the judge reads); ``label_field`` is true, false (1 and 0
-    count as such) or null (null = ambiguous: skipped and counted). ``reason_field`` names a reason field (when absent or
-    empty, :data:`HUMAN_REASONS` is used). ``metadata_fields`` are copied into each record's
-    metadata. A record without an id gets ``<file name>:<line>``. Provenance is ``human``, ``by``
-    = ``by`` or the file name.
+    count as such) or null (null = ambiguous: skipped and counted). ``reason_field`` names a
+    reason field (when absent or empty, :data:`HUMAN_REASONS` is used). ``metadata_fields`` are
+    copied into each record's metadata. A record without an id gets ``<file name>:<line>``.
+    Provenance is ``human``, ``by`` = ``by`` or the file name.
 
     Example (EURTAD)::
 
