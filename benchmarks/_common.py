@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import math
 import os
 import platform
 import random
@@ -36,6 +35,8 @@ from langchain_core.messages import AIMessage, BaseMessage, convert_to_openai_me
 from langchain_core.outputs import ChatGeneration, ChatResult
 from langchain_core.utils.function_calling import convert_to_openai_tool
 from pydantic import PrivateAttr
+
+from langchain_perceived_error.core.tokens import estimate_tokens
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = REPO_ROOT / "cookbook" / "data" / "sample_traces.jsonl"
@@ -85,58 +86,10 @@ def _cell(value: Any) -> str:
 
 # -- token counting -------------------------------------------------------------------------------
 
-_PIECES = None
-TOKENIZER = "unset"
-
-
-def _tokenizer() -> Any:
-    """tiktoken's o200k_base when its file is cached offline, else the fixed estimator below."""
-    global _PIECES, TOKENIZER
-    if _PIECES is not None:
-        return _PIECES
-    try:
-        import tiktoken
-
-        encoding = tiktoken.get_encoding("o200k_base")
-        _PIECES = ("tiktoken", encoding)
-        TOKENIZER = "tiktoken o200k_base"
-    except Exception:  # no network and no cached encoding file
-        import regex
-
-        # tiktoken's cl100k_base pre-tokenizer: words with their leading space, numbers of up to
-        # 3 digits, punctuation runs, whitespace. A word piece counts ceil(len / 8) tokens, a
-        # number piece 1, any other piece ceil(len / 3) (each at least 1): BPE keeps common
-        # words whole and splits punctuation runs such as '"}, {"' into a few tokens.
-        pattern = regex.compile(
-            r"""'(?i:[sdmt]|ll|ve|re)|[^\r\n\p{L}\p{N}]?+\p{L}++|\p{N}{1,3}+|"""
-            r""" ?[^\s\p{L}\p{N}]++[\r\n]*+|\s++$|\s*[\r\n]|\s+(?!\S)|\s"""
-        )
-        _PIECES = ("estimate", pattern)
-        TOKENIZER = (
-            "fixed estimator: tiktoken's cl100k pre-tokenizer split; a word piece ceil(len/8) "
-            "tokens, a number 1, other pieces ceil(len/3) (tiktoken's vocabulary files are not "
-            "available offline)"
-        )
-    return _PIECES
-
-
-def count_tokens(text: str) -> int:
-    """Tokens in ``text`` with the one counter used for both judges."""
-    kind, impl = _tokenizer()
-    if kind == "tiktoken":
-        return len(impl.encode(text, disallowed_special=()))
-    return sum(_estimate(piece) for piece in impl.findall(text))
-
-
-def _estimate(piece: str) -> int:
-    if any(c.isalpha() for c in piece):
-        return max(1, math.ceil(len(piece) / 8))
-    if piece.strip().isdigit():
-        return 1
-    return max(1, math.ceil(len(piece) / 3))
-
-
-MESSAGE_OVERHEAD = 4  # role and separators per message, as OpenAI-style chat formats add
+TOKENIZER = (
+    "the package's estimator (LangChain count_tokens_approximately: ~4 characters a token + 3 a "
+    "message, tool schemas as JSON), the same for both judges"
+)
 
 
 def count_request(
@@ -144,10 +97,7 @@ def count_request(
 ) -> tuple[int, int]:
     """(input tokens, characters) a chat request would bill: messages plus tool schemas."""
     text = [m.text for m in messages] + [json.dumps(t) for t in tools]
-    return (
-        sum(count_tokens(t) for t in text) + MESSAGE_OVERHEAD * len(messages),
-        sum(len(t) for t in text),
-    )
+    return estimate_tokens(messages, tools=tools), sum(len(t) for t in text)
 
 
 # -- the fake model -------------------------------------------------------------------------------

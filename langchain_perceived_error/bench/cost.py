@@ -30,8 +30,6 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from langchain_core.messages.utils import count_tokens_approximately
-
 from langchain_perceived_error.bench.pricing import ModelPrice, normalize_model_name, price_for
 from langchain_perceived_error.core.prompts import (
     SYSTEM_PROMPT,
@@ -40,6 +38,7 @@ from langchain_perceived_error.core.prompts import (
 )
 from langchain_perceived_error.core.records import ReadReport, read_records
 from langchain_perceived_error.core.schemas import JudgeStatus
+from langchain_perceived_error.core.tokens import estimate_text_tokens, estimate_tokens
 from langchain_perceived_error.judge.models import RULES
 from langchain_perceived_error.judge.runner import PerceivedErrorJudge
 
@@ -53,7 +52,6 @@ __all__ = [
     "Deployment",
     "SampleError",
     "TokenProfile",
-    "estimate_text_tokens",
     "measure_sample",
     "project_costs",
 ]
@@ -70,16 +68,8 @@ cheaper frontier models); their prices come from the price table."""
 SERVERLESS_GENERATED_TPM = 36_000
 """Fireworks' starting serverless limit on generated tokens per minute (adaptive per account)."""
 
-_CHARS_PER_TOKEN = 4.0
-
-
 class SampleError(ValueError):
     """The sample file cannot give a measurement; the message names the file."""
-
-
-def estimate_text_tokens(text: str) -> int:
-    """About 4 characters a token, rounded up (the estimate ``count_tokens_approximately`` uses)."""
-    return math.ceil(len(text) / _CHARS_PER_TOKEN)
 
 
 @dataclass(frozen=True)
@@ -136,9 +126,9 @@ def measure_sample(path: str | Path, *, include_tools: bool = False) -> TokenPro
         elif result.status is JudgeStatus.FAILED or result.verdict is None:
             unreadable += 1
         else:
-            inputs.append(count_tokens_approximately(build_judge_messages(result.turns)))
+            inputs.append(estimate_tokens(build_judge_messages(result.turns)))
             compact.append(
-                count_tokens_approximately(build_judge_messages(result.turns, "compact"))
+                estimate_tokens(build_judge_messages(result.turns, "compact"))
             )
             verdict = result.verdict
             outputs.append(
@@ -281,7 +271,7 @@ def _assumptions(profile: TokenProfile, traces_per_day: int, judged: float) -> l
         )
     else:
         eligibility = f"{profile.eligible_rate:.1%} eligible (given)"
-    system_tokens = count_tokens_approximately([("system", SYSTEM_PROMPT)])
+    system_tokens = estimate_tokens([("system", SYSTEM_PROMPT)])
     generated_tpm = judged * profile.output_tokens / (24 * 60)
     return [
         f"volume: {traces_per_day:,} traces/day, {eligibility} -> {judged:,.0f} model calls/day; "

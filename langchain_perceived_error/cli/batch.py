@@ -22,7 +22,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from langchain_core.messages.utils import count_tokens_approximately
 
 from langchain_perceived_error.bench.pricing import estimate_cost
 from langchain_perceived_error.cli.app import app, say, stderr
@@ -54,6 +53,7 @@ from langchain_perceived_error.fireworks.batch import (
     prepare_batch_requests,
     submit_batch_job,
 )
+from langchain_perceived_error.core.tokens import estimate_tokens
 from langchain_perceived_error.fireworks.jobs import (
     FireworksApiError,
     FireworksConfigError,
@@ -185,7 +185,7 @@ def _print_dry_run(requests: Path, model_id: str, count: int) -> None:
     with requests.open(encoding="utf-8") as lines:
         for line in lines:
             body = json.loads(line)["body"]
-            input_tokens += count_tokens_approximately(body["messages"])
+            input_tokens += estimate_tokens(body["messages"])
     output_tokens = count * TYPICAL_VERDICT_TOKENS
     cost = estimate_cost(model_id, input_tokens, output_tokens, batch=True)
     price = "n/a (no known batch price)" if cost is None else f"${cost:.4f}"

@@ -12,32 +12,36 @@ with the assistant turn it answers. So when a transcript is over budget:
    ``[... 1,234 characters cut to fit the judge's context ...]``), and the
    :class:`BudgetCut` is recorded in the result.
 
-Tokens are estimated at :data:`CHARS_PER_TOKEN` characters per token (no model tokenizer is
-needed, or available offline); the default budget leaves a wide margin for that estimate.
+Tokens are estimated by the package's one estimator, turn by turn as the judge reads them
+(:func:`~langchain_perceived_error.core.tokens.estimate_transcript_tokens`: about 4 characters a
+token; no model tokenizer is needed, or available offline); the default budget leaves a wide
+margin for that estimate.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 from langchain_perceived_error.core.schemas import BudgetCut, Turn
+from langchain_perceived_error.core.tokens import (
+    CHARS_PER_TOKEN,
+    estimate_transcript_tokens,
+    estimate_turn_tokens,
+)
 
 __all__ = [
-    "CHARS_PER_TOKEN",
     "DEFAULT_MAX_INPUT_TOKENS",
     "BudgetCut",
     "budget_for_model",
-    "estimate_tokens",
     "fit_to_budget",
 ]
 
-CHARS_PER_TOKEN = 4
 DEFAULT_MAX_INPUT_TOKENS = 24_000
 """For the transcript alone: well inside a 32k-token context with the prompt and the answer."""
 CONTEXT_SHARE = 0.75
 """Share of a model's context given to the transcript: the rest holds the prompt and the answer,
 and absorbs the error of the 4-characters-a-token estimate."""
-_TURN_OVERHEAD_TOKENS = 3
 _MIN_KEPT_CHARS = 400
 
 
@@ -48,11 +52,6 @@ def budget_for_model(model: object) -> int:
     if isinstance(context, int) and context > 0:
         return max(1000, int(context * CONTEXT_SHARE))
     return DEFAULT_MAX_INPUT_TOKENS
-
-
-def estimate_tokens(turns: Sequence[Turn]) -> int:
-    """Estimated tokens of a transcript (characters / 4 plus a little per turn)."""
-    return sum(len(t.text) // CHARS_PER_TOKEN + _TURN_OVERHEAD_TOKENS for t in turns)
 
 
 def _evidence_indices(turns: Sequence[Turn]) -> set[int]:
@@ -67,13 +66,14 @@ def _drop_turns(turns: list[Turn], budget: int) -> tuple[list[Turn], int]:
     """Drop non-evidence turns, oldest first, until the transcript fits; mark each gap."""
     evidence = _evidence_indices(turns)
     dropped: set[int] = set()
-    total = estimate_tokens(turns)
-    for index, turn in enumerate(turns):
+    tokens = [estimate_turn_tokens(turn) for turn in turns]
+    total = sum(tokens)
+    for index in range(len(turns)):
         if total <= budget:
             break
         if index not in evidence:
             dropped.add(index)
-            total -= len(turn.text) // CHARS_PER_TOKEN + _TURN_OVERHEAD_TOKENS
+            total -= tokens[index]
     kept: list[Turn] = []
     gap = 0
     for index, turn in enumerate(turns):
@@ -107,17 +107,19 @@ def _shorten_turns(turns: list[Turn], budget: int) -> tuple[list[Turn], int]:
     """
     chars_cut = 0
     done: set[int] = set()
-    while estimate_tokens(turns) > budget:
+    tokens = [estimate_turn_tokens(turn) for turn in turns]
+    while sum(tokens) > budget:
         candidates = [i for i in range(len(turns)) if i not in done]
         if not candidates:
             break  # the evidence is as short as it gets
         longest = max(candidates, key=lambda i: len(turns[i].text))
         done.add(longest)
-        excess_chars = (estimate_tokens(turns) - budget) * CHARS_PER_TOKEN
+        excess_chars = math.ceil((sum(tokens) - budget) * CHARS_PER_TOKEN)
         text = turns[longest].text
         shortened, cut = _shorten(text, max(_MIN_KEPT_CHARS, len(text) - excess_chars - 200))
         if len(shortened) < len(text):
             turns[longest] = Turn(role=turns[longest].role, text=shortened)
+            tokens[longest] = estimate_turn_tokens(turns[longest])
             chars_cut += cut
     return turns, chars_cut
 
@@ -129,17 +131,17 @@ def fit_to_budget(turns: Sequence[Turn], budget_tokens: int) -> tuple[list[Turn]
     over budget even at its shortest, the result is too, and ``tokens_after`` says by how much
     (the turns come back unchanged if cutting would not make them shorter at all).
     """
-    before = estimate_tokens(turns)
+    before = estimate_transcript_tokens(turns)
     if before <= budget_tokens:
         return list(turns), None
     kept, dropped = _drop_turns(list(turns), budget_tokens)
     kept, chars_cut = _shorten_turns(kept, budget_tokens)
-    if estimate_tokens(kept) >= before:  # the cut markers would cost more than they save
+    if estimate_transcript_tokens(kept) >= before:  # the cut markers would cost more than they save
         kept, dropped, chars_cut = list(turns), 0, 0
     return kept, BudgetCut(
         budget_tokens=budget_tokens,
         tokens_before=before,
-        tokens_after=estimate_tokens(kept),
+        tokens_after=estimate_transcript_tokens(kept),
         turns_dropped=dropped,
         chars_cut=chars_cut,
     )

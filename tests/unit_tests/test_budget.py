@@ -1,9 +1,10 @@
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from langchain_perceived_error.core.budget import estimate_tokens, fit_to_budget
+from langchain_perceived_error.core.budget import fit_to_budget
 from langchain_perceived_error.core.eligibility import skip_reason
 from langchain_perceived_error.core.schemas import Turn
+from langchain_perceived_error.core.tokens import estimate_transcript_tokens
 
 
 def turn(role, text):
@@ -40,7 +41,7 @@ def test_evidence_alone_over_budget_is_shortened_in_the_middle():
     assert cut is not None
     assert cut.turns_dropped == 1  # the opening question is not evidence
     assert cut.chars_cut > 30_000
-    assert estimate_tokens(kept) <= 2000
+    assert estimate_transcript_tokens(kept) <= 2000
     assert kept[0].text.startswith(
         "[... 1 earlier turn cut to fit the judge's context ...]\nBEGIN "
     )
@@ -83,6 +84,6 @@ def test_fitting_always_ends_and_never_adds_tokens(turns, budget):
     kept, cut = fit_to_budget(turns, budget)
     if cut is None:
         assert kept == turns
-        assert estimate_tokens(turns) <= budget
+        assert estimate_transcript_tokens(turns) <= budget
     else:
-        assert cut.tokens_after == estimate_tokens(kept) <= cut.tokens_before
+        assert cut.tokens_after == estimate_transcript_tokens(kept) <= cut.tokens_before
