@@ -4,8 +4,9 @@ Both judges run in this process on the same traces with the same fake model, whi
 each request would bill: the messages (content and role, +3 tokens a message) and, for openevals,
 the JSON schema of the ``score`` tool its structured output binds. One counter for both, the
 package's estimator (``core.tokens.estimate_tokens``: LangChain's ``count_tokens_approximately``,
-about 4 characters a token), and characters as a tokenizer-free check. openevals judges every trace (it has no eligibility skip);
-ours skips traces with no user turn after an assistant turn (zero tokens). The compact-prompt row
+about 4 characters a token), and characters as a tokenizer-free check. openevals judges every
+trace (it has no eligibility skip); ours skips traces with no user turn after an assistant turn
+(zero tokens). The compact-prompt row
 is what a judge fine-tuned with ``sft build --prompt compact`` is sent (not for base models).
 
     .venv/bin/python benchmarks/perf_tokens.py

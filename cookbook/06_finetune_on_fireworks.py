@@ -27,6 +27,7 @@ from typing import Any
 
 from langchain_perceived_error.datasets.sft import HOLDOUT_FILE, TRAIN_FILE, validate_sft_file
 from langchain_perceived_error.fireworks.jobs import (
+    MAX_RETRIES,
     JobStatus,
     PollPolicy,
     SftJobSpec,
@@ -65,7 +66,7 @@ def dry_run(sft_dir: Path, spec: SftJobSpec, account: str) -> list[str]:
     """The SDK calls a real run makes, as Python lines (nothing is sent)."""
     calls = [
         "client = Fireworks(api_key=os.environ['FIREWORKS_API_KEY'], "
-        f"account_id={account!r}, max_retries=0)"
+        f"account_id={account!r}, max_retries={MAX_RETRIES})  # the SDK retries 429/5xx/timeouts"
     ]
     for name, dataset_id in (
         (TRAIN_FILE, spec.dataset_id),
@@ -91,7 +92,10 @@ def dry_run(sft_dir: Path, spec: SftJobSpec, account: str) -> list[str]:
     arguments = ", ".join(f"{key}={value!r}" for key, value in request.items())
     calls += [
         "client.supervised_fine_tuning_jobs.list(page_size=200)  # a job for this output model?",
-        f"client.supervised_fine_tuning_jobs.create({arguments})",
+        f"client.supervised_fine_tuning_jobs.create({arguments})"
+        if spec.job_id
+        else f"client.with_options(max_retries=0).supervised_fine_tuning_jobs.create({arguments})"
+        "  # Fireworks names the job: sent once, a retry could start a second one",
         "client.supervised_fine_tuning_jobs.get(<job id>)  # polled until JOB_STATE_COMPLETED",
     ]
     return calls

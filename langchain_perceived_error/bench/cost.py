@@ -68,6 +68,7 @@ cheaper frontier models); their prices come from the price table."""
 SERVERLESS_GENERATED_TPM = 36_000
 """Fireworks' starting serverless limit on generated tokens per minute (adaptive per account)."""
 
+
 class SampleError(ValueError):
     """The sample file cannot give a measurement; the message names the file."""
 
@@ -127,9 +128,7 @@ def measure_sample(path: str | Path, *, include_tools: bool = False) -> TokenPro
             unreadable += 1
         else:
             inputs.append(estimate_tokens(build_judge_messages(result.turns)))
-            compact.append(
-                estimate_tokens(build_judge_messages(result.turns, "compact"))
-            )
+            compact.append(estimate_tokens(build_judge_messages(result.turns, "compact")))
             verdict = result.verdict
             outputs.append(
                 estimate_text_tokens(render_verdict(verdict.perceived_error, verdict.reason))

@@ -42,6 +42,7 @@ from langchain_perceived_error.cli.sft import (
     make_client,
 )
 from langchain_perceived_error.cli.summary import RunSummary
+from langchain_perceived_error.core.tokens import estimate_tokens
 from langchain_perceived_error.fireworks.batch import (
     BatchNotReadyError,
     CollectReport,
@@ -53,7 +54,6 @@ from langchain_perceived_error.fireworks.batch import (
     prepare_batch_requests,
     submit_batch_job,
 )
-from langchain_perceived_error.core.tokens import estimate_tokens
 from langchain_perceived_error.fireworks.jobs import (
     FireworksApiError,
     FireworksConfigError,

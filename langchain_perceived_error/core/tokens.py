@@ -92,7 +92,7 @@ def estimate_tokens(
     extra_tokens_per_message: float = TOKENS_PER_MESSAGE,
     tools: Sequence[dict[str, Any]] | None = None,
 ) -> int:
-    """Estimated tokens of chat ``messages`` (and ``tools`` schemas): ``count_tokens_approximately``."""
+    """Estimated tokens of ``messages`` and ``tools`` schemas (``count_tokens_approximately``)."""
     return count_tokens_approximately(
         messages,
         chars_per_token=chars_per_token,
@@ -118,12 +118,12 @@ def estimate_transcript_tokens(turns: Iterable[Turn]) -> int:
     return sum(estimate_turn_tokens(turn) for turn in turns)
 
 
-# -- the SFT builder's counters ---------------------------------------------------------------------
+# -- the SFT builder's counters --------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
 class TokenCounter:
-    """A named counter of a chat example's tokens, with a one-line description for ``stats.json``."""
+    """A named counter of a chat example's tokens, described in one line for ``stats.json``."""
 
     name: str
     description: str
@@ -159,7 +159,7 @@ def _probe(encoding: str, environment: tuple[tuple[str, str], ...]) -> bool:
         env.pop(name, None)
     code = "import sys, tiktoken; tiktoken.get_encoding(sys.argv[1])"
     try:
-        done = subprocess.run(  # noqa: S603 (our interpreter, a fixed script)
+        done = subprocess.run(
             [sys.executable, "-c", code, encoding],
             env=env,
             capture_output=True,

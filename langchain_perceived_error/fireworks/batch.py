@@ -53,16 +53,15 @@ from langchain_perceived_error.core.schemas import JudgeResult, JudgeStatus, Tur
 from langchain_perceived_error.core.transcript import TranscriptError, extract_transcript
 from langchain_perceived_error.datasets.sft import judge_messages_as_dicts
 from langchain_perceived_error.fireworks.jobs import (
-    DEFAULT_RETRY,
     FireworksApiError,
     FireworksConfigError,
     JobConflictError,
     JobStatus,
     PollPolicy,
-    RetryPolicy,
     call,
     check_resource_id,
     dataset_name,
+    get_or_none,
     job_status,
     short_id,
     upload_dataset,
@@ -287,7 +286,6 @@ def submit_batch_job(
     job_id: str | None = None,
     dataset_id: str | None = None,
     max_tokens: int = JUDGE_MAX_TOKENS,
-    retry: RetryPolicy = DEFAULT_RETRY,
     poll: PollPolicy | None = None,
 ) -> BatchSubmission:
     """Upload ``requests_path`` as a dataset and create the batch job (or find it).
@@ -309,12 +307,7 @@ def submit_batch_job(
     output_id = check_resource_id("dataset id", f"{job_id}-output")
     account = str(client.account_id)
     jobs = client.batch_inference_jobs
-    try:
-        existing = call(f"get batch job {job_id}", lambda: jobs.get(job_id), retry)
-    except FireworksApiError as e:
-        if e.status_code != 404:
-            raise
-        existing = None
+    existing = get_or_none(f"get batch job {job_id}", lambda: jobs.get(job_id))
     if existing is not None:
         wanted = {"model": model_id, "input_dataset_id": dataset_name(account, input_id)}
         have = {
@@ -343,7 +336,7 @@ def submit_batch_job(
             short_id(existing.output_dataset_id or output_id),
             "reused",
         )
-    upload_dataset(client, requests_path, input_id, dataset_format=None, retry=retry, poll=poll)
+    upload_dataset(client, requests_path, input_id, dataset_format=None, poll=poll)
     created = call(
         f"create batch job {job_id}",
         lambda: jobs.create(
@@ -358,27 +351,20 @@ def submit_batch_job(
             },
             display_name=f"perceived-error judge {job_id}",
         ),
-        retry,
     )
     return BatchSubmission(job_id, job_status(created), model_id, input_id, output_id, "created")
 
 
-def get_batch_status(
-    client: Fireworks, job_id: str, retry: RetryPolicy = DEFAULT_RETRY
-) -> JobStatus:
+def get_batch_status(client: Fireworks, job_id: str) -> JobStatus:
     """The current status of batch job ``job_id``."""
     key = short_id(job_id)
-    return job_status(
-        call(f"get batch job {key}", lambda: client.batch_inference_jobs.get(key), retry)
-    )
+    return job_status(call(f"get batch job {key}", lambda: client.batch_inference_jobs.get(key)))
 
 
 # -- collect ---------------------------------------------------------------------------------------
 
 
-def download_dataset_files(
-    client: Fireworks, dataset_id: str, directory: str | Path, retry: RetryPolicy = DEFAULT_RETRY
-) -> list[Path]:
+def download_dataset_files(client: Fireworks, dataset_id: str, directory: str | Path) -> list[Path]:
     """Download every file of a dataset through its signed URLs; returns the local paths.
 
     Raises:
@@ -389,7 +375,6 @@ def download_dataset_files(
     endpoint = call(
         f"get download endpoint of {key}",
         lambda: client.datasets.get_download_endpoint(key),
-        retry,
     )
     urls = endpoint.filename_to_signed_urls or {}
     if not urls:
@@ -548,7 +533,6 @@ def collect_batch_results(
     report: CollectReport | None = None,
     wait: bool = False,
     poll: PollPolicy | None = None,
-    retry: RetryPolicy = DEFAULT_RETRY,
 ) -> Iterator[JudgeResult]:
     """Yield one ``JudgeResult`` per record of batch job ``job_id`` (module doc).
 
@@ -558,9 +542,9 @@ def collect_batch_results(
 
     """
     report = report if report is not None else CollectReport()
-    status = get_batch_status(client, job_id, retry)
+    status = get_batch_status(client, job_id)
     if wait and not status.terminal:
-        status = wait_for_job(lambda: get_batch_status(client, job_id, retry), poll=poll)
+        status = wait_for_job(lambda: get_batch_status(client, job_id), poll=poll)
     report.status = status
     key = short_id(job_id)
     if status.stalled:
@@ -580,7 +564,7 @@ def collect_batch_results(
         raise BatchNotReadyError(msg, status)
     model = status.model
     with tempfile.TemporaryDirectory(prefix="pe-batch-") as directory:
-        paths = download_dataset_files(client, status.output_dataset, directory, retry)
+        paths = download_dataset_files(client, status.output_dataset, directory)
         report.files = [p.name for p in paths]
         if input_paths:
             yield from _in_input_order(paths, input_paths, model, report, include_tools)

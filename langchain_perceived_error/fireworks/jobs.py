@@ -2,11 +2,18 @@
 
 - :func:`fireworks_client` builds ``fireworks.Fireworks`` from ``FIREWORKS_API_KEY`` and an account
   id (``FIREWORKS_ACCOUNT_ID``); the key is never printed or put in an error.
-- Every call goes through :func:`call`: 429, 5xx, timeouts and dropped connections are retried with
-  exponential backoff (honouring ``Retry-After``); other HTTP errors become a
-  :class:`FireworksApiError` naming the operation, the status and Fireworks' message. The SDK's
-  own retries are off, so retries are counted in one place, and a create that answers 409 (the
-  id exists) is not retried blindly.
+- Retries are the SDK's own (``max_retries``, :data:`MAX_RETRIES` by default: 6 calls in all):
+  it retries 408, 409, 429, 5xx, timeouts and dropped connections with exponential backoff
+  (0.5 s doubling to 8 s, with jitter), honouring ``Retry-After`` / ``retry-after-ms`` up to 60 s
+  and a server's ``x-should-retry``. It retries POSTs too, and this client sends no idempotency
+  key, so they are switched off (``with_options(max_retries=0)``) where a retry would be wrong: a
+  fine-tuning job created without ``job_id`` is named by Fireworks, and a retry after a lost
+  answer would start a second, billed job (run the command again instead: the job is then found
+  by its output model and reused). A create with a chosen id keeps its retries: a repeat cannot
+  duplicate it, it answers 409 (which the SDK also retries, so a create that races another one
+  waits out the backoff, about 15 s, before the existing resource is compared and reused).
+- Every call goes through :func:`call`, which turns the SDK's last error into a one-line
+  :class:`FireworksApiError` naming the operation, the status and Fireworks' message.
 - :func:`upload_dataset` creates a dataset and uploads one ``.jsonl`` file: directly up to 150 MB,
   above that as shards of at most 100 MB through the SDK's signed-URL helper
   ``fireworks.lib.dataset_upload.upload_dataset_shards``; then it waits for ``READY``. A dataset
@@ -57,6 +64,7 @@ __all__ = [
     "ACCOUNT_ENV",
     "DIRECT_UPLOAD_LIMIT",
     "KEY_ENV",
+    "MAX_RETRIES",
     "SHARD_BYTES",
     "FireworksApiError",
     "FireworksConfigError",
@@ -64,7 +72,6 @@ __all__ = [
     "JobOutcome",
     "JobStatus",
     "PollPolicy",
-    "RetryPolicy",
     "SftJobSpec",
     "SftUpload",
     "SftValidationError",
@@ -77,6 +84,7 @@ __all__ = [
     "default_eval_dataset",
     "fireworks_client",
     "get_job_status",
+    "get_or_none",
     "holdout_dataset_id",
     "job_status",
     "model_resource",
@@ -96,6 +104,8 @@ DIRECT_UPLOAD_LIMIT = 150 * 1024 * 1024
 """``datasets.upload`` takes at most 150 MB; larger files go through signed-URL shards."""
 SHARD_BYTES = 100 * 1024 * 1024
 """Shard size for large uploads (line boundaries are kept)."""
+MAX_RETRIES = 5
+"""The SDK's retries after a first failed call (its default is 2): 6 calls in all."""
 
 _ID_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
 _DIGEST_RE = re.compile(r"sha256=([0-9a-f]{16})")
@@ -130,7 +140,6 @@ _STATE_MEANINGS = {
     "IDLE": "idle: not progressing",
     "UNSPECIFIED": "Fireworks reports no state",
 }
-_RETRIED_STATUS = {429, 500, 502, 503, 504}
 
 
 # -- errors and configuration ----------------------------------------------------------------------
@@ -169,11 +178,13 @@ def fireworks_client(
     account_id: str | None = None,
     base_url: str | None = None,
     timeout: float = DEFAULT_REQUEST_TIMEOUT_S,
+    max_retries: int = MAX_RETRIES,
 ) -> Fireworks:
-    """A ``fireworks.Fireworks`` client with SDK retries off (:func:`call` retries).
+    """A ``fireworks.Fireworks`` client that retries transient failures itself (module doc).
 
     ``timeout`` bounds every request in seconds (connect, and each read or write): a request that
-    takes longer raises ``APITimeoutError``, which :func:`call` retries like a dropped connection.
+    takes longer raises ``APITimeoutError``, which the SDK retries like a dropped connection, up to
+    ``max_retries`` times.
 
     ``api_key`` defaults to ``$FIREWORKS_API_KEY``, ``account_id`` to ``$FIREWORKS_ACCOUNT_ID``,
     ``base_url`` to ``$FIREWORKS_BASE_URL`` or Fireworks' API.
@@ -191,7 +202,11 @@ def fireworks_client(
         msg = f"no Fireworks account id: pass --account-id or set {ACCOUNT_ENV}"
         raise FireworksConfigError(msg)
     return Fireworks(
-        api_key=key, account_id=account, base_url=base_url, max_retries=0, timeout=timeout
+        api_key=key,
+        account_id=account,
+        base_url=base_url,
+        max_retries=max_retries,
+        timeout=timeout,
     )
 
 
@@ -243,38 +258,7 @@ def _account(client: Fireworks) -> str:
     return str(account)
 
 
-# -- calls with retries ----------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    """Backoff for 429, 5xx and connection errors: ``attempts`` calls in all."""
-
-    attempts: int = 6
-    initial_delay_s: float = 1.0
-    max_delay_s: float = 30.0
-    sleep: Callable[[float], None] = time.sleep
-
-    def delay(self, attempt: int, retry_after: float | None) -> float:
-        """Seconds to wait before retry number ``attempt`` (1-based)."""
-        if retry_after is not None and 0 <= retry_after <= self.max_delay_s * 4:
-            return retry_after
-        return min(self.initial_delay_s * 2.0 ** (attempt - 1), self.max_delay_s)
-
-
-DEFAULT_RETRY = RetryPolicy()
-
-
-def _retry_after(error: APIStatusError) -> float | None:
-    headers = error.response.headers
-    for name, scale in (("retry-after-ms", 1000.0), ("retry-after", 1.0)):
-        value = headers.get(name)
-        if value:
-            try:
-                return float(value) / scale
-            except ValueError:
-                continue
-    return None
+# -- calls and their errors ------------------------------------------------------------------------
 
 
 def _message(error: APIStatusError) -> str:
@@ -288,33 +272,28 @@ def _message(error: APIStatusError) -> str:
     return error.message
 
 
-def call(operation: str, fn: Callable[[], T], retry: RetryPolicy = DEFAULT_RETRY) -> T:
-    """Run one Fireworks call, retrying transient failures (see the module doc).
+def call(operation: str, fn: Callable[[], T]) -> T:
+    """Run one Fireworks call (the client's SDK retries transient failures) with a clear error.
 
     Raises:
-        FireworksApiError: for any other HTTP error, or when the retries run out.
+        FireworksApiError: Fireworks answered an error, or could not be reached, after the SDK's
+            retries; the message is one line naming ``operation``.
 
     """
-    attempt = 0
-    while True:
-        attempt += 1
-        try:
-            return fn()
-        except APIStatusError as e:
-            if e.status_code not in _RETRIED_STATUS or attempt >= retry.attempts:
-                msg = f"{operation}: HTTP {e.status_code}: {_message(e)}"
-                raise FireworksApiError(msg, e.status_code) from e
-            retry.sleep(retry.delay(attempt, _retry_after(e)))
-        except APIConnectionError as e:
-            if attempt >= retry.attempts:
-                msg = f"{operation}: cannot reach Fireworks: {e}"
-                raise FireworksApiError(msg) from e
-            retry.sleep(retry.delay(attempt, None))
-
-
-def _get_or_none(operation: str, fn: Callable[[], T], retry: RetryPolicy) -> T | None:
     try:
-        return call(operation, fn, retry)
+        return fn()
+    except APIStatusError as e:
+        msg = f"{operation}: HTTP {e.status_code}: {_message(e)}"
+        raise FireworksApiError(msg, e.status_code) from e
+    except APIConnectionError as e:
+        msg = f"{operation}: cannot reach Fireworks: {e}"
+        raise FireworksApiError(msg) from e
+
+
+def get_or_none(operation: str, fn: Callable[[], T]) -> T | None:
+    """:func:`call` for a lookup: ``None`` when Fireworks answers 404."""
+    try:
+        return call(operation, fn)
     except FireworksApiError as e:
         if e.status_code == 404:
             return None
@@ -413,7 +392,6 @@ def wait_for_dataset(
     *,
     poll: PollPolicy | None = None,
     on_state: Callable[[str | None], None] | None = None,
-    retry: RetryPolicy = DEFAULT_RETRY,
 ) -> str | None:
     """Poll until the dataset is ``READY``; returns the state.
 
@@ -423,7 +401,7 @@ def wait_for_dataset(
     """
 
     def fetch() -> str | None:
-        state = call(f"get dataset {dataset_id}", lambda: client.datasets.get(dataset_id), retry)
+        state = call(f"get dataset {dataset_id}", lambda: client.datasets.get(dataset_id))
         if on_state is not None:
             on_state(state.state)
         return state.state
@@ -440,7 +418,6 @@ def upload_dataset(
     wait: bool = True,
     poll: PollPolicy | None = None,
     on_state: Callable[[str | None], None] | None = None,
-    retry: RetryPolicy = DEFAULT_RETRY,
     direct_limit: int = DIRECT_UPLOAD_LIMIT,
     shard_bytes: int = SHARD_BYTES,
 ) -> UploadResult:
@@ -457,9 +434,7 @@ def upload_dataset(
     rows, size, digest = _count_rows(file), file.stat().st_size, _file_digest(file)
     label = f"{file.name} sha256={digest}"
     result = UploadResult(dataset_id, dataset_name(account, dataset_id), None, rows, bytes=size)
-    existing = _get_or_none(
-        f"get dataset {dataset_id}", lambda: client.datasets.get(dataset_id), retry
-    )
+    existing = get_or_none(f"get dataset {dataset_id}", lambda: client.datasets.get(dataset_id))
     if existing is not None and existing.state == "READY":
         _check_same_dataset(dataset_id, existing.display_name, existing.example_count, digest, rows)
         result.state = existing.state
@@ -475,11 +450,10 @@ def upload_dataset(
         call(
             f"create dataset {dataset_id}",
             lambda: client.datasets.create(dataset_id=dataset_id, dataset=spec),  # type: ignore[arg-type]
-            retry,
         )
         result.created = True
     if size <= direct_limit:
-        call(f"upload {file.name}", lambda: client.datasets.upload(dataset_id, file=file), retry)
+        call(f"upload {file.name}", lambda: client.datasets.upload(dataset_id, file=file))
     else:
         result.sharded = True
         with _shards(file, shard_bytes) as directory:
@@ -490,9 +464,7 @@ def upload_dataset(
                 raise FireworksApiError(msg) from e
     result.uploaded = True
     if wait:
-        result.state = wait_for_dataset(
-            client, dataset_id, poll=poll, on_state=on_state, retry=retry
-        )
+        result.state = wait_for_dataset(client, dataset_id, poll=poll, on_state=on_state)
     return result
 
 
@@ -564,12 +536,10 @@ def upload_sft_dir(
     return SftUpload(train=train, holdout=holdout, notes=notes)
 
 
-def default_eval_dataset(
-    client: Fireworks, dataset_id: str, retry: RetryPolicy = DEFAULT_RETRY
-) -> str | None:
+def default_eval_dataset(client: Fireworks, dataset_id: str) -> str | None:
     """``<dataset_id>-holdout`` when that dataset exists and is READY, else None."""
     holdout = holdout_dataset_id(dataset_id)
-    found = _get_or_none(f"get dataset {holdout}", lambda: client.datasets.get(holdout), retry)
+    found = get_or_none(f"get dataset {holdout}", lambda: client.datasets.get(holdout))
     return holdout if found is not None and found.state == "READY" else None
 
 
@@ -687,13 +657,11 @@ def _refuse(job: Any, diffs: list[str], why: str) -> JobConflictError:
     return JobConflictError(msg)
 
 
-def _jobs_for_model(
-    client: Fireworks, output_model: str, account: str, retry: RetryPolicy
-) -> list[Any]:
+def _jobs_for_model(client: Fireworks, output_model: str, account: str) -> list[Any]:
     def list_all() -> list[Any]:
         return list(client.supervised_fine_tuning_jobs.list(page_size=200))
 
-    jobs = call("list fine-tuning jobs", list_all, retry)
+    jobs = call("list fine-tuning jobs", list_all)
     return [
         job
         for job in jobs
@@ -701,9 +669,7 @@ def _jobs_for_model(
     ]
 
 
-def create_or_reuse_sft_job(
-    client: Fireworks, spec: SftJobSpec, *, retry: RetryPolicy = DEFAULT_RETRY
-) -> JobOutcome:
+def create_or_reuse_sft_job(client: Fireworks, spec: SftJobSpec) -> JobOutcome:
     """Create the SFT job, or return the existing one it would duplicate (module doc).
 
     Raises:
@@ -717,14 +683,14 @@ def create_or_reuse_sft_job(
     jobs = client.supervised_fine_tuning_jobs
     if spec.job_id:
         job_id = spec.job_id
-        existing = _get_or_none(f"get job {job_id}", lambda: jobs.get(job_id), retry)
+        existing = get_or_none(f"get job {job_id}", lambda: jobs.get(job_id))
         if existing is not None:
             diffs = _differences(existing, wanted, account)
             if diffs:
                 raise _refuse(existing, diffs, f"--job-id {job_id}:")
             return JobOutcome(existing, "reused", [f"job {job_id} already exists: reused"])
     notes: list[str] = []
-    same_model = _jobs_for_model(client, wanted["output_model"], account, retry)
+    same_model = _jobs_for_model(client, wanted["output_model"], account)
     for job in same_model:
         state = _short_state(job.state)
         if state in _ENDED_WITHOUT_RESULT:
@@ -736,13 +702,17 @@ def create_or_reuse_sft_job(
         notes.append(f"job {job.name} ({state}) already trains {wanted['output_model']}: reused")
         return JobOutcome(job, "reused", notes)
     extra: dict[str, Any] = {"supervised_fine_tuning_job_id": spec.job_id} if spec.job_id else {}
+    # Fireworks names a job created without an id: a retry could start a second one (module doc)
+    creator = (
+        jobs if spec.job_id else client.with_options(max_retries=0).supervised_fine_tuning_jobs
+    )
     try:
-        created = call("create fine-tuning job", lambda: jobs.create(**wanted, **extra), retry)
+        created = call("create fine-tuning job", lambda: creator.create(**wanted, **extra))
     except FireworksApiError as e:
         if e.status_code != 409 or not spec.job_id:
             raise
         job_id = spec.job_id  # created by someone else meanwhile: compare with it once
-        raced = _get_or_none(f"get job {job_id}", lambda: jobs.get(job_id), retry)
+        raced = get_or_none(f"get job {job_id}", lambda: jobs.get(job_id))
         if raced is None:
             raise
         diffs = _differences(raced, wanted, account)
@@ -752,9 +722,7 @@ def create_or_reuse_sft_job(
     return JobOutcome(created, "created", notes)
 
 
-def check_base_model(
-    client: Fireworks, base_model: str, retry: RetryPolicy = DEFAULT_RETRY
-) -> list[str]:
+def check_base_model(client: Fireworks, base_model: str) -> list[str]:
     """Warnings about ``base_model`` (not tunable, no LoRA); raises when it does not exist.
 
     Raises:
@@ -768,7 +736,6 @@ def check_base_model(
     model = call(
         f"get base model {base_model}",
         lambda: client.models.get(model_id, account_id=owner),
-        retry,
     )
     warnings = []
     if model.tunable is False:
@@ -848,13 +815,12 @@ def job_status(job: Any) -> JobStatus:
     )
 
 
-def get_job_status(client: Fireworks, job_id: str, retry: RetryPolicy = DEFAULT_RETRY) -> JobStatus:
+def get_job_status(client: Fireworks, job_id: str) -> JobStatus:
     """The current status of fine-tuning job ``job_id`` (a short id or a full name)."""
     job_key = short_id(job_id)
     job = call(
         f"get fine-tuning job {job_key}",
         lambda: client.supervised_fine_tuning_jobs.get(job_key),
-        retry,
     )
     return job_status(job)
 

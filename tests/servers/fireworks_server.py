@@ -38,8 +38,9 @@ time: jobs move one state forward on every GET.
 
 The default :attr:`LocalFireworks.responder` answers like the offline ``rules`` judge; a test may
 replace it with a function of the request body returning the reply text, or ``(status, message)``
-for a per-request error. :meth:`LocalFireworks.fail_next` makes the next N requests (whose path
-contains a string) answer 429 or 5xx with ``retry-after-ms``; :meth:`LocalFireworks.hang_next` makes
+for a per-request error. :meth:`LocalFireworks.fail_next` makes the next N requests (whose
+``"METHOD /path?query"`` contains a string) answer 429 or 5xx with ``retry-after-ms``;
+:meth:`LocalFireworks.hang_next` makes
 them never answer (the connection stays open and silent until the server stops). Every request is
 logged in :attr:`LocalFireworks.requests` (a request never answered with status 0). Unknown paths
 get a 404 JSON answer.
@@ -660,7 +661,7 @@ class LocalFireworks(LocalServer[Fault]):
         self, method: str, raw_path: str, headers: dict[str, str], body: bytes, signed: bool
     ) -> tuple[int, Any, dict[str, str], str | None]:
         """(status, payload, extra headers, name of the handler that answered)."""
-        fault = None if signed else self._take_fault(raw_path)
+        fault = None if signed else self._take_fault(f"{method} {raw_path}")
         if fault is not None and fault.hang:
             return 0, _HANG, {}, None
         if fault is not None:

@@ -13,11 +13,11 @@ from langchain_perceived_error.fireworks.jobs import (
     FireworksApiError,
     JobConflictError,
     PollPolicy,
-    RetryPolicy,
     SftJobSpec,
     SftValidationError,
     call,
     create_or_reuse_sft_job,
+    fireworks_client,
     upload_dataset,
     upload_sft_dir,
 )
@@ -26,7 +26,6 @@ from tests.unit_tests.test_sft import records
 
 COOKBOOK = Path(__file__).resolve().parents[2] / "cookbook"
 FAST = PollPolicy(interval_s=0)
-NO_WAIT = RetryPolicy(initial_delay_s=0)
 runner = CliRunner()
 
 
@@ -172,23 +171,39 @@ def test_large_files_go_through_the_sdk_shard_helper(fireworks_server, sft_dir):
 
 @pytest.mark.parametrize("status", [429, 503])
 def test_transient_errors_are_retried(fireworks_server, sft_dir, status):
-    fireworks_server.fail_next(2, status=status, path="/datasets")
-    result = upload_dataset(
-        fireworks_server.client(), sft_dir / "train.jsonl", "ds", poll=FAST, retry=NO_WAIT
+    # the SDK's own retries, waiting the server's retry-after-ms (1 ms) instead of its backoff
+    fireworks_server.fail_next(2, status=status, path="/datasets", retry_after_ms=1)
+    client = fireworks_client(
+        api_key=API_KEY, account_id=fireworks_server.account_id, base_url=fireworks_server.url
     )
+    result = upload_dataset(client, sft_dir / "train.jsonl", "ds", poll=FAST)
     assert result.state == "READY"
     assert [r.status for r in fireworks_server.requests[:3]] == [status, status, 404]
 
 
 def test_retries_run_out_and_other_errors_are_clear(fireworks_server):
-    client = fireworks_server.client()
-    fireworks_server.fail_next(3, status=503)
+    client = fireworks_server.client(max_retries=2)
+    fireworks_server.fail_next(3, status=503, retry_after_ms=1)
     with pytest.raises(FireworksApiError, match="get dataset x: HTTP 503") as caught:
-        call("get dataset x", lambda: client.datasets.get("x"), RetryPolicy(3, 0))
+        call("get dataset x", lambda: client.datasets.get("x"))
     assert caught.value.status_code == 503
+    assert "\n" not in str(caught.value)  # one line
     with pytest.raises(FireworksApiError, match="HTTP 404: dataset x not found"):
-        call("get dataset x", lambda: client.datasets.get("x"), NO_WAIT)
+        call("get dataset x", lambda: client.datasets.get("x"))
     assert len(fireworks_server.requests) == 4  # 3 tries, then one 404 with no retry
+
+
+def test_a_job_fireworks_names_is_created_once_even_when_the_answer_fails(fireworks_server):
+    """No retry where it could duplicate: a create without a job id is sent once."""
+    client = fireworks_server.client(max_retries=5)
+    spec = SftJobSpec(dataset_id="d", output_model="m")
+    fireworks_server.fail_next(1, status=503, path="GET /v1/", retry_after_ms=1)
+    fireworks_server.fail_next(3, status=503, path="POST /v1/", retry_after_ms=1)
+    with pytest.raises(FireworksApiError, match="create fine-tuning job: HTTP 503"):
+        create_or_reuse_sft_job(client, spec)
+    listed = fireworks_server.calls("GET", "supervisedFineTuningJobs")
+    assert [r.status for r in listed] == [503, 200]  # a lookup is retried
+    assert [r.status for r in creates(fireworks_server)] == [503]  # the create is sent once
 
 
 def test_fireworks_refusals_exit_with_the_message(fireworks_env):

@@ -22,9 +22,6 @@ from langchain_perceived_error.fireworks.jobs import (
     fireworks_client,
     get_job_status,
 )
-from langchain_perceived_error.fireworks.jobs import (
-    RetryPolicy as ControlRetry,
-)
 from langchain_perceived_error.judge.models import DEFAULT_FIREWORKS_MODEL, resolve_model
 from langchain_perceived_error.transport.retries import (
     DEFAULT_REQUEST_TIMEOUT_S,
@@ -135,18 +132,19 @@ def test_judge_cli_with_one_hung_request_writes_every_line(fireworks_server, tmp
 def test_control_plane_call_that_never_answers_is_retried_then_reported(fireworks_server):
     client = fireworks_client(
         api_key="k", account_id=fireworks_server.account_id, base_url=fireworks_server.url,
-        timeout=1.0,
+        timeout=1.0, max_retries=1,
     )  # fmt: skip
-    no_wait = ControlRetry(attempts=2, sleep=lambda _: None)
     try:
         fireworks_server.hang_next(2, path="/supervisedFineTuningJobs/")
         started = time.monotonic()
         with pytest.raises(FireworksApiError, match="cannot reach Fireworks: Request timed out"):
-            get_job_status(client, "job-x", retry=no_wait)
+            get_job_status(client, "job-x")
         assert time.monotonic() - started < 10
+        assert [r.status for r in fireworks_server.calls("GET", "job-x")] == [0, 0]
         fireworks_server.hang_next(1, path="/supervisedFineTuningJobs/")
         with pytest.raises(FireworksApiError, match="HTTP 404"):  # the retry got an answer
-            get_job_status(client, "job-x", retry=no_wait)
+            get_job_status(client, "job-x")
+        assert [r.status for r in fireworks_server.calls("GET", "job-x")] == [0, 0, 0, 404]
     finally:
         client.close()
 
