@@ -93,9 +93,12 @@ def dry_run(sft_dir: Path, spec: SftJobSpec, account: str) -> list[str]:
     calls += [
         "client.supervised_fine_tuning_jobs.list(page_size=200)  # a job for this output model?",
         f"client.supervised_fine_tuning_jobs.create({arguments})"
-        if spec.job_id
-        else f"client.with_options(max_retries=0).supervised_fine_tuning_jobs.create({arguments})"
-        "  # Fireworks names the job: sent once, a retry could start a second one",
+        + (
+            ""
+            if spec.job_id
+            else "  # sent once, through client.with_options(max_retries=0): Fireworks names "
+            "the job, so a retry could start a second one"
+        ),
         "client.supervised_fine_tuning_jobs.get(<job id>)  # polled until JOB_STATE_COMPLETED",
     ]
     return calls
