@@ -54,6 +54,11 @@ from langchain_perceived_error.core.schemas import (
     Verdict,
 )
 from langchain_perceived_error.core.transcript import TranscriptError, extract_transcript
+from langchain_perceived_error.judge.confidence import (
+    evidence_turn,
+    reply_confidence,
+    reply_evidence_turn,
+)
 from langchain_perceived_error.redaction.redact import Redactor
 from langchain_perceived_error.redaction.scrub import scrub
 from langchain_perceived_error.transport.ratelimit import (
@@ -94,6 +99,8 @@ class JudgeState(TypedDict, total=False):
     cached_input_tokens: int | None
     budget_cut: BudgetCut | None
     redactions: dict[str, int]
+    confidence: float | None
+    reported_evidence_turn: int | None
 
 
 def _as_turns(record: Any, include_tools: bool) -> list[Turn]:
@@ -163,6 +170,9 @@ def _model_update(state: JudgeState, reply: BaseMessage) -> JudgeState:
             state.get("cached_input_tokens"),
             usage and (usage.get("input_token_details") or {}).get("cache_read"),
         ),
+        # of the latest reply only: a format retry's answer replaces the rejected one's
+        "confidence": reply_confidence(reply),
+        "reported_evidence_turn": reply_evidence_turn(reply),
     }
 
 
@@ -372,10 +382,13 @@ def result_from_state(
     """The typed result of a finished graph run (``started`` is a ``time.perf_counter()``)."""
     status = state.get("status") or JudgeStatus.FAILED
     failed = status is JudgeStatus.FAILED
+    judged = status is JudgeStatus.JUDGED
+    verdict = state.get("verdict") if judged else None
+    turns = state.get("turns", [])
     return JudgeResult(
         id=record_id,
         status=status,
-        verdict=state.get("verdict") if status is JudgeStatus.JUDGED else None,
+        verdict=verdict,
         skip_reason=state.get("skip_reason"),
         error=scrub(state.get("error") or "the judge stopped without a verdict")
         if failed
@@ -387,7 +400,11 @@ def result_from_state(
         output_tokens=state.get("output_tokens"),
         cached_input_tokens=state.get("cached_input_tokens"),
         latency_s=time.perf_counter() - started,
-        turns=state.get("turns", []),
+        turns=turns,
         budget_cut=state.get("budget_cut"),
         redactions=state.get("redactions"),
+        confidence=state.get("confidence") if judged else None,
+        evidence_turn=evidence_turn(state.get("reported_evidence_turn"), verdict.reason, turns)
+        if verdict
+        else None,
     )

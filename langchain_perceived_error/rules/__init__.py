@@ -13,6 +13,7 @@ Modules, data flowing downward:
 - :mod:`.patterns`: the phrase patterns and word lists per family (data only).
 - :mod:`.similarity`: meaning-level similarity of two user turns (repetition, rephrasing).
 - :mod:`.analysis`: turns in, signals and a verdict out (pure functions).
+- :mod:`.confidence`: signal strength, the calibrated confidence table, the evidence turn.
 - :mod:`.chat_model`: :class:`RulesJudge`, the chat-model adapter.
 
 Only user turns that come after an assistant turn are read (plus the assistant turns around
@@ -28,6 +29,12 @@ from langchain_perceived_error.rules.analysis import (
     reason_for,
 )
 from langchain_perceived_error.rules.chat_model import RulesJudge
+from langchain_perceived_error.rules.confidence import (
+    RULES_CALIBRATION,
+    RulesAssessment,
+    assess_turns,
+    signal_strength,
+)
 from langchain_perceived_error.rules.kinds import (
     NO_SIGNAL_REASON,
     NO_USER_TURN_AFTER_AI_REASON,
@@ -40,13 +47,17 @@ __all__ = [
     "MAX_QUOTE_CHARS",
     "NO_SIGNAL_REASON",
     "NO_USER_TURN_AFTER_AI_REASON",
+    "RULES_CALIBRATION",
     "SIGNAL_KINDS",
+    "RulesAssessment",
     "RulesConfig",
     "RulesJudge",
     "Signal",
     "SignalKind",
+    "assess_turns",
     "detect_signals",
     "judge_turns",
     "normalize_text",
     "reason_for",
+    "signal_strength",
 ]

@@ -10,9 +10,13 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
 from langchain_core.outputs import ChatGeneration, ChatResult
 
+from langchain_perceived_error.core.evidence import (
+    CONFIDENCE_METADATA_KEY,
+    EVIDENCE_TURN_METADATA_KEY,
+)
 from langchain_perceived_error.core.prompts import parse_rendered_transcript, render_verdict
 from langchain_perceived_error.core.schemas import Turn
-from langchain_perceived_error.rules.analysis import judge_turns
+from langchain_perceived_error.rules.confidence import assess_turns
 
 __all__ = ["RulesJudge"]
 
@@ -38,7 +42,10 @@ class RulesJudge(BaseChatModel):
     It answers the messages from
     :func:`~langchain_perceived_error.core.prompts.build_judge_messages` with one verdict JSON
     object, exactly as an LLM judge must, so it runs through the same graph. It needs no keys
-    or network and reports no token usage.
+    or network and reports no token usage. Its reply's ``response_metadata`` carries the
+    calibrated confidence and the evidence turn
+    (:func:`~langchain_perceived_error.rules.confidence.assess_turns`) under the keys of
+    :mod:`langchain_perceived_error.core.evidence`.
 
     Example:
         .. code-block:: python
@@ -69,10 +76,15 @@ class RulesJudge(BaseChatModel):
         return {"model_name": self.model_name}
 
     def _respond(self, messages: Sequence[BaseMessage]) -> ChatResult:
-        verdict = judge_turns(_transcript_turns(messages))
+        assessment = assess_turns(_transcript_turns(messages))
+        verdict = assessment.verdict
         message = AIMessage(
             content=render_verdict(verdict.perceived_error, verdict.reason),
-            response_metadata={"model_name": self.model_name},
+            response_metadata={
+                "model_name": self.model_name,
+                CONFIDENCE_METADATA_KEY: assessment.confidence,
+                EVIDENCE_TURN_METADATA_KEY: assessment.evidence_turn,
+            },
         )
         return ChatResult(generations=[ChatGeneration(message=message)])
 
