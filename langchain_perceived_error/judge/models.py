@@ -16,6 +16,7 @@ from typing import Any
 
 from langchain_core.language_models import BaseChatModel
 
+from langchain_perceived_error.judge.confidence import TOP_LOGPROBS
 from langchain_perceived_error.rules import RulesJudge
 from langchain_perceived_error.transport.retries import DEFAULT_REQUEST_TIMEOUT_S
 
@@ -112,6 +113,8 @@ def _fireworks(model_id: str, timeout: float, **kwargs: Any) -> BaseChatModel:
         "reasoning_effort": "none",  # Qwen3 thinks by default; a judge wants tokens kept short
         "max_retries": 0,  # transport retries belong to the judge graph's RetryPolicy
         "timeout": timeout,  # the SDK's default (60 s) is switched off by ChatFireworks' None
+        # token log-probabilities: the verdict's confidence (judge/confidence.py)
+        "model_kwargs": {"logprobs": True, "top_logprobs": TOP_LOGPROBS},
     }
     params.update(kwargs)
     return ChatFireworks(**params)

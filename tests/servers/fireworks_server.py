@@ -34,7 +34,13 @@ time: jobs move one state forward on every GET.
 - **models**: ``GET /v1/accounts/{a}/models/{m}`` for the base models in :data:`BASE_MODELS` and
   every completed fine-tune.
 - **inference**: ``POST /inference/v1/chat/completions`` (ChatFireworks with ``base_url`` =
-  :attr:`LocalFireworks.inference_url`) and ``POST /v1/chat/completions``.
+  :attr:`LocalFireworks.inference_url`) and ``POST /v1/chat/completions``. A request with
+  ``"logprobs": true`` gets ``choices[0].logprobs`` in the API's OpenAI-compatible shape (the
+  SDK's ``NewLogProbs``: ``content`` = one ``{token, bytes, logprob, text_offset, token_id,
+  top_logprobs: [{token, logprob, token_id, bytes}]}`` per token, at most ``top_logprobs``
+  alternatives, most likely first; :func:`token_logprobs`). The reply is cut into word and
+  punctuation tokens; at the verdict's ``true``/``false`` token the alternatives are
+  :attr:`LocalFireworks.verdict_probabilities`, elsewhere the sampled token is near-certain.
 
 The default :attr:`LocalFireworks.responder` answers like the offline ``rules`` judge; a test may
 replace it with a function of the request body returning the reply text, or ``(status, message)``
@@ -49,6 +55,7 @@ get a 404 JSON answer.
 from __future__ import annotations
 
 import json
+import math
 import re
 import shutil
 import ssl
@@ -57,6 +64,7 @@ import tempfile
 import threading
 import time
 import uuid
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -80,7 +88,15 @@ from tests.servers.http_base import (
     multipart_sections,
 )
 
-__all__ = ["BASE_MODELS", "CapturedRequest", "Fault", "LocalFireworks", "Responder"]
+__all__ = [
+    "BASE_MODELS",
+    "CapturedRequest",
+    "Fault",
+    "LocalFireworks",
+    "Responder",
+    "completion",
+    "token_logprobs",
+]
 
 ACCOUNT = "test-account"
 API_KEY = "fw-local-test-key"
@@ -162,23 +178,84 @@ def rules_responder(body: dict[str, Any]) -> str:
     return reply.text
 
 
+_TOKEN_RE = re.compile(r"\s?\w+|\s?[^\w\s]+|\s+")
+_VERDICT_VALUE_RE = re.compile(r'"perceived_error"\s*:\s*$')
+_FILLERS = (" the", " a", " and", " to", " of")
+
+
+def _token_entry(token: str, logprob: float, offset: int) -> dict[str, Any]:
+    return {
+        "token": token,
+        "bytes": list(token.encode()),
+        "logprob": logprob,
+        "text_offset": offset,
+        "token_id": zlib.crc32(token.encode()) % 151_000,
+    }
+
+
+def _alternative(token: str, logprob: float) -> dict[str, Any]:
+    return {
+        "token": token,
+        "logprob": logprob,
+        "token_id": zlib.crc32(token.encode()) % 151_000,
+        "bytes": list(token.encode()),
+    }
+
+
+def token_logprobs(
+    content: str, top_logprobs: int, verdict_probabilities: dict[str, float] | None = None
+) -> dict[str, Any]:
+    """``choices[].logprobs`` for ``content`` in the API's OpenAI-compatible format.
+
+    ``verdict_probabilities`` (``{"true": p, "false": q}``) are the alternatives at the token
+    that follows ``"perceived_error":`` (None: 0.95 for the reply's own value, 0.05 for the
+    other); the sampled one is the reply's own token.
+    """
+    entries: list[dict[str, Any]] = []
+    offset = 0
+    for match in _TOKEN_RE.finditer(content):
+        token = match.group()
+        word = token.strip()
+        if word in ("true", "false") and _VERDICT_VALUE_RE.search(content[:offset]):
+            lead = token[: len(token) - len(word)]
+            other = "false" if word == "true" else "true"
+            probabilities = verdict_probabilities or {word: 0.95, other: 0.05}
+            options = {lead + value: math.log(p) for value, p in probabilities.items() if p > 0}
+            options.setdefault(token, math.log(1e-3))
+        else:
+            options = {token: math.log(0.999)}
+        options.update({f: -9.0 - i for i, f in enumerate(_FILLERS) if f not in options})
+        ranked = sorted(options.items(), key=lambda item: -item[1])[:top_logprobs]
+        entry = _token_entry(token, options[token], offset)
+        entry["top_logprobs"] = [_alternative(t, lp) for t, lp in ranked]
+        entries.append(entry)
+        offset += len(token)
+    return {"content": entries}
+
+
 def completion(
-    content: str, model: str, prompt_tokens: int = 300, cached_tokens: int = 0
+    content: str,
+    model: str,
+    prompt_tokens: int = 300,
+    cached_tokens: int = 0,
+    logprobs: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """An OpenAI-shaped chat completion, as Fireworks returns it; ``cached_tokens`` of the
-    prompt were served from Fireworks' prompt cache (on by default there)."""
+    prompt were served from Fireworks' prompt cache (on by default there); ``logprobs`` is the
+    choice's ``logprobs`` (:func:`token_logprobs`), left out when None."""
+    choice: dict[str, Any] = {
+        "index": 0,
+        "message": {"role": "assistant", "content": content},
+        "finish_reason": "stop",
+    }
+    if logprobs is not None:
+        choice["logprobs"] = logprobs
     return {
         "id": f"cmpl-{uuid.uuid4().hex[:12]}",
         "object": "chat.completion",
         "created": int(time.time()),
         "model": model,
-        "choices": [
-            {
-                "index": 0,
-                "message": {"role": "assistant", "content": content},
-                "finish_reason": "stop",
-            }
-        ],
+        "choices": [choice],
         "usage": {
             "prompt_tokens": prompt_tokens,
             "completion_tokens": 20,
@@ -230,6 +307,9 @@ class LocalFireworks(LocalServer[Fault]):
         self.responder: Responder = rules_responder
         self.cached_tokens = 0
         """Prompt tokens every completion reports as served from the prompt cache."""
+        self.verdict_probabilities: dict[str, float] | None = None
+        """With ``logprobs`` asked: the probabilities of ``true`` and ``false`` at the verdict's
+        boolean token (None: 0.95 for the reply's value; the reply's value is the sampled one)."""
         self.requests: list[CapturedRequest] = []
         self.signed_requests: list[CapturedRequest] = []
         self.datasets: dict[str, dict[str, Any]] = {}
@@ -615,8 +695,12 @@ class LocalFireworks(LocalServer[Fault]):
         reply = self.responder(body)
         if isinstance(reply, tuple):
             return reply[0], {"error": {"message": reply[1]}}
+        logprobs = None
+        if body.get("logprobs") is True:
+            top = int(body.get("top_logprobs") or 0)
+            logprobs = token_logprobs(reply, top, self.verdict_probabilities)
         return 200, completion(
-            reply, body.get("model", "unknown"), cached_tokens=self.cached_tokens
+            reply, body.get("model", "unknown"), cached_tokens=self.cached_tokens, logprobs=logprobs
         )
 
     # -- routing ---------------------------------------------------------------------------------

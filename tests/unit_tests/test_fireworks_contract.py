@@ -185,6 +185,9 @@ def test_every_fake_response_parses_strictly_with_the_sdk_types(
                 f"{request.method} {request.path}: {m}" for m in mismatches(model, request.response)
             ]
     assert found == []
+    # a chat completion with token log-probabilities (asked by resolve_model) was among them
+    chats = [r.response for r in answered if r.route == "_chat"]
+    assert any(c["choices"][0].get("logprobs", {}).get("content") for c in chats)
     # every route of the fake was checked, and the table names no route the fake lacks
     assert {r.route for r in answered} == set(RESPONSE_TYPES)
     assert {handler.__name__ for _, _, handler in LocalFireworks._ROUTES} == set(RESPONSE_TYPES)
