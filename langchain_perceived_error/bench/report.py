@@ -8,7 +8,9 @@ Files written by :func:`write_report` into the report directory:
 - ``predictions.jsonl``: one line per model and item (id, label, status, verdict, reason, tokens,
   calls, cache hits, latency), for error analysis. It holds reasons that may quote the data, so
   keep third-party data's report directories out of version control.
-- ``cost_vs_accuracy.png`` and ``confusion_<model>.png`` when matplotlib is installed
+- ``cost_vs_accuracy.png`` and ``confusion_<model>.png``, and for judges that give a confidence
+  ``reliability.png`` (the reliability diagram) and ``precision_recall.png`` (the curve, with the
+  ``--target-precision`` threshold marked), when matplotlib is installed
   (``pip install 'langchain-perceived-error[bench]'``); otherwise they are skipped and said so.
 """
 
@@ -27,6 +29,7 @@ from rich.console import JustifyMethod
 from rich.table import Table
 
 from langchain_perceived_error import __version__
+from langchain_perceived_error.bench.calibration import CalibrationReport
 from langchain_perceived_error.bench.data import DataSummary
 from langchain_perceived_error.bench.runner import BenchSettings, ModelRun
 from langchain_perceived_error.bench.scoring import ModelScore
@@ -63,6 +66,15 @@ DEFINITIONS = {
     "latency": "per record, summed model-call wall time (format retries included), over "
     "records that reached the model; a cache hit counts with its original call's latency",
     "cached_calls": "calls served from --cache / all model calls (live + cached)",
+    "confidence": "the judge's probability of a perceived error: token log-probabilities of the "
+    "verdict's boolean (Fireworks, OpenAI-compatible), the rules' calibrated signal strength; "
+    "n/a when the judge gives none",
+    "ECE": "expected calibration error over judged records with a confidence: 10 equal-width "
+    "bins, share-weighted mean |mean confidence - positive rate| (0 = calibrated)",
+    "Brier": "mean (confidence - label)^2 over the same records (0 = perfect; always saying the "
+    "base rate b scores b(1-b))",
+    "threshold": "the lowest confidence from which flagging reaches --target-precision on these "
+    "records, with the precision and recall there; n/a when no threshold reaches it",
 }
 """How every column is computed; printed under the table and written into the reports."""
 
@@ -84,6 +96,9 @@ _MODEL_COLUMNS: tuple[tuple[str, JustifyMethod], ...] = (
     ("p50", "right"),
     ("p95", "right"),
     ("cached calls", "right"),
+    ("ECE", "right"),
+    ("Brier", "right"),
+    ("threshold", "right"),
 )
 
 
@@ -152,7 +167,23 @@ def _cells(score: ModelScore, separator: str) -> list[str]:
         _ms(score.latency_p50_s),
         _ms(score.latency_p95_s),
         f"{score.cache_hits}/{score.cache_hits + score.model_calls}",
+        *_calibration_cells(score.calibration, stacked),
     ]
+
+
+def _calibration_cells(calibration: CalibrationReport | None, stacked: Any) -> tuple[str, str, str]:
+    if calibration is None:
+        return "n/a", "n/a", "n/a"
+    point = calibration.threshold
+    if calibration.target_precision is None:
+        threshold = "not asked"
+    elif point is None:
+        threshold = f"n/a (P>={calibration.target_precision:g} not reached)"
+    else:
+        threshold = (
+            f"{point.threshold:.3f} (P {_num(point.precision, 2)}, R {_num(point.recall, 2)})"
+        )
+    return stacked(calibration.ece), stacked(calibration.brier), threshold
 
 
 def bench_table(scores: Sequence[ModelScore], *, title: str | None = None) -> Table:
@@ -210,6 +241,10 @@ def render_markdown(report: BenchReport) -> str:
             for s in report.scores
         ),
         "",
+        "## Calibration (judged records with a confidence)",
+        "",
+        *(_calibration_line(s) for s in report.scores),
+        "",
         "## Prices",
         "",
         *(_price_line(s) for s in report.scores),
@@ -220,6 +255,23 @@ def render_markdown(report: BenchReport) -> str:
         "",
     ]
     return "\n".join(lines)
+
+
+def _calibration_line(score: ModelScore) -> str:
+    c = score.calibration
+    if c is None:
+        return f"- {score.spec}: no confidence given"
+    bins = ", ".join(
+        f"[{b.low:.1f},{b.high:.1f}) n={b.count} conf {_num(b.mean_confidence, 2)} "
+        f"pos {_num(b.positive_rate, 2)}"
+        for b in c.bins
+        if b.count
+    )
+    return (
+        f"- {score.spec}: {c.items} records with a confidence ({c.without_confidence} without); "
+        f"ECE {_num(c.ece.value)} {_interval(c.ece)}, Brier {_num(c.brier.value)} "
+        f"{_interval(c.brier)}; bins: {bins}"
+    )
 
 
 def _price_line(score: ModelScore) -> str:
@@ -267,6 +319,7 @@ def _score_dict(score: ModelScore) -> dict[str, Any]:
         "latency": {"p50_s": score.latency_p50_s, "p95_s": score.latency_p95_s},
         "calls": {"model_calls": score.model_calls, "cache_hits": score.cache_hits},
         "wall_s": score.wall_s,
+        "calibration": None if score.calibration is None else score.calibration.to_dict(),
     }
 
 
@@ -336,6 +389,10 @@ def write_charts(scores: Sequence[ModelScore], directory: str | Path) -> list[Pa
     paths.extend(
         _confusion_chart(plt, score, out / f"confusion_{_slug(score.spec)}.png") for score in scores
     )
+    calibrated = [s for s in scores if s.calibration is not None]
+    if calibrated:
+        paths.append(_reliability_chart(plt, calibrated, out / "reliability.png"))
+        paths.append(_precision_recall_chart(plt, calibrated, out / "precision_recall.png"))
     return paths
 
 
@@ -389,6 +446,71 @@ def _confusion_chart(plt: Any, score: ModelScore, path: Path) -> Path:
     axes.set_xlabel("judge")
     axes.set_ylabel("label")
     axes.set_title(f"{score.spec}\n(judged records: {m.n})", fontsize=9)
+    figure.tight_layout()
+    figure.savefig(path, dpi=120)
+    plt.close(figure)
+    return path
+
+
+def _reliability_chart(plt: Any, scores: Sequence[ModelScore], path: Path) -> Path:
+    """Mean confidence against the share of positives per bin, one line per model; the
+    diagonal is perfect calibration; marker area grows with the bin's count."""
+    figure, axes = plt.subplots(figsize=(5.5, 5))
+    axes.plot([0, 1], [0, 1], linestyle="--", color="grey", linewidth=1, label="calibrated")
+    for score in scores:
+        assert score.calibration is not None
+        c = score.calibration
+        bins = [b for b in c.bins if b.count]
+        xs = [b.mean_confidence for b in bins]
+        ys = [b.positive_rate for b in bins]
+        line = axes.plot(xs, ys, marker="", linewidth=1.2)[0]
+        axes.scatter(xs, ys, s=[20 + 200 * b.count / c.items for b in bins], color=line.get_color())
+        line.set_label(f"{score.spec}: ECE {_num(c.ece.value)}, Brier {_num(c.brier.value)}")
+    axes.set_xlim(0, 1)
+    axes.set_ylim(0, 1)
+    axes.set_xlabel("mean confidence in the bin (10 equal-width bins)")
+    axes.set_ylabel("share labelled perceived error")
+    axes.set_title("reliability diagram (judged records with a confidence)", fontsize=9)
+    axes.legend(fontsize=7, loc="upper left")
+    axes.grid(True, alpha=0.3)
+    figure.tight_layout()
+    figure.savefig(path, dpi=120)
+    plt.close(figure)
+    return path
+
+
+def _precision_recall_chart(plt: Any, scores: Sequence[ModelScore], path: Path) -> Path:
+    """Precision against recall as the confidence threshold falls; the target-precision
+    threshold marked when reached."""
+    figure, axes = plt.subplots(figsize=(5.5, 4.5))
+    target = None
+    for score in scores:
+        assert score.calibration is not None
+        c = score.calibration
+        points = [p for p in c.curve if p.recall is not None and p.precision is not None]
+        line = axes.plot(
+            [p.recall for p in points], [p.precision for p in points], marker=".", label=score.spec
+        )[0]
+        target = c.target_precision
+        if c.threshold is not None and c.threshold.recall is not None:
+            axes.annotate(
+                f"t={c.threshold.threshold:.2f}",
+                (c.threshold.recall, c.threshold.precision),
+                textcoords="offset points", xytext=(6, -10), fontsize=8,
+                color=line.get_color(),
+            )  # fmt: skip
+    if target is not None:
+        axes.axhline(target, linestyle="--", color="grey", linewidth=1)
+    axes.set_xlim(0, 1.02)
+    axes.set_ylim(0, 1.02)
+    axes.set_xlabel("recall (flag when confidence >= threshold)")
+    axes.set_ylabel("precision")
+    title = "precision-recall over the confidence threshold"
+    if target is not None:
+        title += f" (dashed: target precision {target:g})"
+    axes.set_title(title, fontsize=9)
+    axes.legend(fontsize=7, loc="lower left")
+    axes.grid(True, alpha=0.3)
     figure.tight_layout()
     figure.savefig(path, dpi=120)
     plt.close(figure)

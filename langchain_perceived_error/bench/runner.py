@@ -123,6 +123,8 @@ class BenchSettings:
     resamples: int = DEFAULT_RESAMPLES
     seed: int = DEFAULT_SEED
     confidence: float = DEFAULT_CONFIDENCE
+    target_precision: float | None = None
+    """Calibration: report the lowest confidence threshold whose precision reaches this."""
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict."""
@@ -144,6 +146,10 @@ class ItemOutcome:
     model_calls: int
     cache_hits: int
     model_latency_s: float | None
+    confidence: float | None = None
+    """The judge's probability of a perceived error (None when it gives none)."""
+    evidence_turn: int | None = None
+    """The 0-based index of the user turn the verdict rests on, when located."""
 
     @property
     def reached_model(self) -> bool:
@@ -164,6 +170,8 @@ class ItemOutcome:
             "model_calls": self.model_calls,
             "cache_hits": self.cache_hits,
             "model_latency_s": self.model_latency_s,
+            "confidence": self.confidence,
+            "evidence_turn": self.evidence_turn,
         }
 
 
@@ -191,6 +199,8 @@ def _outcome(item: LabelledItem, result: JudgeResult, recorder: _CallRecorder) -
         model_calls=recorder.live_calls,
         cache_hits=recorder.cache_hits,
         model_latency_s=recorder.latency_s if calls and recorder.latency_known else None,
+        confidence=result.confidence,
+        evidence_turn=result.evidence_turn,
     )
 
 

@@ -16,6 +16,10 @@ How skipped and failed records count (the same rules for every model):
 - cost: the price table's cost of every call made (cached input tokens at the cached price when
   the provider reports them), divided by ALL labelled records: skipped records cost $0, as in
   production. "n/a" when the model has no price, or has a non-zero price but reported no tokens.
+- calibration (:mod:`~langchain_perceived_error.bench.calibration`): over judged records with a
+  confidence, ECE and Brier with bootstrap intervals, the reliability bins, the precision-recall
+  curve and the threshold reaching ``settings.target_precision``; None when the judge gave no
+  confidence at all.
 - latency: per record, the summed wall time of its model calls (format retries included), over
   records with at least one call; p50 and p95. Calls are timed as
   :mod:`~langchain_perceived_error.bench.runner` describes: a cached re-run reports the same
@@ -28,6 +32,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from langchain_perceived_error.bench.calibration import CalibrationReport, calibration_report
 from langchain_perceived_error.bench.pricing import ModelPrice, price_for
 from langchain_perceived_error.bench.runner import BenchSettings, ModelRun
 from langchain_perceived_error.core.metrics import (
@@ -73,6 +78,7 @@ class ModelScore:
     model_calls: int
     cache_hits: int
     wall_s: float
+    calibration: CalibrationReport | None = None
 
 
 def _mean(values: Sequence[int]) -> float | None:
@@ -115,6 +121,19 @@ def score_run(
     batch_usd = _cost(batch, tokens, bool(inputs or outputs))
     latencies = sorted(o.model_latency_s for o in called if o.model_latency_s is not None)
     n = len(outcomes)
+    calibrated = [(o.confidence, o.label) for o in judged if o.confidence is not None]
+    calibration = (
+        calibration_report(
+            calibrated,
+            without_confidence=len(judged) - len(calibrated),
+            target_precision=settings.target_precision,
+            resamples=settings.resamples,
+            seed=settings.seed,
+            confidence=settings.confidence,
+        )
+        if calibrated
+        else None
+    )
     return ModelScore(
         spec=run.spec,
         model=run.model,
@@ -143,4 +162,5 @@ def score_run(
         model_calls=sum(o.model_calls for o in outcomes),
         cache_hits=sum(o.cache_hits for o in outcomes),
         wall_s=run.wall_s,
+        calibration=calibration,
     )

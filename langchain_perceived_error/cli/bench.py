@@ -37,7 +37,10 @@ from langchain_perceived_error.judge.graph import DEFAULT_MAX_ATTEMPTS
 from langchain_perceived_error.judge.runner import DEFAULT_CONCURRENCY
 from langchain_perceived_error.transport.retries import DEFAULT_REQUEST_TIMEOUT_S
 
-__all__ = ["bench_command", "result_console"]
+__all__ = ["DEFAULT_TARGET_PRECISION", "bench_command", "result_console"]
+
+DEFAULT_TARGET_PRECISION = 0.9
+"""``--target-precision``: the precision the reported confidence threshold must reach."""
 
 
 def result_console() -> Console:
@@ -118,19 +121,36 @@ def bench_command(
             "--format", help="table (for people), json (report.json's content) or md (report.md's)."
         ),
     ] = OutputFormat.TABLE,
+    target_precision: Annotated[
+        float,
+        typer.Option(
+            min=0.0,
+            max=1.0,
+            help="Calibration: report the lowest confidence threshold whose precision reaches "
+            "this (judges that give a confidence).",
+        ),
+    ] = DEFAULT_TARGET_PRECISION,
     timeout: TimeoutOption = DEFAULT_REQUEST_TIMEOUT_S,
 ) -> None:
-    """Judge a labelled set with each model and compare accuracy, cost and latency."""
+    """Judge a labelled set with each model and compare accuracy, calibration, cost and
+    latency."""
     repeated = sorted({spec for spec in model if model.count(spec) > 1})
     if repeated:
         msg = f"--model {', '.join(repeated)} is given more than once"
         raise UsageError(msg, "give each judge once")
+    if target_precision <= 0.0:
+        msg = f"--target-precision must be above 0, got {target_precision}"
+        raise UsageError(msg, "give a precision in (0, 1], e.g. 0.9")
     check_paths([data, *([prices] if prices else [])], [])
     if report is not None:
         prepare_report_dir(report, inputs=[data])
     check_not_input(cache, [data])  # a cache is a folder
     settings = BenchSettings(
-        concurrency=concurrency, max_attempts=max_attempts, resamples=resamples, seed=seed
+        concurrency=concurrency,
+        max_attempts=max_attempts,
+        resamples=resamples,
+        seed=seed,
+        target_precision=target_precision,
     )
     try:
         table_of_prices = price_table(prices)

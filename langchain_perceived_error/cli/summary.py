@@ -1,4 +1,9 @@
-"""The end-of-run summary: counts by status, flagged rate, tokens and estimated cost."""
+"""The end-of-run summary: counts by status, flagged rate, confidence, tokens and estimated cost.
+
+Confidence rows appear only when the judge gave a confidence: how many judged records have one,
+and how many of them are uncertain (between :data:`UNCERTAIN_LOW` and :data:`UNCERTAIN_HIGH`),
+the ones worth a reviewer's look first.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +14,11 @@ from rich.table import Table
 from langchain_perceived_error.bench.pricing import estimate_cost
 from langchain_perceived_error.core.schemas import JudgeResult, JudgeStatus
 
-__all__ = ["RunSummary"]
+__all__ = ["UNCERTAIN_HIGH", "UNCERTAIN_LOW", "RunSummary"]
+
+UNCERTAIN_LOW = 0.2
+UNCERTAIN_HIGH = 0.8
+"""A confidence strictly between these counts as uncertain in the summary."""
 
 
 @dataclass
@@ -23,6 +32,8 @@ class RunSummary:
     output_tokens: int = 0
     cached_input_tokens: int = 0
     latency_s: float = 0.0
+    with_confidence: int = 0
+    uncertain: int = 0
 
     def add(self, result: JudgeResult) -> None:
         """Count one result."""
@@ -32,6 +43,9 @@ class RunSummary:
         self.output_tokens += result.output_tokens or 0
         self.cached_input_tokens += result.cached_input_tokens or 0
         self.latency_s += result.latency_s
+        if result.confidence is not None:
+            self.with_confidence += 1
+            self.uncertain += UNCERTAIN_LOW < result.confidence < UNCERTAIN_HIGH
 
     @property
     def total(self) -> int:
@@ -72,6 +86,12 @@ class RunSummary:
             "flagged (perceived error)",
             f"{self.flagged} ({rate:.1%} of judged)" if rate is not None else str(self.flagged),
         )
+        if self.with_confidence:
+            judged = self.counts[JudgeStatus.JUDGED]
+            table.add_row("with a confidence", f"{self.with_confidence} of {judged} judged")
+            table.add_row(
+                f"  uncertain ({UNCERTAIN_LOW:g}-{UNCERTAIN_HIGH:g})", str(self.uncertain)
+            )
         table.add_row("input tokens", f"{self.input_tokens:,}")
         if self.cached_input_tokens:
             table.add_row("  of which cached", f"{self.cached_input_tokens:,}")

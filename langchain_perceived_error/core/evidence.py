@@ -23,8 +23,10 @@ __all__ = [
     "CONFIDENCE_METADATA_KEY",
     "EVIDENCE_TURN_METADATA_KEY",
     "MIN_WORD_SHARE",
+    "evidence_note",
     "locate_evidence",
     "quoted_spans",
+    "with_evidence_note",
 ]
 
 CONFIDENCE_METADATA_KEY = "perceived_error_confidence"
@@ -104,3 +106,19 @@ def locate_evidence(reason: str | None, turns: Sequence[Turn]) -> int | None:
             if share >= MIN_WORD_SHARE and (best is None or share > best[0]):
                 best = (share, i)
     return _user_turn_for(turns, best[1]) if best else None
+
+
+def evidence_note(evidence_turn: int | None, turns: Sequence[Turn]) -> str | None:
+    """A reviewer's pointer, counted from 1 as people count: ``"evidence: turn 3 of 5"``.
+
+    ``evidence_turn`` itself is 0-based (an index into ``turns``); None gives None.
+    """
+    if evidence_turn is None or not 0 <= evidence_turn < len(turns):
+        return None
+    return f"evidence: turn {evidence_turn + 1} of {len(turns)}"
+
+
+def with_evidence_note(reason: str, evidence_turn: int | None, turns: Sequence[Turn]) -> str:
+    """``reason`` followed by ``" (evidence: turn N of M)"`` when the turn is known."""
+    note = evidence_note(evidence_turn, turns)
+    return f"{reason} ({note})" if note else reason

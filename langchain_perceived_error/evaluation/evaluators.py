@@ -21,6 +21,7 @@ from langsmith.evaluation.evaluator import EvaluationResult, RunEvaluator
 from langsmith.run_helpers import get_tracing_context, tracing_context
 from langsmith.schemas import Example, Run
 
+from langchain_perceived_error.core.evidence import with_evidence_note
 from langchain_perceived_error.core.prompts import PROMPT_VERSION
 from langchain_perceived_error.core.schemas import JudgeResult, JudgeStatus
 from langchain_perceived_error.judge.graph import DEFAULT_MAX_ATTEMPTS
@@ -100,12 +101,15 @@ async def ajudge_quietly(judge: PerceivedErrorJudge, record: Any) -> JudgeResult
 def evaluation_result(result: JudgeResult, *, key: str = DEFAULT_KEY) -> EvaluationResult:
     """Map one judgement to a LangSmith ``EvaluationResult`` (the single mapping used here).
 
-    - judged: ``score`` 1 (perceived error) or 0, ``comment`` the verdict's reason;
+    - judged: ``score`` 1 (perceived error) or 0, ``value`` the judge's confidence (the
+      probability of a perceived error; None when the judge gives none), ``comment`` the
+      verdict's reason, followed by ``(evidence: turn N of M)`` when the user turn it rests on
+      is known (counted from 1; ``extra["evidence_turn"]`` is the 0-based index);
     - skipped: no score, ``comment`` ``"skipped: <why>"``;
     - failed: no score (never a silent 0), ``comment`` the error, ``extra["error"] = True``.
 
-    ``extra`` (the only field the experiment runner forwards besides score and comment) carries
-    ``status``, ``attempts``, ``input_tokens``, ``output_tokens`` and ``latency_s``;
+    ``extra`` carries ``status``, ``attempts``, ``input_tokens``, ``output_tokens`` and
+    ``latency_s``, and for a judged result ``confidence`` and ``evidence_turn`` when known;
     ``evaluator_info`` carries the model and :data:`PROMPT_VERSION`.
     """
     extra: dict[str, Any] = {
@@ -117,10 +121,15 @@ def evaluation_result(result: JudgeResult, *, key: str = DEFAULT_KEY) -> Evaluat
     }
     info = {"model": result.model, "prompt_version": PROMPT_VERSION}
     if result.status is JudgeStatus.JUDGED and result.verdict is not None:
+        if result.confidence is not None:
+            extra["confidence"] = result.confidence
+        if result.evidence_turn is not None:
+            extra["evidence_turn"] = result.evidence_turn
         return EvaluationResult(
             key=key,
             score=int(result.verdict.perceived_error),
-            comment=result.verdict.reason,
+            value=result.confidence,
+            comment=with_evidence_note(result.verdict.reason, result.evidence_turn, result.turns),
             evaluator_info=info,
             extra=extra,
         )
@@ -339,7 +348,8 @@ def create_perceived_error_evaluator(
     ``outputs`` is anything the transcript reader understands: a run's outputs such as
     ``{"messages": [...]}`` (in ``langsmith.evaluate``) or an openevals simulation trajectory (in
     ``run_multiturn_simulation(..., trajectory_evaluators=[...])``). The dict has ``key``,
-    ``score``, ``comment``, ``evaluator_info`` and ``extra``, as in :func:`evaluation_result`.
+    ``score``, ``value``, ``comment``, ``evaluator_info`` and ``extra``, as in
+    :func:`evaluation_result`.
     """
     bound = resolve_judge(model, judge, max_attempts=max_attempts, include_tools=include_tools)
 
@@ -373,6 +383,7 @@ def _as_dict(result: EvaluationResult) -> dict[str, Any]:
     return {
         "key": result.key,
         "score": result.score,
+        "value": result.value,
         "comment": result.comment,
         "evaluator_info": result.evaluator_info,
         "extra": result.extra,

@@ -2,23 +2,26 @@
 
 What is written, by :class:`~langchain_perceived_error.core.schemas.JudgeStatus`:
 
-- **judged**: score 1 (perceived error) or 0, comment = the verdict's reason;
+- **judged**: score 1 (perceived error) or 0, value = the judge's confidence (the probability
+  of a perceived error, None when the judge gives none), comment = the verdict's reason and,
+  when the user turn it rests on is known, ``(evidence: turn N of M)`` (counted from 1);
 - **skipped** (not multi-turn): nothing; the returned :class:`FeedbackWrite` says so;
 - **failed**: a feedback with NO score, ``error=True`` and the error in the comment, never a
   score of 0 (a failure is not a verdict).
 
 Every feedback has ``feedback_source_type="model"``, source info ``{model, prompt_version}``,
-and ``extra`` ``{status, model, prompt_version, attempts, input_tokens, output_tokens}``;
+and ``extra`` ``{status, model, prompt_version, attempts, input_tokens, output_tokens}`` (plus
+``confidence`` and the 0-based ``evidence_turn`` of a judged result, when known);
 ``session_id``, ``start_time`` and ``trace_id`` are always sent (LangSmith needs them).
 
 Idempotency: the feedback id is :func:`feedback_id`, a uuid5 of the key, the run the feedback is on
 and :data:`~langchain_perceived_error.core.prompts.PROMPT_VERSION`; a new prompt version writes a
 new feedback. The spec does not say what ``POST /feedback`` does with an id that exists, so a write
-looks before it writes: ``GET /feedback/{id}``; when the feedback exists its score and comment
-are updated (``PATCH``), else it is created, and a 409 on create (a concurrent writer, or a
+looks before it writes: ``GET /feedback/{id}``; when the feedback exists its score, value and
+comment are updated (``PATCH``), else it is created, and a 409 on create (a concurrent writer, or a
 server that rejects a known id) becomes the update. Re-runs therefore never duplicate whether the
 server upserts by id, rejects a duplicate id or would store a second copy. The update changes
-score and comment only (the SDK's ``update_feedback`` takes no ``extra`` or ``error``).
+score, value and comment only (the SDK's ``update_feedback`` takes no ``extra`` or ``error``).
 
 Threads: LangSmith has no public write path for thread-level feedback, so
 :func:`write_thread_feedback` writes trace-level feedback on the thread's LAST trace
@@ -38,6 +41,7 @@ from uuid import UUID
 
 from langsmith.utils import LangSmithConflictError, LangSmithError, LangSmithNotFoundError
 
+from langchain_perceived_error.core.evidence import with_evidence_note
 from langchain_perceived_error.core.prompts import PROMPT_VERSION
 from langchain_perceived_error.core.schemas import JudgeResult, JudgeStatus
 from langchain_perceived_error.online.clients import LangSmithClients
@@ -117,7 +121,18 @@ def feedback_fields(result: JudgeResult) -> dict[str, Any] | None:
             "source_info": info,
         }
     score = 1 if result.perceived_error else 0
-    return {"score": score, "comment": result.reason, "extra": extra, "source_info": info}
+    if result.confidence is not None:
+        extra["confidence"] = result.confidence
+    if result.evidence_turn is not None:
+        extra["evidence_turn"] = result.evidence_turn
+    comment = with_evidence_note(result.reason or "", result.evidence_turn, result.turns)
+    return {
+        "score": score,
+        "value": result.confidence,
+        "comment": comment,
+        "extra": extra,
+        "source_info": info,
+    }
 
 
 def write_feedback(
@@ -159,7 +174,10 @@ def write_feedback(
                 updated = True
         if updated:
             clients.client.update_feedback(
-                identifier, score=fields["score"], comment=fields["comment"]
+                identifier,
+                score=fields["score"],
+                value=fields.get("value"),
+                comment=fields["comment"],
             )
     except LangSmithError as e:
         msg = f"could not write {key!r} feedback on run {run_id}: {clients.describe(e)}"

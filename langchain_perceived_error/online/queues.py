@@ -2,8 +2,12 @@
 
 :func:`ensure_queue` finds the queue by name or creates it (generated
 ``annotation_queues.annotation_queues``, ``POST /api/v1/annotation-queues``) with a description,
-short rubric instructions (the perceived-error definition) and one ``perceived_error`` rubric
-item. The key's feedback config (continuous, 0 to 1) is created first when missing; a workspace
+short rubric instructions (the perceived-error definition, and where the judge's feedback points:
+the evidence turn in its comment, the confidence in its value) and one ``perceived_error`` rubric
+item. Queue items carry no free text (the items API takes ids only), so a reviewer is pointed to
+the evidence turn by the judge's feedback on the same trace (written by ``watch`` and by the
+evaluators, see :mod:`~langchain_perceived_error.online.feedback`). The key's feedback config
+(continuous, 0 to 1) is created first when missing; a workspace
 that already configures the key keeps its own config.
 
 :func:`push_items` adds :class:`RunItem` and :class:`ThreadItem` items
@@ -73,6 +77,9 @@ Signals: the user corrects the assistant, rejects or undoes an action, repeats o
 request, challenges it ("I never said that"), swears at it; the assistant admits an error.
 Not signals: genuine follow-up questions, neutral narrowing of intent, asking for more detail, \
 collaborative debugging, frustration with the world rather than with the assistant.
+The judge's perceived_error feedback on the trace says where to look: its comment ends with \
+"(evidence: turn N of M)", the turn (counted from 1) the verdict rests on, and its value is the \
+judge's confidence (the probability of a perceived error), when the judge gives one.
 Score perceived_error 1 when the user perceived an error, 0 when not."""
 _ITEM_STATUSES: tuple[Literal["needs_my_review", "needs_others_review", "archived"], ...] = (
     "needs_my_review",

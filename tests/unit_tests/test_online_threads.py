@@ -105,7 +105,11 @@ def test_judge_thread_and_write_feedback_on_the_last_trace(
     assert feedback["start_time"] is not None
     assert feedback["key"] == "perceived_error"
     assert feedback["score"] == 1
-    assert feedback["comment"] == judgement.result.reason
+    # issue 16: the comment points the reviewer to the user turn the verdict rests on
+    assert judgement.result.evidence_turn == 2
+    assert feedback["comment"] == f"{judgement.result.reason} (evidence: turn 3 of 6)"
+    assert feedback["value"] == judgement.result.confidence
+    assert feedback["extra"]["evidence_turn"] == 2
     assert feedback["feedback_source"]["type"] == "model"
     assert feedback["feedback_source"]["metadata"]["prompt_version"] == PROMPT_VERSION
     assert feedback["extra"]["status"] == "judged"
