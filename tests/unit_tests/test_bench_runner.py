@@ -282,7 +282,9 @@ def test_report_files_exist_and_parse(data_file, tmp_path):
         "confusion_keyword-judge.png",
         "confusion_rules.png",
         "cost_vs_accuracy.png",
+        "precision_recall.png",  # issue 16: rules gives a confidence (KeywordModel none)
         "predictions.jsonl",
+        "reliability.png",
         "report.json",
         "report.md",
     ]
@@ -367,3 +369,62 @@ def test_bench_command_errors(data_file, args, code, message):
     result = CliRunner().invoke(app, ["bench", str(data_file), "--label-field", "label", *args])
     assert result.exit_code == code
     assert message in result.output
+
+
+# -- calibration (issue 16) ----------------------------------------------------------------------
+
+
+def test_calibration_is_scored_for_judges_that_give_a_confidence(data_file, tmp_path):
+    report = make_report(data_file)
+    rules, keyword = report.scores
+    assert keyword.calibration is None  # no confidence given: none invented
+    calibration = rules.calibration
+    assert calibration is not None
+    assert calibration.items == rules.judged == 6
+    assert calibration.without_confidence == 0
+    assert calibration.brier.value is not None
+    assert calibration.brier.low is not None
+    assert calibration.brier.low <= calibration.brier.value <= calibration.brier.high
+    outcomes = report.runs[0].outcomes
+    confidences = [o.confidence for o in outcomes if o.status is JudgeStatus.JUDGED]
+    assert all(c is not None for c in confidences)
+    flagged = [o for o in outcomes if o.predicted]
+    assert all(o.evidence_turn == 2 for o in flagged)
+    write_report(report, tmp_path / "out")
+    data = json.loads((tmp_path / "out" / "report.json").read_text())
+    assert data["models"][1]["calibration"] is None
+    assert data["models"][0]["calibration"]["items"] == 6
+    assert len(data["models"][0]["calibration"]["bins"]) == 10
+    text = (tmp_path / "out" / "predictions.jsonl").read_text()
+    lines = [json.loads(line) for line in text.splitlines()]
+    assert {line["confidence"] for line in lines if line["model"] == "keyword-judge"} == {None}
+    assert None not in {
+        line["confidence"] for line in lines if line["model"] == "rules" and line["predicted"]
+    }
+    markdown = (tmp_path / "out" / "report.md").read_text()
+    assert "keyword-judge: no confidence given" in markdown
+    assert "rules: 6 records with a confidence (0 without)" in markdown
+
+
+def test_bench_command_reports_the_target_precision_threshold(data_file, tmp_path):
+    result = CliRunner().invoke(
+        app,
+        [
+            "bench", str(data_file), "--model", "rules", "--label-field", "label",
+            "--resamples", "50", "--target-precision", "0.5", "--format", "json",
+        ],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    calibration = json.loads(result.stdout)["models"][0]["calibration"]
+    assert calibration["target_precision"] == 0.5
+    threshold = calibration["threshold"]
+    assert threshold is not None
+    assert threshold["precision"] >= 0.5
+    # the lowest threshold reaching it: every lower point of the curve is below the target
+    lower = [p for p in calibration["precision_recall"] if p["threshold"] < threshold["threshold"]]
+    assert all(p["precision"] < 0.5 for p in lower)
+    refused = CliRunner().invoke(
+        app, ["bench", str(data_file), "--model", "rules", "--target-precision", "0"]
+    )
+    assert refused.exit_code == 2
+    assert "--target-precision must be above 0" in refused.output
