@@ -441,6 +441,8 @@ def _votes(
             status=r.status.value,
             perceived_error=r.perceived_error,
             reason=r.reason,
+            confidence=r.confidence,
+            evidence_turn=r.evidence_turn,
         )
         for name, r in zip(names, results, strict=True)
     ]

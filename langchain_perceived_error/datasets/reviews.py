@@ -45,6 +45,12 @@ class ReviewVote(BaseModel):
     status: str = Field(description="judged, skipped or failed.")
     perceived_error: bool | None = None
     reason: str | None = Field(default=None, description="The verdict's reason, or the error.")
+    confidence: float | None = Field(
+        default=None, description="The model's probability of a perceived error, if it gave one."
+    )
+    evidence_turn: int | None = Field(
+        default=None, description="0-based index of the user turn its verdict rests on, if known."
+    )
 
 
 class ReviewItem(BaseModel):

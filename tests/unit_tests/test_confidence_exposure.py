@@ -94,3 +94,22 @@ def test_summary_counts_confidences_and_uncertain_verdicts() -> None:
     without = RunSummary(model="m")
     without.add(JudgeResult(status=JudgeStatus.JUDGED, verdict=verdict))
     assert "confidence" not in _render(without)  # no row for a judge that gives none
+
+
+def test_panel_votes_keep_each_members_confidence_and_turn() -> None:
+    from langchain_perceived_error.datasets.panel import PanelLabeller
+    from tests.fakes import ScriptedChatModel
+
+    scripted = ScriptedChatModel(
+        script=['{"perceived_error": true, "reason": "The user says \\"No, I said Tuesday\\"."}'],
+        model_name="scripted",
+    )
+    outcome = PanelLabeller(["rules", scripted], transport_retry=None).label(
+        FLAGGED, record_id="t1"
+    )
+    assert outcome.record is not None
+    rules_vote, scripted_vote = outcome.record.metadata["votes"]
+    assert rules_vote["confidence"] is not None
+    assert rules_vote["evidence_turn"] == 2
+    assert scripted_vote["confidence"] is None  # a scripted model gives none
+    assert scripted_vote["evidence_turn"] == 2  # located from the quote in its reason
