@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 
 from langchain_perceived_error import PerceivedErrorJudge
@@ -158,3 +162,30 @@ def test_isotonic_fit_rejects_bad_input() -> None:
         fit_isotonic([], [])
     with pytest.raises(ValueError, match="negative"):
         fit_isotonic([0.0], [True], prior_weight=-1)
+
+
+EURTAD = Path(__file__).resolve().parents[3] / "shared" / "datasets" / "eurtad" / "items.jsonl"
+
+
+@pytest.mark.skipif(not EURTAD.exists(), reason="../shared/datasets/eurtad is not available")
+def test_the_shipped_table_is_the_fit_of_the_current_rules() -> None:
+    """A change to the rules that moves the signal strengths needs a re-fitted table."""
+    root = Path(__file__).resolve().parents[2]
+    done = subprocess.run(
+        [
+            sys.executable,
+            "benchmarks/calibrate_rules.py",
+            "--data",
+            str(EURTAD),
+            "--check",
+            "--resamples",
+            "20",
+        ],  # fmt: skip
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "RULES_CALIBRATION" in done.stdout
