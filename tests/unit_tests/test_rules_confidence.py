@@ -180,7 +180,7 @@ def test_the_shipped_table_is_the_fit_of_the_current_rules() -> None:
             "--check",
             "--resamples",
             "20",
-        ],  # fmt: skip
+        ],
         cwd=root,
         capture_output=True,
         text=True,
