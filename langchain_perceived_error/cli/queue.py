@@ -13,6 +13,10 @@ Two sources, one of them:
   days ago, read through the API; a run that belongs to a thread becomes a THREAD item (thread
   feedback sits on the thread's last trace), other runs RUN items (``--item-type`` overrides).
 
+``--order uncertain-first`` and ``--min-confidence`` rank and filter the flagged items by the
+``confidence`` of their result lines (see :mod:`~langchain_perceived_error.online.review`); a
+``--project`` source carries no confidence (it reads feedback scores), so they need ``--results``.
+
 The queue is created on first use with the perceived-error rubric. Items already in the queue
 are not sent again, and new ones go in requests of at most 100, so running the command twice adds
 nothing the second time. LangSmith settings come from the environment (``LANGSMITH_API_KEY``,
@@ -36,10 +40,13 @@ from langchain_perceived_error.cli.errors import UsageError
 from langchain_perceived_error.cli.options import (
     ApiKeyOption,
     ApiUrlOption,
+    MinConfidenceOption,
+    ReviewOrderOption,
     TimeoutOption,
     WorkspaceOption,
     exit_with,
     langsmith_clients,
+    review_order,
 )
 from langchain_perceived_error.core.files import JsonLine, json_lines
 from langchain_perceived_error.online.clients import (
@@ -60,9 +67,10 @@ from langchain_perceived_error.online.queues import (
     flagged_items,
     push_items,
 )
+from langchain_perceived_error.online.review import ReviewSelection, select_for_review
 from langchain_perceived_error.transport.retries import DEFAULT_REQUEST_TIMEOUT_S
 
-__all__ = ["ResultsScan", "items_from_results", "queue_command"]
+__all__ = ["ResultsScan", "entries_from_results", "items_from_results", "queue_command"]
 
 _SHOWN_PROBLEMS = 5
 
@@ -77,10 +85,17 @@ class ResultsScan:
     """Flagged records whose id is not a UUID (skipped)."""
     unreadable: list[str] = field(default_factory=list)
     """``file:line: error`` for lines that are not JSON objects (skipped)."""
+    bad_confidence: list[str] = field(default_factory=list)
+    """Flagged records whose ``confidence`` is not a number from 0 to 1 (kept, as without one)."""
 
 
 def items_from_results(path: Path, scan: ResultsScan) -> Iterator[QueueItem]:
     """Queue items for the flagged records of a ``judge`` output file (see the module doc)."""
+    return (item for item, _ in entries_from_results(path, scan))
+
+
+def entries_from_results(path: Path, scan: ResultsScan) -> Iterator[tuple[QueueItem, float | None]]:
+    """``(queue item, confidence)`` for the flagged records of a ``judge`` output file."""
     with path.open("rb") as lines:
         for line in json_lines(lines, str(path)):
             scan.lines += 1
@@ -92,7 +107,17 @@ def items_from_results(path: Path, scan: ResultsScan) -> Iterator[QueueItem]:
             if item is None:
                 scan.invalid_ids.append(str(record.get("id")))
             else:
-                yield item
+                yield item, _confidence(record, scan)
+
+
+def _confidence(record: dict[str, Any], scan: ResultsScan) -> float | None:
+    value = record.get("confidence")
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:
+        scan.bad_confidence.append(str(record.get("id")))
+        return None
+    return float(value)
 
 
 def _checked(line: JsonLine, scan: ResultsScan) -> dict[str, Any] | None:
@@ -138,6 +163,12 @@ def _print_summary(
             typer.echo(f"skipped (id is not a run UUID): {len(scan.invalid_ids)} ({shown})")
         if scan.unreadable:
             typer.echo(f"skipped (unreadable lines): {len(scan.unreadable)}")
+        if scan.bad_confidence:
+            shown = ", ".join(scan.bad_confidence[:_SHOWN_PROBLEMS])
+            typer.echo(
+                f"confidence not a number from 0 to 1 (kept, as without one): "
+                f"{len(scan.bad_confidence)} ({shown})"
+            )
     typer.echo(f"items found: {report.requested} (duplicates: {report.duplicates})")
     typer.echo(f"already in the queue: {report.already_queued}")
     typer.echo(f"added: {report.added} in {report.requests} request(s)")
@@ -177,6 +208,8 @@ def queue_command(
             help="--project: auto (THREAD for runs in a thread, else RUN), run or thread.",
         ),
     ] = "auto",
+    order: ReviewOrderOption = "found",
+    min_confidence: MinConfidenceOption = None,
     api_url: ApiUrlOption = None,
     api_key: ApiKeyOption = None,
     workspace_id: WorkspaceOption = None,
@@ -195,25 +228,53 @@ def queue_command(
     if item_type not in ("auto", "run", "thread"):
         msg = f"--item-type must be auto, run or thread: {item_type!r}"
         raise UsageError(msg)
+    push_order = review_order(order)
+    if project is not None and (push_order != "found" or min_confidence is not None):
+        msg = "--order uncertain-first and --min-confidence need confidences: use --results FILE"
+        raise UsageError(msg, "a --project source reads feedback scores, which carry none")
+    selection: ReviewSelection[QueueItem] | None = None
     with langsmith_clients(api_url, api_key, workspace_id, timeout) as clients:
         scan = ResultsScan() if results is not None else None
         try:
             if results is not None and scan is not None:
-                items = list(items_from_results(results, scan))
+                selection = select_for_review(
+                    entries_from_results(results, scan),
+                    order=push_order,
+                    min_confidence=min_confidence,
+                )
+                items = selection.items
             else:
                 items = _project_items(clients, str(project), key, since_days, item_type)
             existed = find_queue(clients, queue)
             if dry_run and existed is None:
+                _print_selection(selection, push_order, min_confidence)
                 _print_dry_run(queue, None, len(items), None, scan)
                 return
             queue_id = existed or create_queue(clients, queue, key=key)
             report = push_items(clients, queue_id, items, dry_run=dry_run)
         except (ProjectNotFoundError, QueueError, LangSmithError, OSError) as e:
             exit_with(e)
+    _print_selection(selection, push_order, min_confidence)
     if dry_run:
         _print_dry_run(queue, queue_id, len(items), report, scan)
         return
     _print_summary(queue, queue_id, existed is None, report, scan)
+
+
+def _print_selection(
+    selection: ReviewSelection[QueueItem] | None, order: str, min_confidence: float | None
+) -> None:
+    """What ``--min-confidence`` left out and ``--order`` could not rank, when they were used."""
+    if selection is None or (order == "found" and min_confidence is None):
+        return
+    if min_confidence is not None:
+        typer.echo(
+            f"below --min-confidence {min_confidence:g}: {selection.below_min_confidence} "
+            "(not pushed)"
+        )
+    if selection.without_confidence:
+        where = ", pushed last" if order == "uncertain-first" else ""
+        typer.echo(f"without a confidence: {selection.without_confidence} (kept{where})")
 
 
 def _print_dry_run(

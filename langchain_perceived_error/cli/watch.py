@@ -34,11 +34,14 @@ from langchain_perceived_error.cli.errors import UsageError
 from langchain_perceived_error.cli.options import (
     ApiKeyOption,
     ApiUrlOption,
+    MinConfidenceOption,
     RedactOption,
+    ReviewOrderOption,
     TimeoutOption,
     WorkspaceOption,
     exit_with,
     langsmith_clients,
+    review_order,
 )
 from langchain_perceived_error.judge.models import ModelSpecError, resolve_model
 from langchain_perceived_error.judge.runner import DEFAULT_CONCURRENCY, PerceivedErrorJudge
@@ -117,6 +120,8 @@ def watch_command(
         str | None,
         typer.Option("--queue", "-q", help="Annotation queue for flagged items (created)."),
     ] = None,
+    order: ReviewOrderOption = "found",
+    min_confidence: MinConfidenceOption = None,
     interval: Annotated[
         float, typer.Option("--interval", min=0.0, help="Seconds between polls.")
     ] = DEFAULT_INTERVAL_S,
@@ -180,6 +185,10 @@ def watch_command(
         msg = "--dry-run needs --once"
         raise UsageError(msg)
     mode: WatchMode = "runs" if runs else "threads"
+    config_order = review_order(order)
+    if queue is None and (order != "found" or min_confidence is not None):
+        msg = "--order and --min-confidence choose what goes to the queue: they need --queue"
+        raise UsageError(msg)
     try:
         config = WatchConfig(
             project=project,
@@ -187,6 +196,8 @@ def watch_command(
             filter=filter_expr,
             sampling_rate=sampling_rate,
             queue=queue,
+            review_order=config_order,
+            min_confidence=min_confidence,
             interval_s=interval,
             idle_s=idle,
             concurrency=concurrency,

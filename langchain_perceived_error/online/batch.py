@@ -14,9 +14,11 @@ PendingItem` and, in order:
    Skipped items get none.
 4. **queue**: flagged items (``perceived_error`` true) go to the annotation queue, if one is
    set, created on first use with the perceived-error rubric; pushes skip items already there.
+   ``min_confidence`` and ``review_order`` filter and order each batch's flagged items by the
+   judge's confidence (:mod:`~langchain_perceived_error.online.review`).
 
-It returns the batch's counts; committing them (and the cursor) is the
-:class:`~langchain_perceived_error.online.watch.Watcher`'s job, after this returns.
+It returns the batch's counts (and what the confidence filter did); committing them (and the
+cursor) is the :class:`~langchain_perceived_error.online.watch.Watcher`'s job, after this returns.
 """
 
 from __future__ import annotations
@@ -42,12 +44,13 @@ from langchain_perceived_error.online.queues import (
     ensure_queue,
     push_items,
 )
+from langchain_perceived_error.online.review import select_for_review
 from langchain_perceived_error.online.sdk_calls import in_thread
 from langchain_perceived_error.online.state import WatchTotals
 from langchain_perceived_error.online.threads import ThreadJudgement, read_thread
 from langchain_perceived_error.online.watch_config import WatchConfig
 
-__all__ = ["BatchPipeline", "BatchReport", "is_sampled"]
+__all__ = ["BatchOutcome", "BatchPipeline", "BatchReport", "is_sampled"]
 
 _RUN_SELECTS: list[Any] = ["ID", "NAME", "START_TIME", "END_TIME", "TRACE_ID", "INPUTS", "OUTPUTS"]
 
@@ -62,6 +65,8 @@ class BatchReport:
     pending: int = 0
     """Items listed as pending and left for later batches of the same poll."""
     seconds: float = 0.0
+    below_min_confidence: int = 0
+    """Flagged items not queued: their confidence is under ``min_confidence``."""
 
     @property
     def items(self) -> int:
@@ -74,9 +79,22 @@ class BatchReport:
         cursor = self.cursor.isoformat() if self.cursor else "none"
         return (
             f"batch: {c.items} items | judged {c.judged}, skipped {c.skipped}, failed {c.failed},"
-            f" unsampled {c.unsampled} | flagged {c.flagged}, queued {c.queued} | cursor {cursor}"
-            f" | {self.pending} pending | {self.seconds:.1f}s"
+            f" unsampled {c.unsampled} | flagged {c.flagged}, queued {c.queued}"
+            + (
+                f" (below min confidence {self.below_min_confidence})"
+                if self.below_min_confidence
+                else ""
+            )
+            + f" | cursor {cursor} | {self.pending} pending | {self.seconds:.1f}s"
         )
+
+
+@dataclass
+class BatchOutcome:
+    """What :meth:`BatchPipeline.process` did, before the commit."""
+
+    counts: WatchTotals
+    below_min_confidence: int = 0
 
 
 @dataclass
@@ -122,12 +140,12 @@ class BatchPipeline:
         self.project_id = project_id
         self._queue_id: str | None = None
 
-    async def process(self, batch: Sequence[PendingItem]) -> WatchTotals:
+    async def process(self, batch: Sequence[PendingItem]) -> BatchOutcome:
         """Run the batch through every step; the counts of what it did."""
         counts = WatchTotals()
         sampled = [item for item in batch if is_sampled(item.sample_key, self.config.sampling_rate)]
         counts.unsampled = len(batch) - len(sampled)
-        flagged: list[QueueItem] = []
+        flagged: list[tuple[QueueItem, float | None]] = []
         if sampled:
             async with contextlib.aclosing(self._judged(self._works(sampled))) as pairs:
                 async for work, result in pairs:
@@ -135,9 +153,13 @@ class BatchPipeline:
                     await in_thread(write, "write feedback")
                     _count(counts, result)
                     if result.perceived_error:
-                        flagged.append(self._queue_item(work))
-        counts.queued = await self._push(flagged)
-        return counts
+                        flagged.append((self._queue_item(work), result.confidence))
+        selection = select_for_review(
+            flagged, order=self.config.review_order, min_confidence=self.config.min_confidence
+        )
+        counts.queued = await self._push(selection.items)
+        below = selection.below_min_confidence if self.config.queue is not None else 0
+        return BatchOutcome(counts, below_min_confidence=below)
 
     # -- judge -------------------------------------------------------------------------------------
     async def _judged(

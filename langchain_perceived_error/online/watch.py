@@ -251,10 +251,13 @@ class Watcher:
     # -- one batch, then its commit ----------------------------------------------------------------
     async def _process(self, batch: Sequence[PendingItem]) -> BatchReport:
         started = time.perf_counter()
-        counts = await self._pipeline.process(batch)
-        self._commit(batch, counts)
+        outcome = await self._pipeline.process(batch)
+        self._commit(batch, outcome.counts)
         report = BatchReport(
-            counts=counts, cursor=self.state.cursor, seconds=time.perf_counter() - started
+            counts=outcome.counts,
+            cursor=self.state.cursor,
+            seconds=time.perf_counter() - started,
+            below_min_confidence=outcome.below_min_confidence,
         )
         logger.info(report.log_line())
         return report

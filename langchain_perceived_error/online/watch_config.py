@@ -13,6 +13,7 @@ from pathlib import Path
 
 from langchain_perceived_error.judge.runner import DEFAULT_CONCURRENCY
 from langchain_perceived_error.online.feedback import FEEDBACK_KEY
+from langchain_perceived_error.online.review import REVIEW_ORDERS, ReviewOrder
 from langchain_perceived_error.online.state import WatchMode, default_state_path
 
 __all__ = [
@@ -48,6 +49,12 @@ class WatchConfig:
     sampling_rate: float = 1.0
     queue: str | None = None
     """Annotation queue for flagged items (created on first use); None: no queue."""
+    review_order: ReviewOrder = "found"
+    """Push order of each batch's flagged items: ``uncertain-first`` puts confidence closest to
+    0.5 first (see :mod:`~langchain_perceived_error.online.review`)."""
+    min_confidence: float | None = None
+    """Queue only flagged items whose probability of a perceived error is at least this; items
+    without a confidence are queued (and counted)."""
     interval_s: float = DEFAULT_INTERVAL_S
     idle_s: float = DEFAULT_IDLE_S
     concurrency: int = DEFAULT_CONCURRENCY
@@ -69,6 +76,14 @@ class WatchConfig:
             (self.batch_size < 1, "batch_size must be at least 1"),
             (self.idle_s < 0 or self.interval_s < 0, "idle_s and interval_s must be >= 0"),
             (self.mode not in ("runs", "threads"), "mode must be 'runs' or 'threads'"),
+            (
+                self.review_order not in REVIEW_ORDERS,
+                f"review_order must be one of {', '.join(REVIEW_ORDERS)}",
+            ),
+            (
+                self.min_confidence is not None and not 0.0 <= self.min_confidence <= 1.0,
+                "min_confidence must be between 0 and 1",
+            ),
         ]
         for bad, message in problems:
             if bad:

@@ -191,3 +191,77 @@ def test_queue_dry_run_counts_and_writes_nothing(langsmith_server: LocalLangSmit
     assert "dry run: 1 item(s) would be added in 1 request(s); nothing was sent" in again.stdout
     assert _writes(langsmith_server) == first_added
     assert len(langsmith_server.queue_items(_queue_id(langsmith_server))) == 2
+
+
+def test_queue_uncertain_first_and_min_confidence(langsmith_server: LocalLangSmith, tmp_path: Path):
+    ids = {name: str(uuid.uuid4()) for name in ("sure", "even", "none", "low", "near", "bad")}
+    results = _results(
+        tmp_path / "results.jsonl",
+        [
+            _line(ids["sure"], True, confidence=0.97),
+            _line(ids["none"], True),
+            _line(ids["even"], True, confidence=0.52),
+            _line(ids["low"], True, confidence=0.3),
+            _line(ids["near"], True, confidence=0.7),
+            _line(ids["bad"], True, confidence="high"),
+            _line(str(uuid.uuid4()), False, confidence=0.5),  # not flagged: never queued
+        ],
+    )
+    answer = _invoke(
+        langsmith_server,
+        "--queue",
+        "review",
+        "--results",
+        str(results),
+        "--order",
+        "uncertain-first",
+        "--min-confidence",
+        "0.5",
+    )
+    assert answer.exit_code == 0, answer.output
+    assert "below --min-confidence 0.5: 1 (not pushed)" in answer.stdout
+    assert "without a confidence: 2 (kept, pushed last)" in answer.stdout
+    assert f"confidence not a number from 0 to 1 (kept, as without one): 1 ({ids['bad']})" in (
+        answer.stdout
+    )
+    items = langsmith_server.queue_items(_queue_id(langsmith_server))
+    assert [i["run_id"] for i in items] == [
+        ids["even"],
+        ids["near"],
+        ids["sure"],
+        ids["none"],
+        ids["bad"],
+    ]
+
+
+def test_queue_default_order_is_the_order_found(langsmith_server: LocalLangSmith, tmp_path: Path):
+    first, second = str(uuid.uuid4()), str(uuid.uuid4())
+    results = _results(
+        tmp_path / "r.jsonl",
+        [_line(first, True, confidence=0.99), _line(second, True, confidence=0.5)],
+    )
+    answer = _invoke(langsmith_server, "--queue", "q", "--results", str(results))
+    assert answer.exit_code == 0, answer.output
+    assert "below --min-confidence" not in answer.stdout
+    items = langsmith_server.queue_items(_queue_id(langsmith_server))
+    assert [i["run_id"] for i in items] == [first, second]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--project", "p", "--order", "uncertain-first"], "need confidences: use --results"),
+        (["--project", "p", "--min-confidence", "0.8"], "need confidences: use --results"),
+        (["--results", "{results}", "--order", "sideways"], "--order must be one of found"),
+        (["--results", "{results}", "--min-confidence", "1.5"], "--min-confidence"),
+    ],
+)
+def test_confidence_options_misuse_exits_2(
+    langsmith_server: LocalLangSmith, tmp_path: Path, args: list[str], message: str
+):
+    results = _results(tmp_path / "r.jsonl", [_line(str(uuid.uuid4()), True, confidence=0.6)])
+    argv = [a.replace("{results}", str(results)) for a in args]
+    answer = _invoke(langsmith_server, "--queue", "q", *argv)
+    assert answer.exit_code == 2, answer.output
+    assert message in answer.output
+    assert langsmith_server.queues == []
