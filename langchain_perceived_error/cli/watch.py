@@ -30,6 +30,11 @@ import typer
 from langsmith.utils import LangSmithError
 
 from langchain_perceived_error.cli.app import app, say
+from langchain_perceived_error.cli.cascade import (
+    CascadeOption,
+    CascadeThresholdsOption,
+    cascade_judge,
+)
 from langchain_perceived_error.cli.errors import UsageError
 from langchain_perceived_error.cli.options import (
     ApiKeyOption,
@@ -71,9 +76,13 @@ def _open(
     clients: LangSmithClients,
     redact: bool,
     timeout: float,
+    cascade: tuple[str, Path | None] | None = None,
 ) -> Watcher:
+    def build(spec: str | None) -> PerceivedErrorJudge:
+        return PerceivedErrorJudge(resolve_model(spec, timeout=timeout), redact=redact)
+
     try:
-        judge = PerceivedErrorJudge(resolve_model(model, timeout=timeout), redact=redact)
+        judge = build(model) if cascade is None else cascade_judge(*cascade, build)
     except ModelSpecError as e:
         exit_with(e, 2)
     try:
@@ -176,8 +185,16 @@ def watch_command(
         ),
     ] = False,
     timeout: TimeoutOption = DEFAULT_REQUEST_TIMEOUT_S,
+    cascade: CascadeOption = None,
+    cascade_thresholds: CascadeThresholdsOption = None,
 ) -> None:
     """Judge new threads (or root runs) of a project; feedback, queue, resumable state."""
+    if cascade is not None and model is not None:
+        msg = "give either --model or --cascade CHEAP,EXPENSIVE"
+        raise UsageError(msg)
+    if cascade is None and cascade_thresholds is not None:
+        msg = "--cascade-thresholds needs --cascade CHEAP,EXPENSIVE"
+        raise UsageError(msg)
     if threads and runs:
         msg = "give at most one of --threads and --runs"
         raise UsageError(msg)
@@ -215,7 +232,8 @@ def watch_command(
     package_logger.setLevel(min(level or logging.INFO, logging.INFO))  # the per-batch lines
     try:
         with clients:
-            watcher = _open(config, model, clients, redact, timeout)
+            pair = None if cascade is None else (cascade, cascade_thresholds)
+            watcher = _open(config, model, clients, redact, timeout, pair)
             _watch(watcher, once)
     finally:
         package_logger.setLevel(level)

@@ -362,3 +362,35 @@ def test_judge_cascade_misuse_exits_2(
     assert answer.exit_code == 2, answer.output
     assert message in answer.output
     assert fireworks_says_no.calls("POST", "chat/completions") == []
+
+
+def test_watch_runs_the_cascade(fireworks_says_no, langsmith_server, tmp_path: Path):
+    from tests.fixtures.conversation_runs import post_conversation_runs
+
+    runs = post_conversation_runs(langsmith_server, "cascade-watch", 6)
+    thresholds = tmp_path / "cascade.json"
+    CascadeThresholds(
+        cheap="rules", expensive=SPEC, settle_below=0.02, target_accuracy=0.9, min_settled=1
+    ).save(thresholds)
+    env = {"LANGSMITH_API_KEY": "lsv2-test-key", "LANGSMITH_ENDPOINT": langsmith_server.url}
+    args = ["watch", "--project", "cascade-watch", "--runs", "--once", "--idle", "0"]
+    answer = CliRunner().invoke(
+        app,
+        [
+            *args,
+            "--state",
+            str(tmp_path / "state.json"),
+            "--cascade",
+            f"rules,{SPEC}",
+            "--cascade-thresholds",
+            str(thresholds),
+        ],
+        env=env,
+    )
+    assert answer.exit_code == 0, answer.output
+    scores = {str(f["run_id"]): f["score"] for f in langsmith_server.feedback}
+    assert set(scores) == {r.run_id for r in runs}
+    # rules flags the corrections (0.72: not settled), so the local Fireworks judged them: "no"
+    assert set(scores.values()) == {0}
+    flagged_by_rules = sum(r.flagged for r in runs)
+    assert len(fireworks_says_no.calls("POST", "chat/completions")) == flagged_by_rules
