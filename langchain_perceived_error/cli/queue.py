@@ -13,9 +13,10 @@ Two sources, one of them:
   days ago, read through the API; a run that belongs to a thread becomes a THREAD item (thread
   feedback sits on the thread's last trace), other runs RUN items (``--item-type`` overrides).
 
-``--order uncertain-first`` and ``--min-confidence`` rank and filter the flagged items by the
-``confidence`` of their result lines (see :mod:`~langchain_perceived_error.online.review`); a
-``--project`` source carries no confidence (it reads feedback scores), so they need ``--results``.
+``--order uncertain-first`` and ``--min-confidence`` rank and filter the flagged items by their
+confidence (see :mod:`~langchain_perceived_error.online.review`): the ``confidence`` of a result
+line, or for ``--project`` the ``value`` of the item's feedback (the judge writes its confidence
+there), read with ``list_feedback``.
 
 The queue is created on first use with the perceived-error rubric. Items already in the queue
 are not sent again, and new ones go in requests of at most 100, so running the command twice adds
@@ -64,6 +65,7 @@ from langchain_perceived_error.online.queues import (
     ThreadItem,
     create_queue,
     find_queue,
+    flagged_entries,
     flagged_items,
     push_items,
 )
@@ -229,9 +231,7 @@ def queue_command(
         msg = f"--item-type must be auto, run or thread: {item_type!r}"
         raise UsageError(msg)
     push_order = review_order(order)
-    if project is not None and (push_order != "found" or min_confidence is not None):
-        msg = "--order uncertain-first and --min-confidence need confidences: use --results FILE"
-        raise UsageError(msg, "a --project source reads feedback scores, which carry none")
+    ranked = push_order != "found" or min_confidence is not None
     selection: ReviewSelection[QueueItem] | None = None
     with langsmith_clients(api_url, api_key, workspace_id, timeout) as clients:
         scan = ResultsScan() if results is not None else None
@@ -244,7 +244,14 @@ def queue_command(
                 )
                 items = selection.items
             else:
-                items = _project_items(clients, str(project), key, since_days, item_type)
+                if ranked:
+                    entries = _project_entries(clients, str(project), key, since_days, item_type)
+                    selection = select_for_review(
+                        entries, order=push_order, min_confidence=min_confidence
+                    )
+                    items = selection.items
+                else:
+                    items = _project_items(clients, str(project), key, since_days, item_type)
             existed = find_queue(clients, queue)
             if dry_run and existed is None:
                 _print_selection(selection, push_order, min_confidence)
@@ -299,10 +306,25 @@ def _print_dry_run(
     )
 
 
-def _project_items(
-    clients: LangSmithClients, project: str, key: str, since_days: float, item_type: str
-) -> list[QueueItem]:
+def _project_query(
+    clients: LangSmithClients, project: str, since_days: float, item_type: str
+) -> tuple[str, datetime, ItemType]:
     project_id = resolve_project(clients, project)
     since = datetime.now(timezone.utc) - timedelta(days=since_days)
     kind: ItemType = "run" if item_type == "run" else "thread" if item_type == "thread" else "auto"
+    return project_id, since, kind
+
+
+def _project_items(
+    clients: LangSmithClients, project: str, key: str, since_days: float, item_type: str
+) -> list[QueueItem]:
+    project_id, since, kind = _project_query(clients, project, since_days, item_type)
     return list(flagged_items(clients, project_id=project_id, since=since, key=key, item_type=kind))
+
+
+def _project_entries(
+    clients: LangSmithClients, project: str, key: str, since_days: float, item_type: str
+) -> list[tuple[QueueItem, float | None]]:
+    """The project's flagged items with their feedback's confidence (its ``value``)."""
+    project_id, since, kind = _project_query(clients, project, since_days, item_type)
+    return flagged_entries(clients, project_id=project_id, since=since, key=key, item_type=kind)
