@@ -284,8 +284,13 @@ def cascade_table(comparison: CascadeComparison) -> Table:
     """The comparison as a table: one row per way of judging."""
     t = comparison.thresholds
     title = (
-        f"cascade on {comparison.scored_records} scored records (thresholds from "
-        f"{comparison.calibration_records or 'a given file'}): settle flagged at confidence >= "
+        f"cascade on {comparison.scored_records} scored records (thresholds "
+        + (
+            f"chosen on {comparison.calibration_records} other records"
+            if comparison.calibration_records
+            else "from the given file"
+        )
+        + "): settle flagged at confidence >= "
         f"{'never' if t.settle_above is None else f'{t.settle_above:g}'}, unflagged at <= "
         f"{'never' if t.settle_below is None else f'{t.settle_below:g}'}"
     )

@@ -309,6 +309,31 @@ def test_bench_cascade_then_judge_with_its_thresholds(fireworks_says_no, tmp_pat
     shares = [row["reached_expensive"] for row in comparison["rows"]]
     assert shares[0] == 0.0
     assert shares[2] <= shares[1]
+    again = CliRunner().invoke(
+        app,
+        [
+            "bench",
+            str(SAMPLE),
+            "--cascade",
+            f"rules,{SPEC}",
+            "--cascade-thresholds",
+            str(report / "cascade.json"),
+            "--label-field",
+            "expected_perceived_error",
+            "--resamples",
+            "20",
+            "--format",
+            "json",
+        ],
+    )
+    assert again.exit_code == 0, again.output
+    printed = json.loads(again.stdout)
+    given = printed["cascade"]
+    assert given["calibration_records"] == 0
+    data = printed["data"]
+    labelled = data["records"] - data["null_label_dropped"]
+    assert given["scored_records"] == labelled == 52  # a given file: every record is scored
+    assert given["thresholds"]["settle_below"] == thresholds.settle_below
     calls_before = len(fireworks_says_no.calls("POST", "chat/completions"))
 
     out = tmp_path / "out.jsonl"
@@ -394,3 +419,17 @@ def test_watch_runs_the_cascade(fireworks_says_no, langsmith_server, tmp_path: P
     assert set(scores.values()) == {0}
     flagged_by_rules = sum(r.flagged for r in runs)
     assert len(fireworks_says_no.calls("POST", "chat/completions")) == flagged_by_rules
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        ([], "give at least one --model (or --cascade CHEAP,EXPENSIVE)"),
+        (["-m", "rules", "--cascade-thresholds", "x.json"], "needs --cascade"),
+        (["--cascade", "rules,"], "--cascade takes CHEAP,EXPENSIVE"),
+    ],
+)
+def test_bench_cascade_misuse_exits_2(args: list[str], message: str):
+    answer = CliRunner().invoke(app, ["bench", str(SAMPLE), *args])
+    assert answer.exit_code == 2, answer.output
+    assert message in answer.output
