@@ -30,6 +30,8 @@ processes it in batches of ``batch_size``. For each batch:
    cursor still moves past it: it is recorded, not retried forever. Skipped items get none.
 4. **queue**: flagged items (``perceived_error`` true) go to the annotation queue, if one is
    set, created on first use with the perceived-error rubric; pushes skip items already there.
+   ``min_confidence`` and ``review_order`` filter and order each batch's flagged items by the
+   judge's confidence (:mod:`~langchain_perceived_error.online.review`).
 5. **commit**: only now are the cursor, the ids at the cursor and the totals advanced and the
    state saved (atomically), once per batch, and one log line written.
 
