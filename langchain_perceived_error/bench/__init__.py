@@ -9,10 +9,12 @@
 - :mod:`~langchain_perceived_error.bench.report`: the table, ``report.json``, ``report.md``,
   ``predictions.jsonl`` and PNG charts.
 - :mod:`~langchain_perceived_error.bench.cost`: daily and monthly cost of each judging option.
+- :mod:`~langchain_perceived_error.bench.cascade`: a cascade of two judges against each alone.
 
 The command line is ``perceived-error bench`` and ``perceived-error cost``.
 """
 
+from langchain_perceived_error.bench.cascade import CascadeComparison, compare_cascade
 from langchain_perceived_error.bench.cost import (
     CostProjection,
     CostRow,
@@ -44,6 +46,7 @@ __all__ = [
     "BenchDataError",
     "BenchReport",
     "BenchSettings",
+    "CascadeComparison",
     "ConfusionMatrix",
     "CostProjection",
     "CostRow",
@@ -58,6 +61,7 @@ __all__ = [
     "arun_benchmark",
     "bench_table",
     "build_judges",
+    "compare_cascade",
     "load_labelled",
     "measure_sample",
     "parse_slices",

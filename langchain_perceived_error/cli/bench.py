@@ -11,6 +11,15 @@ import typer
 from rich.console import Console
 
 from langchain_perceived_error.bench.cache import DiskCache
+from langchain_perceived_error.bench.cascade import (
+    CASCADE_DEFINITIONS,
+    DEFAULT_CALIBRATION_SHARE,
+    CascadeComparison,
+    cascade_markdown,
+    cascade_table,
+    compare_cascade,
+    write_cascade_files,
+)
 from langchain_perceived_error.bench.data import (
     BenchDataError,
     FieldMapping,
@@ -29,10 +38,16 @@ from langchain_perceived_error.bench.report import write_report as _write_report
 from langchain_perceived_error.bench.runner import BenchSettings, build_judges, run_benchmark
 from langchain_perceived_error.bench.scoring import score_run
 from langchain_perceived_error.cli.app import app, progress_bar, say
+from langchain_perceived_error.cli.cascade import (
+    CascadeThresholdsOption,
+    load_thresholds,
+    parse_cascade,
+)
 from langchain_perceived_error.cli.errors import InputError, Terminated, UsageError
 from langchain_perceived_error.cli.options import RedactOption, TimeoutOption
 from langchain_perceived_error.cli.paths import check_not_input, check_paths, prepare_report_dir
 from langchain_perceived_error.core.metrics import DEFAULT_RESAMPLES, DEFAULT_SEED
+from langchain_perceived_error.judge.cascade import DEFAULT_MIN_SETTLED, DEFAULT_TARGET_ACCURACY
 from langchain_perceived_error.judge.graph import DEFAULT_MAX_ATTEMPTS
 from langchain_perceived_error.judge.runner import DEFAULT_CONCURRENCY
 from langchain_perceived_error.transport.retries import DEFAULT_REQUEST_TIMEOUT_S
@@ -62,7 +77,7 @@ def bench_command(
         Path, typer.Argument(help="Labelled conversations: .jsonl, one record a line.")
     ],
     model: Annotated[
-        list[str],
+        list[str] | None,
         typer.Option(
             "--model",
             "-m",
@@ -70,7 +85,7 @@ def bench_command(
             "| <provider>:<model>.",
             show_default=False,
         ),
-    ],
+    ] = None,
     label_field: Annotated[
         str, typer.Option(help="Boolean label field (null = ambiguous: dropped); dots nest.")
     ] = "perceived_error",
@@ -131,9 +146,50 @@ def bench_command(
         ),
     ] = DEFAULT_TARGET_PRECISION,
     timeout: TimeoutOption = DEFAULT_REQUEST_TIMEOUT_S,
+    cascade: Annotated[
+        str | None,
+        typer.Option(
+            "--cascade",
+            help="CHEAP,EXPENSIVE: also compare the cascade (the cheap judge settles what it is "
+            "confident about, the expensive one the rest) with each judge alone, on the records "
+            "the thresholds were not chosen on.",
+            show_default=False,
+        ),
+    ] = None,
+    cascade_thresholds: CascadeThresholdsOption = None,
+    cascade_target_accuracy: Annotated[
+        float,
+        typer.Option(
+            min=0.5,
+            max=1.0,
+            help="--cascade: accuracy the cheap judge's settled records must reach on the "
+            "calibration records.",
+        ),
+    ] = DEFAULT_TARGET_ACCURACY,
+    cascade_calibration_share: Annotated[
+        float,
+        typer.Option(
+            min=0.05,
+            max=0.95,
+            help="--cascade: share of records (by a hash of the id) that choose the thresholds.",
+        ),
+    ] = DEFAULT_CALIBRATION_SHARE,
+    cascade_min_settled: Annotated[
+        int,
+        typer.Option(min=1, help="--cascade: labelled records a threshold needs behind it."),
+    ] = DEFAULT_MIN_SETTLED,
 ) -> None:
     """Judge a labelled set with each model and compare accuracy, calibration, cost and
     latency."""
+    model = list(model or [])
+    pair = parse_cascade(cascade) if cascade is not None else None
+    if pair is None and cascade_thresholds is not None:
+        msg = "--cascade-thresholds needs --cascade CHEAP,EXPENSIVE"
+        raise UsageError(msg)
+    if not model and pair is None:
+        msg = "give at least one --model (or --cascade CHEAP,EXPENSIVE)"
+        raise UsageError(msg)
+    given = load_thresholds(cascade_thresholds, *pair) if pair and cascade_thresholds else None
     repeated = sorted({spec for spec in model if model.count(spec) > 1})
     if repeated:
         msg = f"--model {', '.join(repeated)} is given more than once"
@@ -166,8 +222,9 @@ def bench_command(
         )
         raise InputError(msg)
     disk_cache = DiskCache(cache) if cache is not None else None
+    specs = [*model, *(spec for spec in (pair or ()) if spec not in model)]
     judges = build_judges(
-        model, cache=disk_cache, settings=settings, timeout=timeout, redact=redact
+        specs, cache=disk_cache, settings=settings, timeout=timeout, redact=redact
     )
     with progress_bar("judging") as progress:
         task = progress.add_task("bench", total=len(items) * len(judges))
@@ -185,9 +242,25 @@ def bench_command(
             raise typer.Exit(143 if isinstance(e, Terminated) else 130) from None
     scores = [score_run(run, prices=table_of_prices, settings=settings) for run in runs]
     bench_report = BenchReport(data=summary, settings=settings, runs=runs, scores=scores)
-    _print_results(bench_report, output_format, label_field, disk_cache)
+    comparison = None
+    if pair is not None:
+        by_spec = {run.spec: run for run in runs}
+        comparison = compare_cascade(
+            by_spec[pair[0]],
+            by_spec[pair[1]],
+            thresholds=given,
+            target_accuracy=cascade_target_accuracy,
+            min_settled=cascade_min_settled,
+            calibration_share=cascade_calibration_share,
+            prices=table_of_prices,
+            settings=settings,
+            chosen_on={"data": str(data), "label_field": label_field, "records": len(items)},
+        )
+    _print_results(bench_report, output_format, label_field, disk_cache, comparison)
     if report is not None:
         written, charts_skipped = _write_report(bench_report, report)
+        if comparison is not None:
+            written += write_cascade_files(comparison, report)
         say("report: " + ", ".join(str(p) for p in written))
         if charts_skipped:
             say(f"charts skipped: {charts_skipped}")
@@ -197,14 +270,22 @@ def bench_command(
 
 
 def _print_results(
-    report: BenchReport, output_format: OutputFormat, label_field: str, disk_cache: DiskCache | None
+    report: BenchReport,
+    output_format: OutputFormat,
+    label_field: str,
+    disk_cache: DiskCache | None,
+    comparison: CascadeComparison | None,
 ) -> None:
     out = result_console()
     if output_format is OutputFormat.JSON:
-        out.print_json(data=report_dict(report))
+        extra = {} if comparison is None else {"cascade": comparison.to_dict()}
+        out.print_json(data={**report_dict(report), **extra})
         return
     if output_format is OutputFormat.MD:
-        out.print(render_markdown(report), markup=False, highlight=False)
+        text = render_markdown(report)
+        if comparison is not None:
+            text += "\n\n" + cascade_markdown(comparison)
+        out.print(text, markup=False, highlight=False)
         return
     summary = report.data
     out.print(
@@ -224,3 +305,7 @@ def _print_results(
             highlight=False,
             markup=False,
         )
+    if comparison is not None:
+        out.print(cascade_table(comparison))
+        for name, text in CASCADE_DEFINITIONS.items():
+            out.print(f"  {name}: {text}", highlight=False, markup=False)

@@ -14,6 +14,11 @@ from typing import Annotated, Any, Literal, NoReturn, TextIO
 import typer
 
 from langchain_perceived_error.cli.app import app, progress_bar, say, stderr
+from langchain_perceived_error.cli.cascade import (
+    CascadeOption,
+    CascadeThresholdsOption,
+    cascade_judge,
+)
 from langchain_perceived_error.cli.errors import Terminated, UsageError
 from langchain_perceived_error.cli.options import (
     MaxInputTokensOption,
@@ -272,8 +277,16 @@ def judge_command(
         ),
     ] = "input",
     timeout: TimeoutOption = DEFAULT_REQUEST_TIMEOUT_S,
+    cascade: CascadeOption = None,
+    cascade_thresholds: CascadeThresholdsOption = None,
 ) -> None:
     """Judge every trace and write one JSON line per input record (in input order by default)."""
+    if cascade is not None and model is not None:
+        msg = "give either --model or --cascade CHEAP,EXPENSIVE"
+        raise UsageError(msg)
+    if cascade is None and cascade_thresholds is not None:
+        msg = "--cascade-thresholds needs --cascade CHEAP,EXPENSIVE"
+        raise UsageError(msg)
     if max_rps is not None and not rate_limit:
         msg = "--max-rps needs the rate limiter"
         raise UsageError(msg, "drop --no-rate-limit")
@@ -284,15 +297,19 @@ def judge_command(
         msg = "--resume needs --order input"
         raise UsageError(msg)
     check_paths(inputs, [output, None if output is None else partial_path(output)])
-    judge = PerceivedErrorJudge(
-        resolve_model(model, timeout=timeout),
-        max_attempts=max_attempts,
-        include_tools=include_tools,
-        rate_limiter="adaptive" if rate_limit else None,
-        max_rps=max_rps,
-        max_input_tokens="auto" if max_input_tokens is None else max_input_tokens,
-        redact=redact,
-    )
+
+    def build(spec: str | None) -> PerceivedErrorJudge:
+        return PerceivedErrorJudge(
+            resolve_model(spec, timeout=timeout),
+            max_attempts=max_attempts,
+            include_tools=include_tools,
+            rate_limiter="adaptive" if rate_limit else None,
+            max_rps=max_rps,
+            max_input_tokens="auto" if max_input_tokens is None else max_input_tokens,
+            redact=redact,
+        )
+
+    judge = build(model) if cascade is None else cascade_judge(cascade, cascade_thresholds, build)
     summary, report = RunSummary(model=judge.model_name), ReadReport()
     kept: list[str | None] = []
     target = None if output is None else _writing_target(output, resume)

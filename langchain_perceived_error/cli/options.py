@@ -6,8 +6,9 @@ from typing import Annotated, NoReturn
 
 import typer
 
-from langchain_perceived_error.cli.errors import fail
+from langchain_perceived_error.cli.errors import UsageError, fail
 from langchain_perceived_error.online.clients import LangSmithClients, LangSmithConfigError
+from langchain_perceived_error.online.review import REVIEW_ORDERS, ReviewOrder
 from langchain_perceived_error.redaction.scrub import register_secret
 from langchain_perceived_error.transport.retries import DEFAULT_REQUEST_TIMEOUT_S
 
@@ -15,11 +16,14 @@ __all__ = [
     "ApiKeyOption",
     "ApiUrlOption",
     "MaxInputTokensOption",
+    "MinConfidenceOption",
     "RedactOption",
+    "ReviewOrderOption",
     "TimeoutOption",
     "WorkspaceOption",
     "exit_with",
     "langsmith_clients",
+    "review_order",
 ]
 
 ApiUrlOption = Annotated[
@@ -69,6 +73,29 @@ MaxInputTokensOption = Annotated[
     ),
 ]
 
+ReviewOrderOption = Annotated[
+    str,
+    typer.Option(
+        "--order",
+        help="Push order of flagged items: found (as read) or uncertain-first (the judge's "
+        "confidence closest to 0.5 first; items without a confidence last).",
+    ),
+]
+"""Use with ``= "found"``; checked against :data:`~langchain_perceived_error.online.review.
+REVIEW_ORDERS`."""
+MinConfidenceOption = Annotated[
+    float | None,
+    typer.Option(
+        "--min-confidence",
+        min=0.0,
+        max=1.0,
+        help="Queue only flagged items whose confidence (the judge's probability that a "
+        "perceived error is present) is at least this. Items without a confidence are kept "
+        "and counted.",
+        show_default=False,
+    ),
+]
+
 TimeoutOption = Annotated[
     float,
     typer.Option(
@@ -99,3 +126,13 @@ def langsmith_clients(
         )
     except LangSmithConfigError as e:
         exit_with(e, 2)
+
+
+def review_order(value: str) -> ReviewOrder:
+    """``--order``'s value, checked (exit 2 naming the choices)."""
+    if value == "found":
+        return "found"
+    if value == "uncertain-first":
+        return "uncertain-first"
+    msg = f"--order must be one of {', '.join(REVIEW_ORDERS)}: {value!r}"
+    raise UsageError(msg)

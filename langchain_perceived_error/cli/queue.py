@@ -13,6 +13,11 @@ Two sources, one of them:
   days ago, read through the API; a run that belongs to a thread becomes a THREAD item (thread
   feedback sits on the thread's last trace), other runs RUN items (``--item-type`` overrides).
 
+``--order uncertain-first`` and ``--min-confidence`` rank and filter the flagged items by their
+confidence (see :mod:`~langchain_perceived_error.online.review`): the ``confidence`` of a result
+line, or for ``--project`` the ``value`` of the item's feedback (the judge writes its confidence
+there), read with ``list_feedback``.
+
 The queue is created on first use with the perceived-error rubric. Items already in the queue
 are not sent again, and new ones go in requests of at most 100, so running the command twice adds
 nothing the second time. LangSmith settings come from the environment (``LANGSMITH_API_KEY``,
@@ -36,10 +41,13 @@ from langchain_perceived_error.cli.errors import UsageError
 from langchain_perceived_error.cli.options import (
     ApiKeyOption,
     ApiUrlOption,
+    MinConfidenceOption,
+    ReviewOrderOption,
     TimeoutOption,
     WorkspaceOption,
     exit_with,
     langsmith_clients,
+    review_order,
 )
 from langchain_perceived_error.core.files import JsonLine, json_lines
 from langchain_perceived_error.online.clients import (
@@ -57,12 +65,14 @@ from langchain_perceived_error.online.queues import (
     ThreadItem,
     create_queue,
     find_queue,
+    flagged_entries,
     flagged_items,
     push_items,
 )
+from langchain_perceived_error.online.review import ReviewSelection, select_for_review
 from langchain_perceived_error.transport.retries import DEFAULT_REQUEST_TIMEOUT_S
 
-__all__ = ["ResultsScan", "items_from_results", "queue_command"]
+__all__ = ["ResultsScan", "entries_from_results", "items_from_results", "queue_command"]
 
 _SHOWN_PROBLEMS = 5
 
@@ -77,10 +87,17 @@ class ResultsScan:
     """Flagged records whose id is not a UUID (skipped)."""
     unreadable: list[str] = field(default_factory=list)
     """``file:line: error`` for lines that are not JSON objects (skipped)."""
+    bad_confidence: list[str] = field(default_factory=list)
+    """Flagged records whose ``confidence`` is not a number from 0 to 1 (kept, as without one)."""
 
 
 def items_from_results(path: Path, scan: ResultsScan) -> Iterator[QueueItem]:
     """Queue items for the flagged records of a ``judge`` output file (see the module doc)."""
+    return (item for item, _ in entries_from_results(path, scan))
+
+
+def entries_from_results(path: Path, scan: ResultsScan) -> Iterator[tuple[QueueItem, float | None]]:
+    """``(queue item, confidence)`` for the flagged records of a ``judge`` output file."""
     with path.open("rb") as lines:
         for line in json_lines(lines, str(path)):
             scan.lines += 1
@@ -92,7 +109,17 @@ def items_from_results(path: Path, scan: ResultsScan) -> Iterator[QueueItem]:
             if item is None:
                 scan.invalid_ids.append(str(record.get("id")))
             else:
-                yield item
+                yield item, _confidence(record, scan)
+
+
+def _confidence(record: dict[str, Any], scan: ResultsScan) -> float | None:
+    value = record.get("confidence")
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:
+        scan.bad_confidence.append(str(record.get("id")))
+        return None
+    return float(value)
 
 
 def _checked(line: JsonLine, scan: ResultsScan) -> dict[str, Any] | None:
@@ -138,6 +165,12 @@ def _print_summary(
             typer.echo(f"skipped (id is not a run UUID): {len(scan.invalid_ids)} ({shown})")
         if scan.unreadable:
             typer.echo(f"skipped (unreadable lines): {len(scan.unreadable)}")
+        if scan.bad_confidence:
+            shown = ", ".join(scan.bad_confidence[:_SHOWN_PROBLEMS])
+            typer.echo(
+                f"confidence not a number from 0 to 1 (kept, as without one): "
+                f"{len(scan.bad_confidence)} ({shown})"
+            )
     typer.echo(f"items found: {report.requested} (duplicates: {report.duplicates})")
     typer.echo(f"already in the queue: {report.already_queued}")
     typer.echo(f"added: {report.added} in {report.requests} request(s)")
@@ -177,6 +210,8 @@ def queue_command(
             help="--project: auto (THREAD for runs in a thread, else RUN), run or thread.",
         ),
     ] = "auto",
+    order: ReviewOrderOption = "found",
+    min_confidence: MinConfidenceOption = None,
     api_url: ApiUrlOption = None,
     api_key: ApiKeyOption = None,
     workspace_id: WorkspaceOption = None,
@@ -195,25 +230,58 @@ def queue_command(
     if item_type not in ("auto", "run", "thread"):
         msg = f"--item-type must be auto, run or thread: {item_type!r}"
         raise UsageError(msg)
+    push_order = review_order(order)
+    ranked = push_order != "found" or min_confidence is not None
+    selection: ReviewSelection[QueueItem] | None = None
     with langsmith_clients(api_url, api_key, workspace_id, timeout) as clients:
         scan = ResultsScan() if results is not None else None
         try:
             if results is not None and scan is not None:
-                items = list(items_from_results(results, scan))
+                selection = select_for_review(
+                    entries_from_results(results, scan),
+                    order=push_order,
+                    min_confidence=min_confidence,
+                )
+                items = selection.items
             else:
-                items = _project_items(clients, str(project), key, since_days, item_type)
+                if ranked:
+                    entries = _project_entries(clients, str(project), key, since_days, item_type)
+                    selection = select_for_review(
+                        entries, order=push_order, min_confidence=min_confidence
+                    )
+                    items = selection.items
+                else:
+                    items = _project_items(clients, str(project), key, since_days, item_type)
             existed = find_queue(clients, queue)
             if dry_run and existed is None:
+                _print_selection(selection, push_order, min_confidence)
                 _print_dry_run(queue, None, len(items), None, scan)
                 return
             queue_id = existed or create_queue(clients, queue, key=key)
             report = push_items(clients, queue_id, items, dry_run=dry_run)
         except (ProjectNotFoundError, QueueError, LangSmithError, OSError) as e:
             exit_with(e)
+    _print_selection(selection, push_order, min_confidence)
     if dry_run:
         _print_dry_run(queue, queue_id, len(items), report, scan)
         return
     _print_summary(queue, queue_id, existed is None, report, scan)
+
+
+def _print_selection(
+    selection: ReviewSelection[QueueItem] | None, order: str, min_confidence: float | None
+) -> None:
+    """What ``--min-confidence`` left out and ``--order`` could not rank, when they were used."""
+    if selection is None or (order == "found" and min_confidence is None):
+        return
+    if min_confidence is not None:
+        typer.echo(
+            f"below --min-confidence {min_confidence:g}: {selection.below_min_confidence} "
+            "(not pushed)"
+        )
+    if selection.without_confidence:
+        where = ", pushed last" if order == "uncertain-first" else ""
+        typer.echo(f"without a confidence: {selection.without_confidence} (kept{where})")
 
 
 def _print_dry_run(
@@ -238,10 +306,25 @@ def _print_dry_run(
     )
 
 
-def _project_items(
-    clients: LangSmithClients, project: str, key: str, since_days: float, item_type: str
-) -> list[QueueItem]:
+def _project_query(
+    clients: LangSmithClients, project: str, since_days: float, item_type: str
+) -> tuple[str, datetime, ItemType]:
     project_id = resolve_project(clients, project)
     since = datetime.now(timezone.utc) - timedelta(days=since_days)
     kind: ItemType = "run" if item_type == "run" else "thread" if item_type == "thread" else "auto"
+    return project_id, since, kind
+
+
+def _project_items(
+    clients: LangSmithClients, project: str, key: str, since_days: float, item_type: str
+) -> list[QueueItem]:
+    project_id, since, kind = _project_query(clients, project, since_days, item_type)
     return list(flagged_items(clients, project_id=project_id, since=since, key=key, item_type=kind))
+
+
+def _project_entries(
+    clients: LangSmithClients, project: str, key: str, since_days: float, item_type: str
+) -> list[tuple[QueueItem, float | None]]:
+    """The project's flagged items with their feedback's confidence (its ``value``)."""
+    project_id, since, kind = _project_query(clients, project, since_days, item_type)
+    return flagged_entries(clients, project_id=project_id, since=since, key=key, item_type=kind)

@@ -34,9 +34,16 @@ class RunSummary:
     latency_s: float = 0.0
     with_confidence: int = 0
     uncertain: int = 0
+    tokens_by_model: dict[str, list[int]] = field(default_factory=dict)
+    """``[input, output, cached input]`` tokens per model that produced a result (a cascade has
+    two), so the cost is each model's tokens at its own price."""
 
     def add(self, result: JudgeResult) -> None:
         """Count one result."""
+        tally = self.tokens_by_model.setdefault(result.model or self.model, [0, 0, 0])
+        tally[0] += result.input_tokens or 0
+        tally[1] += result.output_tokens or 0
+        tally[2] += result.cached_input_tokens or 0
         self.counts[result.status] += 1
         self.flagged += bool(result.perceived_error)
         self.input_tokens += result.input_tokens or 0
@@ -65,13 +72,14 @@ class RunSummary:
 
     @property
     def cost_usd(self) -> float | None:
-        """Estimated cost from the price table, or None when the model has no known price."""
-        return estimate_cost(
-            self.model,
-            self.input_tokens,
-            self.output_tokens,
-            cached_input_tokens=self.cached_input_tokens,
-        )
+        """Estimated cost from the price table, or None when a model used has no known price."""
+        if not self.tokens_by_model:
+            return estimate_cost(self.model, 0, 0)
+        costs = [
+            estimate_cost(model, inputs, outputs, cached_input_tokens=cached)
+            for model, (inputs, outputs, cached) in self.tokens_by_model.items()
+        ]
+        return None if any(cost is None for cost in costs) else sum(c or 0.0 for c in costs)
 
     def table(self) -> Table:
         """A two-column summary table."""

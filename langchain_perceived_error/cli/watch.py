@@ -30,15 +30,23 @@ import typer
 from langsmith.utils import LangSmithError
 
 from langchain_perceived_error.cli.app import app, say
+from langchain_perceived_error.cli.cascade import (
+    CascadeOption,
+    CascadeThresholdsOption,
+    cascade_judge,
+)
 from langchain_perceived_error.cli.errors import UsageError
 from langchain_perceived_error.cli.options import (
     ApiKeyOption,
     ApiUrlOption,
+    MinConfidenceOption,
     RedactOption,
+    ReviewOrderOption,
     TimeoutOption,
     WorkspaceOption,
     exit_with,
     langsmith_clients,
+    review_order,
 )
 from langchain_perceived_error.judge.models import ModelSpecError, resolve_model
 from langchain_perceived_error.judge.runner import DEFAULT_CONCURRENCY, PerceivedErrorJudge
@@ -68,9 +76,13 @@ def _open(
     clients: LangSmithClients,
     redact: bool,
     timeout: float,
+    cascade: tuple[str, Path | None] | None = None,
 ) -> Watcher:
+    def build(spec: str | None) -> PerceivedErrorJudge:
+        return PerceivedErrorJudge(resolve_model(spec, timeout=timeout), redact=redact)
+
     try:
-        judge = PerceivedErrorJudge(resolve_model(model, timeout=timeout), redact=redact)
+        judge = build(model) if cascade is None else cascade_judge(*cascade, build)
     except ModelSpecError as e:
         exit_with(e, 2)
     try:
@@ -117,6 +129,8 @@ def watch_command(
         str | None,
         typer.Option("--queue", "-q", help="Annotation queue for flagged items (created)."),
     ] = None,
+    order: ReviewOrderOption = "found",
+    min_confidence: MinConfidenceOption = None,
     interval: Annotated[
         float, typer.Option("--interval", min=0.0, help="Seconds between polls.")
     ] = DEFAULT_INTERVAL_S,
@@ -171,8 +185,16 @@ def watch_command(
         ),
     ] = False,
     timeout: TimeoutOption = DEFAULT_REQUEST_TIMEOUT_S,
+    cascade: CascadeOption = None,
+    cascade_thresholds: CascadeThresholdsOption = None,
 ) -> None:
     """Judge new threads (or root runs) of a project; feedback, queue, resumable state."""
+    if cascade is not None and model is not None:
+        msg = "give either --model or --cascade CHEAP,EXPENSIVE"
+        raise UsageError(msg)
+    if cascade is None and cascade_thresholds is not None:
+        msg = "--cascade-thresholds needs --cascade CHEAP,EXPENSIVE"
+        raise UsageError(msg)
     if threads and runs:
         msg = "give at most one of --threads and --runs"
         raise UsageError(msg)
@@ -180,6 +202,10 @@ def watch_command(
         msg = "--dry-run needs --once"
         raise UsageError(msg)
     mode: WatchMode = "runs" if runs else "threads"
+    config_order = review_order(order)
+    if queue is None and (order != "found" or min_confidence is not None):
+        msg = "--order and --min-confidence choose what goes to the queue: they need --queue"
+        raise UsageError(msg)
     try:
         config = WatchConfig(
             project=project,
@@ -187,6 +213,8 @@ def watch_command(
             filter=filter_expr,
             sampling_rate=sampling_rate,
             queue=queue,
+            review_order=config_order,
+            min_confidence=min_confidence,
             interval_s=interval,
             idle_s=idle,
             concurrency=concurrency,
@@ -204,7 +232,8 @@ def watch_command(
     package_logger.setLevel(min(level or logging.INFO, logging.INFO))  # the per-batch lines
     try:
         with clients:
-            watcher = _open(config, model, clients, redact, timeout)
+            pair = None if cascade is None else (cascade, cascade_thresholds)
+            watcher = _open(config, model, clients, redact, timeout, pair)
             _watch(watcher, once)
     finally:
         package_logger.setLevel(level)

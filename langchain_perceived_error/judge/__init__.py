@@ -2,11 +2,13 @@
 
 Owns the graph (:mod:`.graph`: extract -> judge -> validate -> retry), model resolution from a
 spec such as ``"rules"`` or ``"fireworks:<model id>"`` (:mod:`.models`) and the runner that judges
-one record or many, sync or async, in order or as completed (:mod:`.runner`).
+one record or many, sync or async, in order or as completed (:mod:`.runner`), and the cascade of
+a cheap and an expensive judge (:mod:`.cascade`).
 
 May import: :mod:`..core`, :mod:`..rules`, :mod:`..redaction`, :mod:`..transport`.
 """
 
+from langchain_perceived_error.judge.cascade import CascadeJudge, CascadeThresholds
 from langchain_perceived_error.judge.graph import (
     DEFAULT_MAX_ATTEMPTS,
     JudgeState,
@@ -24,6 +26,8 @@ from langchain_perceived_error.judge.runner import PerceivedErrorJudge, ajudge, 
 __all__ = [
     "DEFAULT_MAX_ATTEMPTS",
     "DEFAULT_MODEL",
+    "CascadeJudge",
+    "CascadeThresholds",
     "JudgeState",
     "ModelSpec",
     "ModelSpecError",

@@ -1,4 +1,10 @@
-"""LangSmith online features: clients, thread reading, feedback writing and annotation queues."""
+"""LangSmith online features: clients, thread reading, feedback writing and annotation queues.
+
+The ``watch`` worker is :class:`~langchain_perceived_error.online.watch.Watcher` (also exported at
+the package root), built from one module per concern: ``watch_config`` (settings), ``pending``
+(what is left to judge), ``batch`` (sample, judge, feedback, queue), ``sdk_calls`` (blocking SDK
+calls from async code), ``signals`` (SIGINT / SIGTERM) and ``watch`` (the loop and the commit).
+"""
 
 from __future__ import annotations
 

@@ -19,7 +19,8 @@ option. Two pushers racing on one queue can still both add an item; run one push
 
 :func:`flagged_items` reads, through the API, the root runs of a project whose feedback for the
 key scored 1 (``runs.query_v2`` with the filter ``and(eq(feedback_key, "..."), eq(feedback_score,
-1))``) and turns each into a THREAD item when the run belongs to a thread, else a RUN item.
+1))``) and turns each into a THREAD item when the run belongs to a thread, else a RUN item;
+:func:`flagged_entries` adds each item's confidence, the ``value`` of its feedback.
 """
 
 from __future__ import annotations
@@ -57,6 +58,7 @@ __all__ = [
     "ensure_queue",
     "existing_item_keys",
     "find_queue",
+    "flagged_entries",
     "flagged_items",
     "push_items",
     "rubric_item",
@@ -276,6 +278,41 @@ def flagged_items(
     feedback sits on the thread's last trace) and a RUN item otherwise; ``run`` always gives RUN
     items; ``thread`` gives only THREAD items (runs without a thread are left out).
     """
+    for _, _, item in _flagged_runs(clients, project_id, since, key, item_type):
+        yield item
+
+
+def flagged_entries(
+    clients: LangSmithClients,
+    *,
+    project_id: str,
+    since: datetime,
+    key: str = FEEDBACK_KEY,
+    item_type: ItemType = "auto",
+) -> list[tuple[QueueItem, float | None]]:
+    """:func:`flagged_items` with each item's confidence: the ``value`` of its ``key`` feedback
+    (the judge's probability of a perceived error; None when the feedback has none).
+
+    An item flagged on several runs (a thread judged at several activities) appears once, with
+    the confidence of its newest run. The values are read with ``list_feedback`` in requests of
+    at most 100 runs.
+    """
+    newest: dict[_ItemKey, tuple[datetime | None, str, QueueItem]] = {}
+    for run_id, start, item in _flagged_runs(clients, project_id, since, key, item_type):
+        known = newest.get(item.key)
+        if known is None or (start is not None and (known[0] is None or start > known[0])):
+            newest[item.key] = (start, run_id, item)
+    values = _feedback_values(clients, [run_id for _, run_id, _ in newest.values()], key)
+    return [(item, values.get(run_id)) for _, run_id, item in newest.values()]
+
+
+def _flagged_runs(
+    clients: LangSmithClients,
+    project_id: str,
+    since: datetime,
+    key: str,
+    item_type: ItemType,
+) -> Iterator[tuple[str, datetime | None, QueueItem]]:
     expression = f"and(eq(feedback_key, {json.dumps(key)}), eq(feedback_score, 1))"
     try:
         runs = clients.sdk.runs.query_v2(
@@ -289,10 +326,28 @@ def flagged_items(
         for run in runs:
             item = _item_for_run(str(run.id), run.thread_id, run.start_time, project_id, item_type)
             if item is not None:
-                yield item
+                yield str(run.id), run.start_time, item
     except APIError as e:
         msg = f"could not query flagged runs of project {project_id}: {clients.describe(e)}"
         raise QueueError(msg) from e
+
+
+def _feedback_values(clients: LangSmithClients, run_ids: list[str], key: str) -> dict[str, float]:
+    """``run id -> value`` of the runs' ``key`` feedback, for values that are numbers in [0, 1]."""
+    values: dict[str, float] = {}
+    try:
+        for start in range(0, len(run_ids), _PAGE_SIZE):
+            chunk = run_ids[start : start + _PAGE_SIZE]
+            for feedback in clients.client.list_feedback(run_ids=chunk, feedback_key=[key]):
+                value = feedback.value
+                if isinstance(value, bool) or not isinstance(value, int | float):
+                    continue
+                if 0 <= value <= 1 and feedback.run_id is not None:
+                    values[str(feedback.run_id)] = float(value)
+    except LangSmithError as e:
+        msg = f"could not read the {key!r} feedback of {len(run_ids)} runs: {e}"
+        raise QueueError(msg) from e
+    return values
 
 
 def _item_for_run(

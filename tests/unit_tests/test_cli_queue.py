@@ -4,17 +4,21 @@ from __future__ import annotations
 
 import json
 import uuid
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
 from langchain_perceived_error.cli import app
+from langchain_perceived_error.core.schemas import JudgeResult, JudgeStatus, Verdict
 from langchain_perceived_error.judge.runner import PerceivedErrorJudge
 from langchain_perceived_error.online.clients import LangSmithClients
-from langchain_perceived_error.online.feedback import write_thread_feedback
+from langchain_perceived_error.online.feedback import write_feedback, write_thread_feedback
+from langchain_perceived_error.online.queues import ThreadItem, flagged_entries
 from langchain_perceived_error.online.threads import judge_thread
 from tests.fixtures.agent_app import CapturedThread
+from tests.fixtures.conversation_runs import post_conversation_runs
 from tests.servers.langsmith_capture import LocalLangSmith
 
 SECRET = "lsv2-test-secret-key"
@@ -191,3 +195,123 @@ def test_queue_dry_run_counts_and_writes_nothing(langsmith_server: LocalLangSmit
     assert "dry run: 1 item(s) would be added in 1 request(s); nothing was sent" in again.stdout
     assert _writes(langsmith_server) == first_added
     assert len(langsmith_server.queue_items(_queue_id(langsmith_server))) == 2
+
+
+def test_queue_uncertain_first_and_min_confidence(langsmith_server: LocalLangSmith, tmp_path: Path):
+    ids = {name: str(uuid.uuid4()) for name in ("sure", "even", "none", "low", "near", "bad")}
+    results = _results(
+        tmp_path / "results.jsonl",
+        [
+            _line(ids["sure"], True, confidence=0.97),
+            _line(ids["none"], True),
+            _line(ids["even"], True, confidence=0.52),
+            _line(ids["low"], True, confidence=0.3),
+            _line(ids["near"], True, confidence=0.7),
+            _line(ids["bad"], True, confidence="high"),
+            _line(str(uuid.uuid4()), False, confidence=0.5),  # not flagged: never queued
+        ],
+    )
+    answer = _invoke(
+        langsmith_server,
+        "--queue",
+        "review",
+        "--results",
+        str(results),
+        "--order",
+        "uncertain-first",
+        "--min-confidence",
+        "0.5",
+    )
+    assert answer.exit_code == 0, answer.output
+    assert "below --min-confidence 0.5: 1 (not pushed)" in answer.stdout
+    assert "without a confidence: 2 (kept, pushed last)" in answer.stdout
+    assert f"confidence not a number from 0 to 1 (kept, as without one): 1 ({ids['bad']})" in (
+        answer.stdout
+    )
+    items = langsmith_server.queue_items(_queue_id(langsmith_server))
+    assert [i["run_id"] for i in items] == [
+        ids["even"],
+        ids["near"],
+        ids["sure"],
+        ids["none"],
+        ids["bad"],
+    ]
+
+
+def test_queue_default_order_is_the_order_found(langsmith_server: LocalLangSmith, tmp_path: Path):
+    first, second = str(uuid.uuid4()), str(uuid.uuid4())
+    results = _results(
+        tmp_path / "r.jsonl",
+        [_line(first, True, confidence=0.99), _line(second, True, confidence=0.5)],
+    )
+    answer = _invoke(langsmith_server, "--queue", "q", "--results", str(results))
+    assert answer.exit_code == 0, answer.output
+    assert "below --min-confidence" not in answer.stdout
+    items = langsmith_server.queue_items(_queue_id(langsmith_server))
+    assert [i["run_id"] for i in items] == [first, second]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--results", "{results}", "--order", "sideways"], "--order must be one of found"),
+        (["--results", "{results}", "--min-confidence", "1.5"], "--min-confidence"),
+    ],
+)
+def test_confidence_options_misuse_exits_2(
+    langsmith_server: LocalLangSmith, tmp_path: Path, args: list[str], message: str
+):
+    results = _results(tmp_path / "r.jsonl", [_line(str(uuid.uuid4()), True, confidence=0.6)])
+    argv = [a.replace("{results}", str(results)) for a in args]
+    answer = _invoke(langsmith_server, "--queue", "q", *argv)
+    assert answer.exit_code == 2, answer.output
+    assert message in answer.output
+    assert langsmith_server.queues == []
+
+
+def _flag(clients: LangSmithClients, project_id: str, run, confidence: float | None) -> None:
+    result = JudgeResult(
+        status=JudgeStatus.JUDGED,
+        verdict=Verdict(perceived_error=True, reason="The user corrects the assistant."),
+        confidence=confidence,
+    )
+    write_feedback(
+        clients,
+        result=result,
+        run_id=run.run_id,
+        trace_id=run.run_id,
+        session_id=project_id,
+        start_time=run.start_time,
+    )
+
+
+def test_a_thread_flagged_twice_is_one_entry_with_its_newest_confidence(
+    langsmith_server: LocalLangSmith, langsmith_clients: LangSmithClients
+):
+    older, newer = post_conversation_runs(langsmith_server, "twice", 2, thread_ids=["t", "t"])
+    project_id = langsmith_server.project_id("twice")
+    _flag(langsmith_clients, project_id, older, 0.9)
+    _flag(langsmith_clients, project_id, newer, 0.6)
+    since = datetime.now(timezone.utc) - timedelta(days=1)
+    entries = flagged_entries(langsmith_clients, project_id=project_id, since=since)
+    assert entries == [(ThreadItem(thread_id="t", project_id=project_id), 0.6)]
+
+
+def test_queue_from_a_project_ranks_by_the_feedback_confidence(
+    langsmith_server: LocalLangSmith, langsmith_clients: LangSmithClients
+):
+    runs = post_conversation_runs(langsmith_server, "ranked", 5)
+    project_id = langsmith_server.project_id("ranked")
+    confidences = [0.95, 0.55, 0.3, None, 0.7]
+    for run, confidence in zip(runs, confidences, strict=True):
+        _flag(langsmith_clients, project_id, run, confidence)
+    args = ("--queue", "review", "--project", "ranked", "--item-type", "run")
+    answer = _invoke(
+        langsmith_server, *args, "--order", "uncertain-first", "--min-confidence", "0.5"
+    )
+    assert answer.exit_code == 0, answer.output
+    assert "below --min-confidence 0.5: 1 (not pushed)" in answer.stdout
+    assert "without a confidence: 1 (kept, pushed last)" in answer.stdout
+    items = langsmith_server.queue_items(_queue_id(langsmith_server))
+    ids = [run.run_id for run in runs]
+    assert [i["run_id"] for i in items] == [ids[1], ids[4], ids[0], ids[3]]

@@ -21,6 +21,7 @@ from langsmith.run_helpers import tracing_context
 from typer.testing import CliRunner
 
 from langchain_perceived_error.cli import app
+from langchain_perceived_error.core.schemas import JudgeResult
 from langchain_perceived_error.judge.runner import PerceivedErrorJudge
 from langchain_perceived_error.online.clients import LangSmithClients
 from langchain_perceived_error.online.feedback import feedback_id
@@ -465,6 +466,58 @@ def test_default_state_path_and_report_line():
     assert line.startswith("batch: 2 items | judged 2, skipped 0, failed 0, unsampled 0")
     with pytest.raises(ValueError, match="sampling_rate"):
         WatchConfig(project="p", sampling_rate=2.0)
+
+
+class _ConfidentJudge(PerceivedErrorJudge):
+    """``rules`` with a given confidence per record id (a stand-in for a judge that has one)."""
+
+    def __init__(self, confidences: dict[str, float | None]) -> None:
+        super().__init__("rules")
+        self.confidences = confidences
+
+    async def ajudge(self, record: Any) -> JudgeResult:
+        result = await super().ajudge(record)
+        return result.model_copy(update={"confidence": self.confidences.get(str(result.id))})
+
+
+def test_watch_queues_uncertain_first_and_holds_back_below_min_confidence(
+    langsmith_server: LocalLangSmith, langsmith_clients: LangSmithClients, tmp_path: Path
+):
+    runs = post_conversation_runs(langsmith_server, PROJECT, 8)
+    flagged = [r.run_id for r in runs if r.flagged]
+    sure, even, low, unknown = flagged
+    judge = _ConfidentJudge({sure: 0.95, even: 0.55, low: 0.3, unknown: None})
+    config = WatchConfig(
+        project=PROJECT,
+        mode="runs",
+        idle_s=0.0,
+        state_path=tmp_path / "state.json",
+        queue="Q",
+        review_order="uncertain-first",
+        min_confidence=0.5,
+    )
+    (report,) = Watcher.open(langsmith_clients, judge, config).drain()
+    assert report.counts.flagged == 4
+    assert report.counts.queued == 3
+    assert report.below_min_confidence == 1
+    assert "queued 3 (below min confidence 1)" in report.log_line()
+    assert [i["run_id"] for i in _queue_items(langsmith_server)] == [even, sure, unknown]
+    assert {str(f["run_id"]) for f in langsmith_server.feedback} >= set(flagged)  # all scored
+
+
+def test_watch_confidence_options_need_a_queue_and_valid_values(
+    langsmith_server: LocalLangSmith, tmp_path: Path
+):
+    state = str(tmp_path / "s.json")
+    base = ("--project", PROJECT, "--once", "--state", state, "--model", "rules")
+    no_queue = _invoke(langsmith_server, *base, "--order", "uncertain-first")
+    assert no_queue.exit_code == 2
+    assert "need --queue" in no_queue.output
+    bad = _invoke(langsmith_server, *base, "--queue", "Q", "--order", "sideways")
+    assert bad.exit_code == 2
+    assert "--order must be one of found, uncertain-first" in bad.output
+    with pytest.raises(ValueError, match="min_confidence"):
+        WatchConfig(project="p", min_confidence=1.5)
 
 
 # -- the cookbook ---------------------------------------------------------------------------------
