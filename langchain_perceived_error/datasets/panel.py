@@ -15,11 +15,12 @@ whose transcript cannot be read are counted as unreadable; neither is labelled n
 
 Adjudicators run through the same judge graph (eligibility, verdict validation, format retries,
 transport backoff, rate limiting): each is one
-:class:`~langchain_perceived_error.judge.runner.PerceivedErrorJudge` over a thin chat model that
-swaps the judge prompt for the adjudication prompt, keeping the transcript exactly as
-:func:`~langchain_perceived_error.core.prompts.render_transcript` rendered it and asking for the
-same verdict JSON. The current trace's panel verdicts reach it through a context variable set around
-the adjudicators' calls.
+:class:`~langchain_perceived_error.judge.runner.PerceivedErrorJudge` over its own model, built with
+the graph's prompt hook (``message_builder=``:func:`adjudication_messages`): the graph sends the
+adjudication prompt instead of the judge prompt, with the transcript exactly as
+:func:`~langchain_perceived_error.core.prompts.render_transcript` renders it, and asks for the same
+verdict JSON. The current trace's panel verdicts are passed explicitly with the trace
+(``judge(turns, context=verdicts)``).
 
 :class:`AgreementReport` counts each stage and keeps a 2x2 table per pair of panel members, from
 which :attr:`PairAgreement.kappa` gives their chance-corrected agreement (the package's one
@@ -43,21 +44,16 @@ from collections.abc import (
     Mapping,
     Sequence,
 )
-from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Literal, cast
 
-from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
-from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
-from langchain_core.outputs import ChatGeneration, ChatResult
 from langgraph.types import RetryPolicy
 
 from langchain_perceived_error.core.metrics import ConfusionMatrix
 from langchain_perceived_error.core.prompts import (
     SYSTEM_PROMPT,
-    TRANSCRIPT_PREFIX,
     normalise_line_breaks,
     render_transcript,
     render_verdict,
@@ -93,6 +89,7 @@ __all__ = [
     "PanelLabeller",
     "PanelOutcome",
     "Stage",
+    "adjudication_messages",
     "build_adjudication_messages",
     "plan_outcomes",
     "queue_item_for",
@@ -155,67 +152,21 @@ def build_adjudication_messages(
     return [SystemMessage(content=ADJUDICATION_PROMPT), HumanMessage(content=text)]
 
 
-_PANEL_VERDICTS: ContextVar[str | None] = ContextVar("perceived_error_panel_verdicts", default=None)
-"""The rendered panel verdicts of the trace being adjudicated (set around the adjudicators'
-calls; LangGraph and LangChain carry context variables into the model call, threads and tasks)."""
+def adjudication_messages(turns: Sequence[Turn], verdicts: Any) -> list[BaseMessage]:
+    """The adjudicators' prompt hook for the judge graph
+    (:data:`~langchain_perceived_error.judge.graph.MessageBuilder`).
 
+    ``verdicts`` is the context given with the trace: the panel's verdicts
+    (:func:`build_adjudication_messages`).
 
-class _AdjudicatingModel(BaseChatModel):
-    """Wraps a chat model: the judge graph's prompt in, the adjudication prompt out.
+    Raises:
+        ValueError: when no verdicts came with the trace (the graph records it as a failure).
 
-    The judge graph sends ``[system: SYSTEM_PROMPT, user: TRANSCRIPT_PREFIX + transcript,
-    (retry messages)...]``; the first two become the adjudication prompt with the same rendered
-    transcript and the panel's verdicts of the current trace (:data:`_PANEL_VERDICTS`); retry
-    messages pass through unchanged.
     """
-
-    inner: BaseChatModel
-    model_name: str
-
-    @property
-    def _llm_type(self) -> str:
-        return "perceived-error-adjudicator"
-
-    def _rewrite(self, messages: Sequence[BaseMessage]) -> list[BaseMessage]:
-        if (
-            len(messages) < 2
-            or not isinstance(messages[0], SystemMessage)
-            or messages[0].text != SYSTEM_PROMPT
-            or not isinstance(messages[1], HumanMessage)
-            or not messages[1].text.startswith(TRANSCRIPT_PREFIX)
-        ):
-            msg = "the adjudicator expects the judge graph's system and transcript messages"
-            raise ValueError(msg)
-        verdicts = _PANEL_VERDICTS.get()
-        if verdicts is None:
-            msg = "an adjudicator was called without the panel's verdicts"
-            raise ValueError(msg)
-        rendered = messages[1].text.removeprefix(TRANSCRIPT_PREFIX)
-        return [
-            SystemMessage(content=ADJUDICATION_PROMPT),
-            HumanMessage(content=_adjudication_text(rendered, verdicts)),
-            *messages[2:],
-        ]
-
-    def _generate(
-        self,
-        messages: list[BaseMessage],
-        stop: list[str] | None = None,
-        run_manager: CallbackManagerForLLMRun | None = None,
-        **kwargs: Any,
-    ) -> ChatResult:
-        reply = self.inner.invoke(self._rewrite(messages), stop=stop)
-        return ChatResult(generations=[ChatGeneration(message=reply)])
-
-    async def _agenerate(
-        self,
-        messages: list[BaseMessage],
-        stop: list[str] | None = None,
-        run_manager: AsyncCallbackManagerForLLMRun | None = None,
-        **kwargs: Any,
-    ) -> ChatResult:
-        reply = await self.inner.ainvoke(self._rewrite(messages), stop=stop)
-        return ChatResult(generations=[ChatGeneration(message=reply)])
+    if not isinstance(verdicts, Sequence) or not all(isinstance(v, Verdict) for v in verdicts):
+        msg = "an adjudicator was called without the panel's verdicts"
+        raise ValueError(msg)
+    return build_adjudication_messages(turns, verdicts)
 
 
 # -- agreement -------------------------------------------------------------------------------------
@@ -518,7 +469,7 @@ def plan_outcomes(
             yield record_id, None, PanelOutcome(record_id, "awaiting", review=review)
 
 
-_Request = tuple[Sequence[PerceivedErrorJudge], Any, "str | None"]
+_Request = tuple[Sequence[PerceivedErrorJudge], Any, "list[Verdict] | None"]
 """What the per-trace logic asks for: these judges on this input (with these panel verdicts)."""
 _Steps = Generator[_Request, list[JudgeResult], PanelOutcome]
 
@@ -569,19 +520,14 @@ class PanelLabeller:
         models = [resolve_model(spec) for spec in adjudicators]
         self.adjudicator_names = _unique_names([model_name(m) for m in models])
         self.adjudicators = [
-            PerceivedErrorJudge(_AdjudicatingModel(inner=model, model_name=name), **options)
-            for model, name in zip(models, self.adjudicator_names, strict=True)
+            PerceivedErrorJudge(model, message_builder=adjudication_messages, **options)
+            for model in models
         ]
 
     async def aclose(self) -> None:
         """Close every model's async HTTP client (call before the event loop ends)."""
-        for judge in self.panel:
+        for judge in (*self.panel, *self.adjudicators):
             await judge.aclose()
-        for adjudicator in self.adjudicators:
-            inner = getattr(adjudicator.model, "inner", None)
-            close = getattr(inner, "aclose", None)
-            if close is not None:
-                await close()
 
     def new_report(self) -> AgreementReport:
         """An empty :class:`AgreementReport` for this panel."""
@@ -626,7 +572,7 @@ class PanelLabeller:
                 else f"panel split ({_tally(panel)}); no adjudicators"
             )
             return _human(record_id, panel, (), votes, why, sources)
-        verdicts = render_panel_verdicts([r.verdict for r in panel if r.verdict is not None])
+        verdicts = [r.verdict for r in panel if r.verdict is not None]
         adjudication = yield self.adjudicators, panel[0].turns, verdicts
         votes += _votes("adjudication", self.adjudicator_names, adjudication)
         decision = _decide(adjudication)
@@ -656,11 +602,7 @@ class PanelLabeller:
         try:
             judges, payload, verdicts = next(steps)
             while True:
-                token = _PANEL_VERDICTS.set(verdicts)
-                try:
-                    results = [j.judge(payload) for j in judges]
-                finally:
-                    _PANEL_VERDICTS.reset(token)
+                results = [j.judge(payload, context=verdicts) for j in judges]
                 judges, payload, verdicts = steps.send(results)
         except StopIteration as done:
             return cast("PanelOutcome", done.value)
@@ -671,11 +613,8 @@ class PanelLabeller:
         try:
             judges, payload, verdicts = next(steps)
             while True:
-                token = _PANEL_VERDICTS.set(verdicts)
-                try:  # gather's tasks copy the context, verdicts included
-                    results = await asyncio.gather(*(j.ajudge(payload) for j in judges))
-                finally:
-                    _PANEL_VERDICTS.reset(token)
+                calls = (j.ajudge(payload, context=verdicts) for j in judges)
+                results = await asyncio.gather(*calls)
                 judges, payload, verdicts = steps.send(list(results))
         except StopIteration as done:
             return cast("PanelOutcome", done.value)

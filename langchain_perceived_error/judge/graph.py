@@ -25,8 +25,8 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Mapping, Sequence
-from typing import Any, Literal, TypedDict
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, Literal, TypeAlias, TypedDict
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage
@@ -75,17 +75,39 @@ from langchain_perceived_error.transport.retries import (
     status_code,
 )
 
-__all__ = ["DEFAULT_MAX_ATTEMPTS", "JudgeState", "build_judge_graph", "result_from_state"]
+__all__ = [
+    "DEFAULT_MAX_ATTEMPTS",
+    "JudgeState",
+    "MessageBuilder",
+    "build_judge_graph",
+    "result_from_state",
+]
 
 DEFAULT_MAX_ATTEMPTS = 3
 """Model calls allowed per trace, the first one included, before a format failure."""
+
+
+MessageBuilder: TypeAlias = Callable[[Sequence[Turn], Any], list[BaseMessage]]
+"""The judge graph's prompt hook: ``(turns, context) -> messages``.
+
+Builds the first messages of every model call for one trace from its prepared turns (eligible,
+redacted and cut to the budget) and the ``context`` given with that trace (``None`` unless the
+caller passes one, see :meth:`~langchain_perceived_error.PerceivedErrorJudge.judge`). Format
+retries append to what it returns. The default is
+:func:`~langchain_perceived_error.core.prompts.build_judge_messages` with the graph's prompt
+style, which ignores the context; the panel's adjudicators pass
+:func:`~langchain_perceived_error.datasets.panel.adjudication_messages`, whose context is the
+panel's verdicts. A builder that raises ``ValueError`` fails that trace (recorded, no model call).
+"""
 
 
 class JudgeState(TypedDict, total=False):
     """What flows through the judge graph. Only ``record`` is needed as input."""
 
     record: Any
+    context: Any
     turns: list[Turn]
+    messages: list[BaseMessage]
     retry_messages: list[BaseMessage]
     raw_output: str | None
     finish_reason: str | None
@@ -134,7 +156,11 @@ def _node(name: str, func: Any, afunc: Any = None) -> Runnable[JudgeState, Judge
 
 
 def _make_extract(
-    include_tools: bool, max_input_tokens: int | None, redact: bool, redactor: Redactor | None
+    include_tools: bool,
+    max_input_tokens: int | None,
+    redact: bool,
+    redactor: Redactor | None,
+    message_builder: MessageBuilder,
 ) -> Any:
     def extract(state: JudgeState) -> JudgeState:
         try:
@@ -148,6 +174,11 @@ def _make_extract(
             turns, redact=redact, max_input_tokens=max_input_tokens, redactor=redactor
         )
         update: JudgeState = {"attempts": 0, "retry_messages": [], "turns": prepared.turns}
+        try:
+            update["messages"] = message_builder(prepared.turns, state.get("context"))
+        except ValueError as e:
+            update["status"] = JudgeStatus.FAILED
+            update["error"] = f"cannot build the judge's prompt: {e}"
         if prepared.redactions is not None:
             update["redactions"] = prepared.redactions
         if max_input_tokens is not None:
@@ -233,10 +264,10 @@ class _ModelCall:
 
 
 def _make_judge(
-    model: BaseChatModel, limiter: AdaptiveRateLimiter | None, prompt: PromptStyle
+    model: BaseChatModel, limiter: AdaptiveRateLimiter | None
 ) -> Runnable[JudgeState, JudgeState]:
     def messages_for(state: JudgeState) -> list[BaseMessage]:
-        return build_judge_messages(state["turns"], prompt) + state.get("retry_messages", [])
+        return state["messages"] + state.get("retry_messages", [])
 
     def judge(state: JudgeState, config: RunnableConfig) -> JudgeState:
         messages, call = messages_for(state), _ModelCall(limiter)
@@ -333,6 +364,7 @@ def build_judge_graph(
     redact: bool = False,
     redactor: Redactor | None = None,
     prompt: PromptStyle = "full",
+    message_builder: MessageBuilder | None = None,
 ) -> CompiledStateGraph[JudgeState, None, JudgeState, JudgeState]:
     """Build the compiled judge graph for ``model``.
 
@@ -355,19 +387,29 @@ def build_judge_graph(
         prompt: the system prompt style
         (:data:`~langchain_perceived_error.core.prompts.PromptStyle`):
             ``"compact"`` only for a model fine-tuned on it.
+        message_builder: the prompt hook (:data:`MessageBuilder`): builds each trace's messages
+            from its turns and the ``context`` given with it; ``None``: the judge prompt of
+            style ``prompt``.
 
-    Invoke with ``{"record": <any trace shape>}``; turn the final state into a
+    Invoke with ``{"record": <any trace shape>}`` (and ``"context": <value>`` for a
+    ``message_builder`` that reads one); turn the final state into a
     :class:`~langchain_perceived_error.JudgeResult` with :func:`result_from_state`.
 
     """
     if max_attempts < 1:
         msg = f"max_attempts must be at least 1, got {max_attempts}"
         raise ValueError(msg)
+    if message_builder is None:
+
+        def message_builder(turns: Sequence[Turn], context: Any) -> list[BaseMessage]:
+            return build_judge_messages(turns, prompt)
+
     builder = StateGraph(JudgeState)
-    builder.add_node("extract", _make_extract(include_tools, max_input_tokens, redact, redactor))
     builder.add_node(
-        "judge", _make_judge(model, rate_limiter, prompt), retry_policy=transport_retry
+        "extract",
+        _make_extract(include_tools, max_input_tokens, redact, redactor, message_builder),
     )
+    builder.add_node("judge", _make_judge(model, rate_limiter), retry_policy=transport_retry)
     builder.add_node("validate", _make_validate(max_attempts))
     builder.add_edge(START, "extract")
     builder.add_conditional_edges("extract", _route(_route_after_extract))

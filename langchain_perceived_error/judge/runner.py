@@ -20,6 +20,7 @@ from langchain_perceived_error.core.schemas import JudgeResult, JudgeStatus
 from langchain_perceived_error.judge.graph import (
     DEFAULT_MAX_ATTEMPTS,
     JudgeState,
+    MessageBuilder,
     build_judge_graph,
     result_from_state,
 )
@@ -78,6 +79,7 @@ class PerceivedErrorJudge:
         redact: bool = False,
         redactor: Redactor | None = None,
         prompt: PromptStyle = "full",
+        message_builder: MessageBuilder | None = None,
     ) -> None:
         """Resolve ``model`` (see :func:`resolve_model`) and build the judge graph.
 
@@ -105,6 +107,10 @@ class PerceivedErrorJudge:
             prompt: ``"full"`` (default) for base and frontier models; ``"compact"`` (about 80
                 tokens of instruction) only for a model fine-tuned on SFT files built with
                 ``prompt="compact"``.
+            message_builder: the graph's prompt hook
+                (:data:`~langchain_perceived_error.judge.graph.MessageBuilder`): builds each
+                trace's messages from its turns and the ``context`` passed to :meth:`judge`;
+                ``None`` (default) sends the judge prompt of style ``prompt``.
 
         Raises:
             ValueError: when ``max_rps`` is combined with a limiter instance or ``None``.
@@ -132,6 +138,7 @@ class PerceivedErrorJudge:
             redact=redact,
             redactor=redactor,
             prompt=prompt,
+            message_builder=message_builder,
         )
         # extract + (judge + validate) per attempt, with room to spare
         self._config: RunnableConfig = {"recursion_limit": 2 * max_attempts + 6}
@@ -157,20 +164,30 @@ class PerceivedErrorJudge:
         if close is not None:
             await close()
 
-    def judge(self, record: Any) -> JudgeResult:
-        """Judge one trace (any shape :func:`extract_transcript` reads, or a list of Turns)."""
+    def judge(self, record: Any, *, context: Any = None) -> JudgeResult:
+        """Judge one trace (any shape :func:`extract_transcript` reads, or a list of Turns).
+
+        ``context`` goes to the judge's ``message_builder`` with the trace's turns (the default
+        builder ignores it).
+        """
         started = time.perf_counter()
         try:
-            state = cast("JudgeState", self.graph.invoke({"record": record}, self._config))
+            state = cast(
+                "JudgeState",
+                self.graph.invoke({"record": record, "context": context}, self._config),
+            )
         except Exception as e:
             return self._finish(None, e, record, started)
         return self._finish(state, None, record, started)
 
-    async def ajudge(self, record: Any) -> JudgeResult:
+    async def ajudge(self, record: Any, *, context: Any = None) -> JudgeResult:
         """Async :meth:`judge`."""
         started = time.perf_counter()
         try:
-            state = cast("JudgeState", await self.graph.ainvoke({"record": record}, self._config))
+            state = cast(
+                "JudgeState",
+                await self.graph.ainvoke({"record": record, "context": context}, self._config),
+            )
         except Exception as e:
             return self._finish(None, e, record, started)
         return self._finish(state, None, record, started)

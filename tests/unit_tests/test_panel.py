@@ -14,9 +14,10 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
 from typer.testing import CliRunner
 
+from langchain_perceived_error import JudgeStatus, PerceivedErrorJudge
 from langchain_perceived_error.cli import app
 from langchain_perceived_error.core.metrics import cohen_kappa
-from langchain_perceived_error.core.prompts import build_judge_messages, render_transcript
+from langchain_perceived_error.core.prompts import render_transcript
 from langchain_perceived_error.core.records import UnreadableRecord
 from langchain_perceived_error.core.schemas import SourceIds, Turn, Verdict
 from langchain_perceived_error.datasets.labels import read_labelled
@@ -26,7 +27,7 @@ from langchain_perceived_error.datasets.panel import (
     PairAgreement,
     PanelLabeller,
     PanelOutcome,
-    _AdjudicatingModel,
+    adjudication_messages,
     build_adjudication_messages,
     queue_item_for,
     render_panel_verdicts,
@@ -103,13 +104,27 @@ def test_adjudication_messages_reuse_the_rendering_and_neutralise_tags():
     assert 'reviewer 2: {"perceived_error":false,"reason":"Nothing."}' in user.text
 
 
-def test_the_adjudicating_model_needs_the_panel_verdicts():
-    model = _AdjudicatingModel(inner=scripted(YES), model_name="x")
+def test_the_adjudication_hook_needs_the_panel_verdicts():
     turns = [Turn(role="human", text="a"), Turn(role="ai", text="b"), Turn(role="human", text="c")]
+    verdicts = [
+        Verdict(perceived_error=True, reason="x"),
+        Verdict(perceived_error=False, reason="y"),
+    ]
+    assert adjudication_messages(turns, verdicts) == build_adjudication_messages(turns, verdicts)
     with pytest.raises(ValueError, match="without the panel's verdicts"):
-        model.invoke(build_judge_messages(turns))
-    with pytest.raises(ValueError, match="expects the judge graph"):
-        model.invoke([HumanMessage("hello")])
+        adjudication_messages(turns, None)
+    with pytest.raises(ValueError, match="without the panel's verdicts"):
+        adjudication_messages(turns, "reviewer 1: yes")
+    # through the judge graph: no verdicts given -> a recorded failure, and no model call
+    model = scripted(YES)
+    adjudicator = PerceivedErrorJudge(model, message_builder=adjudication_messages)
+    result = adjudicator.judge(CORRECTED)
+    assert result.status is JudgeStatus.FAILED
+    assert "without the panel's verdicts" in (result.error or "")
+    assert model.calls == []
+    judged = adjudicator.judge(CORRECTED, context=verdicts)
+    assert judged.status is JudgeStatus.JUDGED
+    assert model.calls == [build_adjudication_messages(judged.turns, verdicts)]
 
 
 # -- every branch ----------------------------------------------------------------------------------
