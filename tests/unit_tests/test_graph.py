@@ -1,7 +1,10 @@
 import asyncio
+from typing import Any
 
 import pytest
+from langchain_core.callbacks import BaseCallbackHandler
 from langchain_core.messages import AIMessage, HumanMessage
+from langchain_core.runnables import RunnableConfig
 from langgraph.graph.state import CompiledStateGraph
 from langgraph.types import RetryPolicy
 
@@ -210,3 +213,44 @@ def test_invalid_options_are_rejected():
     _, judge = make([TRUE])
     with pytest.raises(ValueError, match="concurrency"):
         judge.batch([], concurrency=0)
+
+
+class _RunTree(BaseCallbackHandler):
+    """The callback events a tracer (LangSmith's included) receives: each run and its parent."""
+
+    def __init__(self) -> None:
+        self.runs: dict[Any, tuple[str, Any]] = {}
+
+    def on_chain_start(self, serialized, inputs, *, run_id, parent_run_id=None, **kwargs):
+        self.runs[run_id] = (kwargs.get("name") or "", parent_run_id)
+
+    def on_chat_model_start(self, serialized, messages, *, run_id, parent_run_id=None, **kwargs):
+        self.runs[run_id] = ("<model call>", parent_run_id)
+
+    def children(self, name: str) -> list[list[str]]:
+        """The children of every run called ``name``, in start order (routing runs left out)."""
+        parents = [run_id for run_id, (n, _) in self.runs.items() if n == name]
+        return [
+            [n for n, p in self.runs.values() if p == parent and not n.startswith("_route")]
+            for parent in parents
+        ]
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+def test_every_node_and_the_model_call_appear_in_the_trace(mode):
+    """A trace shows the graph, its nodes, and each model call inside the judge node."""
+    model = ScriptedChatModel(script=["not json", TRUE])
+    graph = build_judge_graph(model, transport_retry=FAST_RETRY)
+    tree = _RunTree()
+    config: RunnableConfig = {"callbacks": [tree]}
+    state = (
+        graph.invoke({"record": CONVERSATION}, config)
+        if mode == "sync"
+        else asyncio.run(graph.ainvoke({"record": CONVERSATION}, config))
+    )
+    assert state["attempts"] == 2
+    assert tree.children("perceived_error_judge") == [
+        ["extract", "judge", "validate", "judge", "validate"]
+    ]
+    assert tree.children("judge") == [["<model call>"], ["<model call>"]]
+    assert len(model.calls) == 2
