@@ -1,24 +1,36 @@
-"""The judge graph: extract -> judge -> validate -> (retry -> judge) -> done | failed.
+"""The judge graph: extract -> judge -> validate -> (retry -> judge) -> done | failed, over a batch.
 
 ```
-START -> extract --(skipped | failed)--> END
+START -> extract --(every trace skipped | failed)--> END
             |
             v
-          judge <--(invalid, attempts left)-- validate --(valid | no attempts left)--> END
-            |                                     ^
-            +-------------------------------------+
+          judge <--(some invalid, attempts left)-- validate --(all done)--> END
+            |                                         ^
+            +-----------------------------------------+
 ```
 
-``extract`` turns any trace shape into human/AI turns and decides eligibility (no model call for a
-trace with no user turn after an assistant turn). ``judge`` calls the chat model; transient
-transport errors (429, 5xx, timeouts) are retried there by a LangGraph ``RetryPolicy`` with
-exponential backoff, after waiting at least the server's ``Retry-After``. With an
-:class:`~langchain_perceived_error.transport.ratelimit.AdaptiveRateLimiter`, every call first takes
-a slot from it, and a 429/503 that says when to come back (``Retry-After``, X-Ratelimit reset) is
-waited out inside the node and sent again without using a ``RetryPolicy`` attempt. ``validate``
-parses the verdict; on invalid output the model is asked again with the validation error, at most
-``max_attempts`` calls in all, then the result is ``failed`` with the last error and raw output.
+One run judges a batch of traces (``{"records": [...]}``) or one (``{"record": ...}``, a batch of
+one); each trace is an item of the state and goes its own way. ``extract`` turns every trace shape
+into human/AI turns, decides eligibility (no model call for a trace with no user turn after an
+assistant turn) and builds each trace's messages (the :data:`MessageBuilder` hook). ``judge``
+sends one model request per item still waiting for a verdict, concurrently when the graph is
+awaited (sync: one after another). Each request is handled on its own (:class:`_Request`):
+transient transport errors (429, 5xx, timeouts) are retried with the exponential backoff of the
+``transport_retry`` policy (LangGraph's ``RetryPolicy``: its fields are read per request, because
+LangGraph's own retry re-runs a whole node, which here is the batch), after waiting at least the
+server's ``Retry-After``; with an
+:class:`~langchain_perceived_error.transport.ratelimit.AdaptiveRateLimiter`, every request first
+takes a slot from it, and a 429/503 that says when to come back (``Retry-After``, X-Ratelimit
+reset) is waited out and sent again without using a retry attempt. A request whose retries run out,
+or that fails for good (bad key, prompt too long), fails its own item, never the batch. ``validate``
+parses each new answer; an invalid one is sent back to the model with the validation error, at most
+``max_attempts`` answers per trace, then the item is ``failed`` with the last error and raw output.
 A failure is never reported as ``perceived_error: false``.
+
+When the graph is awaited, ``config["configurable"][REQUEST_SLOTS]`` may hold an
+``asyncio.Semaphore`` shared by several runs: each model request holds one of its slots while it is
+sent, so concurrent batches never have more requests in flight than the semaphore allows
+(:meth:`~langchain_perceived_error.PerceivedErrorJudge.ajudge_many` uses it).
 
 Every node is a langchain-core ``Runnable`` with a sync and an async body (:class:`_Node`), built on
 public APIs only. LangGraph traces each node itself (a run per node, named after it, with the model
@@ -88,24 +100,32 @@ from langchain_perceived_error.transport.ratelimit import (
 )
 from langchain_perceived_error.transport.retries import (
     DEFAULT_TRANSPORT_RETRY,
+    backoff_interval,
     is_rate_limit_error,
     is_transient_error,
     response_headers,
     retry_after,
+    should_retry,
     status_code,
 )
 
 __all__ = [
     "DEFAULT_MAX_ATTEMPTS",
+    "REQUEST_SLOTS",
+    "ItemState",
     "JudgeState",
     "MessageBuilder",
     "build_judge_graph",
     "result_from_state",
+    "results_from_state",
 ]
 
 DEFAULT_MAX_ATTEMPTS = 3
 """Model calls allowed per trace, the first one included, before a format failure."""
 
+REQUEST_SLOTS = "perceived_error_request_slots"
+"""The ``configurable`` key of an ``asyncio.Semaphore`` bounding model requests in flight across
+the awaited graph runs that share it (see the module doc)."""
 
 MessageBuilder: TypeAlias = Callable[[Sequence[Turn], Any], list[BaseMessage]]
 """The judge graph's prompt hook: ``(turns, context) -> messages``.
@@ -121,8 +141,8 @@ panel's verdicts. A builder that raises ``ValueError`` fails that trace (recorde
 """
 
 
-class JudgeState(TypedDict, total=False):
-    """What flows through the judge graph. Only ``record`` is needed as input."""
+class ItemState(TypedDict, total=False):
+    """One trace of the batch, as it goes through the graph."""
 
     record: Any
     context: Any
@@ -131,6 +151,8 @@ class JudgeState(TypedDict, total=False):
     retry_messages: list[BaseMessage]
     raw_output: str | None
     finish_reason: str | None
+    response_metadata: dict[str, Any]
+    """The last answer's ``response_metadata`` (finish reason, logprobs when asked for, ...)."""
     verdict: Verdict | None
     status: JudgeStatus | None
     skip_reason: str | None
@@ -142,7 +164,24 @@ class JudgeState(TypedDict, total=False):
     budget_cut: BudgetCut | None
     redactions: dict[str, int]
     confidence: float | None
+    """Of the latest answer only: a format retry's answer replaces the rejected one's."""
     reported_evidence_turn: int | None
+    done_at: float
+    """``time.perf_counter()`` when the item got its status."""
+
+
+class JudgeState(TypedDict, total=False):
+    """What flows through the judge graph.
+
+    Input: ``record`` (one trace) or ``records`` (a batch), with ``context`` / ``contexts`` for
+    the :data:`MessageBuilder`. Output: ``items``, one :class:`ItemState` per trace, in input order.
+    """
+
+    record: Any
+    context: Any
+    records: list[Any]
+    contexts: list[Any]
+    items: list[ItemState]
 
 
 def _as_turns(record: Any, include_tools: bool) -> list[Turn]:
@@ -157,6 +196,15 @@ def _add(total: int | None, value: Any) -> int | None:
     if not isinstance(value, int):
         return total
     return (total or 0) + value
+
+
+def _done(item: ItemState, status: JudgeStatus, **update: Any) -> ItemState:
+    """``item`` finished with ``status`` (and ``update``)."""
+    return {**item, **update, "status": status, "done_at": time.perf_counter()}  # type: ignore[typeddict-item]
+
+
+def _pending(items: Sequence[ItemState]) -> list[int]:
+    return [index for index, item in enumerate(items) if item.get("status") is None]
 
 
 class _Node(Runnable[Any, Any]):
@@ -198,6 +246,9 @@ def _node(name: str, func: Any, afunc: Any = None) -> Runnable[Any, Any]:
     return _Node(name, func, afunc)
 
 
+# -- extract ---------------------------------------------------------------------------------------
+
+
 def _make_extract(
     include_tools: bool,
     max_input_tokens: int | None,
@@ -205,43 +256,61 @@ def _make_extract(
     redactor: Redactor | None,
     message_builder: MessageBuilder,
 ) -> Any:
-    def extract(state: JudgeState) -> JudgeState:
+    def extract_one(record: Any, context: Any) -> ItemState:
+        item: ItemState = {"record": record, "context": context, "attempts": 0}
         try:
-            turns = _as_turns(state["record"], include_tools)
+            turns = _as_turns(record, include_tools)
         except TranscriptError as e:
-            return {"status": JudgeStatus.FAILED, "error": f"unreadable trace: {e}", "turns": []}
+            return _done(item, JudgeStatus.FAILED, error=f"unreadable trace: {e}", turns=[])
         reason = skip_reason(turns)
         if reason is not None:
-            return {"turns": turns, "status": JudgeStatus.SKIPPED, "skip_reason": reason}
+            return _done(item, JudgeStatus.SKIPPED, turns=turns, skip_reason=reason)
         prepared = prepare_turns(
             turns, redact=redact, max_input_tokens=max_input_tokens, redactor=redactor
         )
-        update: JudgeState = {"attempts": 0, "retry_messages": [], "turns": prepared.turns}
-        try:
-            update["messages"] = message_builder(prepared.turns, state.get("context"))
-        except ValueError as e:
-            update["status"] = JudgeStatus.FAILED
-            update["error"] = f"cannot build the judge's prompt: {e}"
+        item["turns"], item["retry_messages"] = prepared.turns, []
         if prepared.redactions is not None:
-            update["redactions"] = prepared.redactions
+            item["redactions"] = prepared.redactions
         if max_input_tokens is not None:
-            update["budget_cut"] = prepared.budget_cut
-        return update
+            item["budget_cut"] = prepared.budget_cut
+        try:
+            item["messages"] = message_builder(prepared.turns, context)
+        except ValueError as e:
+            return _done(item, JudgeStatus.FAILED, error=f"cannot build the judge's prompt: {e}")
+        return item
+
+    def extract(state: JudgeState) -> JudgeState:
+        if "records" in state:
+            records = state["records"]
+            contexts = state.get("contexts") or [None] * len(records)
+        else:
+            records, contexts = [state.get("record")], [state.get("context")]
+        return {
+            "items": [
+                extract_one(record, context)
+                for record, context in zip(records, contexts, strict=True)
+            ]
+        }
 
     return _node("extract", extract)
 
 
-def _model_update(state: JudgeState, reply: BaseMessage) -> JudgeState:
+# -- judge -----------------------------------------------------------------------------------------
+
+
+def _answered(item: ItemState, reply: BaseMessage) -> ItemState:
     usage = reply.usage_metadata if isinstance(reply, AIMessage) else None
     metadata = reply.response_metadata or {}
     return {
+        **item,
         "raw_output": reply.text,
+        "response_metadata": metadata,
         "finish_reason": metadata.get("finish_reason") or metadata.get("stop_reason"),
-        "attempts": state.get("attempts", 0) + 1,
-        "input_tokens": _add(state.get("input_tokens"), usage and usage.get("input_tokens")),
-        "output_tokens": _add(state.get("output_tokens"), usage and usage.get("output_tokens")),
+        "attempts": item.get("attempts", 0) + 1,
+        "input_tokens": _add(item.get("input_tokens"), usage and usage.get("input_tokens")),
+        "output_tokens": _add(item.get("output_tokens"), usage and usage.get("output_tokens")),
         "cached_input_tokens": _add(
-            state.get("cached_input_tokens"),
+            item.get("cached_input_tokens"),
             usage and (usage.get("input_token_details") or {}).get("cache_read"),
         ),
         # of the latest reply only: a format retry's answer replaces the rejected one's
@@ -261,44 +330,55 @@ _TOO_LONG_HINTS = (
 )
 
 
-def _model_failure(state: JudgeState, exc: Exception) -> JudgeState:
-    """A non-transient model error (bad key, unknown model, request too large): record it."""
+def _request_failed(item: ItemState, exc: Exception, transient: bool) -> ItemState:
+    """A request that cannot succeed: retries ran out (``transient``), or retrying cannot help."""
+    if transient:  # no answer came back: attempts (answers) unchanged
+        return _done(item, JudgeStatus.FAILED, error=f"{type(exc).__name__}: {exc}")
     error = f"model call failed: {type(exc).__name__}: {exc}"
     if status_code(exc) == 413 or any(hint in str(exc).lower() for hint in _TOO_LONG_HINTS):
         error += (
             " -- the transcript is too long for this model: lower the token budget "
             "(--max-input-tokens / max_input_tokens=) or use a model with a longer context"
         )
-    return {"status": JudgeStatus.FAILED, "error": error, "attempts": state.get("attempts", 0) + 1}
+    return _done(item, JudgeStatus.FAILED, error=error, attempts=item.get("attempts", 0) + 1)
 
 
-class _ModelCall:
-    """How one run of the judge node reacts to the model's errors (shared by sync and async).
+class _Request:
+    """How one model request reacts to errors (shared by the sync and async shells).
 
     ``after_error`` returns ``("again", 0)`` when the limiter took a throttle with a server hint
-    (the next ``slot`` waits it out; no ``RetryPolicy`` attempt is used), ``("raise", pause)``
-    for other transient errors (sleep ``pause``, at least ``Retry-After``, then let the
-    ``RetryPolicy`` back off), or ``("fail", 0)`` for errors that retrying cannot fix.
+    (the next ``slot`` waits it out; no retry attempt is used), ``("wait", pause)`` for other
+    transient errors the policy retries (sleep ``pause``: the ``Retry-After`` hint, then the
+    policy's backoff), or ``("fail", 0)`` when retrying cannot help or the attempts ran out.
     """
 
-    def __init__(self, limiter: AdaptiveRateLimiter | None) -> None:
-        self.limiter = limiter
+    def __init__(self, limiter: AdaptiveRateLimiter | None, policy: RetryPolicy | None) -> None:
+        self.limiter, self.policy = limiter, policy
         self.deadline = limiter.deadline() if limiter is not None else None
-        self.not_before: float | None = None  # this call's Retry-After, on the limiter clock
+        self.not_before: float | None = None  # this request's Retry-After, on the limiter clock
+        self.failures = 0
+        self.transient = False
 
     def after_error(self, exc: Exception, slot: Slot | None) -> tuple[str, float]:
-        if not is_transient_error(exc):
+        self.transient = is_transient_error(exc)
+        if not self.transient:
             return "fail", 0.0
         hint = retry_after(exc)
+        pause = min(hint or 0.0, DEFAULT_MAX_WAIT_S)
         if self.limiter is not None and is_rate_limit_error(exc):
             hint = self.limiter.record_throttle(
                 slot, retry_after=hint, headers=response_headers(exc)
             )
-            if hint is None:
-                return "raise", 0.0
-            self.not_before = self.limiter.now() + hint
-            return "again", 0.0
-        return "raise", min(hint or 0.0, DEFAULT_MAX_WAIT_S)
+            if hint is not None:
+                self.not_before = self.limiter.now() + hint
+                return "again", 0.0
+            pause = 0.0
+        if self.policy is None or not should_retry(self.policy, exc):
+            return "fail", 0.0
+        self.failures += 1
+        if self.failures >= self.policy.max_attempts:
+            return "fail", 0.0
+        return "wait", pause + backoff_interval(self.policy, self.failures)
 
     def after_success(self, slot: Slot | None, reply: BaseMessage) -> None:
         if self.limiter is not None:
@@ -307,84 +387,122 @@ class _ModelCall:
 
 
 def _make_judge(
-    model: BaseChatModel, limiter: AdaptiveRateLimiter | None
+    model: BaseChatModel, limiter: AdaptiveRateLimiter | None, policy: RetryPolicy | None
 ) -> Runnable[JudgeState, JudgeState]:
-    def messages_for(state: JudgeState) -> list[BaseMessage]:
-        return state["messages"] + state.get("retry_messages", [])
-
-    def judge(state: JudgeState, config: RunnableConfig) -> JudgeState:
-        messages, call = messages_for(state), _ModelCall(limiter)
+    def ask(item: ItemState, config: RunnableConfig) -> ItemState:
+        messages = item["messages"] + item.get("retry_messages", [])
+        request = _Request(limiter, policy)
         while True:
             slot = None
             try:
                 if limiter is not None:
-                    slot = limiter.slot(deadline=call.deadline, not_before=call.not_before)
+                    slot = limiter.slot(deadline=request.deadline, not_before=request.not_before)
                 reply = model.invoke(messages, config)
             except Exception as e:
-                action, pause = call.after_error(e, slot)
-                if action == "again":
-                    continue
+                action, pause = request.after_error(e, slot)
                 if action == "fail":
-                    return _model_failure(state, e)
+                    return _request_failed(item, e, request.transient)
                 time.sleep(pause)
-                raise  # the node's RetryPolicy backs off and calls again
-            call.after_success(slot, reply)
-            return _model_update(state, reply)
+                continue
+            request.after_success(slot, reply)
+            return _answered(item, reply)
 
-    async def ajudge(state: JudgeState, config: RunnableConfig) -> JudgeState:
-        messages, call = messages_for(state), _ModelCall(limiter)
+    async def aask(
+        item: ItemState, config: RunnableConfig, slots: asyncio.Semaphore | None
+    ) -> ItemState:
+        messages = item["messages"] + item.get("retry_messages", [])
+        request = _Request(limiter, policy)
         while True:
             slot = None
             try:
-                if limiter is not None:
-                    slot = await limiter.aslot(deadline=call.deadline, not_before=call.not_before)
-                reply = await model.ainvoke(messages, config)
+                if slots is not None:
+                    await slots.acquire()
+                try:
+                    if limiter is not None:
+                        slot = await limiter.aslot(
+                            deadline=request.deadline, not_before=request.not_before
+                        )
+                    reply = await model.ainvoke(messages, config)
+                finally:
+                    if slots is not None:
+                        slots.release()
             except Exception as e:
-                action, pause = call.after_error(e, slot)
-                if action == "again":
-                    continue
+                action, pause = request.after_error(e, slot)
                 if action == "fail":
-                    return _model_failure(state, e)
+                    return _request_failed(item, e, request.transient)
                 await asyncio.sleep(pause)
-                raise
-            call.after_success(slot, reply)
-            return _model_update(state, reply)
+                continue
+            request.after_success(slot, reply)
+            return _answered(item, reply)
+
+    def judge(state: JudgeState, config: RunnableConfig) -> JudgeState:
+        items = list(state["items"])
+        for index in _pending(items):
+            items[index] = ask(items[index], config)
+        return {"items": items}
+
+    async def ajudge(state: JudgeState, config: RunnableConfig) -> JudgeState:
+        items = list(state["items"])
+        pending = _pending(items)
+        slots = (config.get("configurable") or {}).get(REQUEST_SLOTS)
+        if len(pending) == 1:  # no task to spawn for a batch of one
+            items[pending[0]] = await aask(items[pending[0]], config, slots)
+            return {"items": items}
+        answers = await asyncio.gather(*(aask(items[i], config, slots) for i in pending))
+        for index, answer in zip(pending, answers, strict=True):
+            items[index] = answer
+        return {"items": items}
 
     return _node("judge", judge, ajudge)
 
 
+# -- validate --------------------------------------------------------------------------------------
+
+
 def _make_validate(max_attempts: int) -> Any:
-    def validate(state: JudgeState) -> JudgeState:
-        raw = state.get("raw_output") or ""
+    def validate_one(item: ItemState) -> ItemState:
+        raw = item.get("raw_output") or ""
         try:
             verdict = parse_verdict(raw)
         except VerdictParseError as e:
             error = str(e)
-            if state.get("finish_reason") == "length":
+            if item.get("finish_reason") == "length":
                 error = f"the reply was cut off at the token limit; {error}"
-            if state.get("attempts", 0) >= max_attempts:
-                return {
-                    "status": JudgeStatus.FAILED,
-                    "error": f"no valid verdict after {state.get('attempts', 0)} attempts: {error}",
-                }
+            attempts = item.get("attempts", 0)
+            if attempts >= max_attempts:
+                error = f"no valid verdict after {attempts} attempts: {error}"
+                return _done(item, JudgeStatus.FAILED, error=error)
             retry = build_retry_messages(raw, error)
-            return {"retry_messages": state.get("retry_messages", []) + retry, "error": error}
-        return {"status": JudgeStatus.JUDGED, "verdict": verdict, "error": None}
+            return {
+                **item,
+                "retry_messages": item.get("retry_messages", []) + retry,
+                "error": error,
+            }
+        return _done(item, JudgeStatus.JUDGED, verdict=verdict, error=None)
+
+    def validate(state: JudgeState) -> JudgeState:
+        items = list(state["items"])
+        for index in _pending(items):
+            items[index] = validate_one(items[index])
+        return {"items": items}
 
     return _node("validate", validate)
 
 
-# A state with a status is finished (skipped, failed or judged): route it to the end.
+# -- routing and assembly --------------------------------------------------------------------------
+
+
+# An item with a status is finished (skipped, failed or judged); the run ends when all are.
 def _route_after_extract(state: JudgeState) -> Literal["judge", "__end__"]:
-    return "__end__" if state.get("status") else "judge"
+    return "judge" if _pending(state["items"]) else "__end__"
 
 
 def _route_after_judge(state: JudgeState) -> Literal["validate", "__end__"]:
-    return "__end__" if state.get("status") else "validate"
+    return "validate" if _pending(state["items"]) else "__end__"
 
 
 def _route_after_validate(state: JudgeState) -> Literal["judge", "__end__"]:
-    return "__end__" if state.get("status") else "judge"
+    return "judge" if _pending(state["items"]) else "__end__"
 
 
 def _route(func: Any) -> Runnable[Any, Any]:
@@ -411,8 +529,9 @@ def build_judge_graph(
         model: the judge chat model (see :func:`~langchain_perceived_error.resolve_model`).
         max_attempts: model calls allowed per trace, format retries included (>= 1).
         include_tools: keep tool calls and results as compact text in the transcript.
-        transport_retry: backoff for transient transport errors; ``None`` disables it.
-        rate_limiter: an adaptive limiter shared by every call of this graph (``None``: none;
+        transport_retry: backoff for transient transport errors, per model request; ``None``
+            disables it.
+        rate_limiter: an adaptive limiter shared by every request of this graph (``None``: none;
             :class:`~langchain_perceived_error.PerceivedErrorJudge` makes one by default).
         max_input_tokens: the transcript's token budget; longer transcripts are cut by the policy
             of :mod:`langchain_perceived_error.core.budget` and the cut is recorded (``None``: no
@@ -424,15 +543,16 @@ def build_judge_graph(
             :data:`~langchain_perceived_error.redaction.redact.Redactor`); giving one turns
             redaction on.
         prompt: the system prompt style
-        (:data:`~langchain_perceived_error.core.prompts.PromptStyle`):
-            ``"compact"`` only for a model fine-tuned on it.
+            (:data:`~langchain_perceived_error.core.prompts.PromptStyle`): ``"compact"`` only for
+            a model fine-tuned on it.
         message_builder: the prompt hook (:data:`MessageBuilder`): builds each trace's messages
             from its turns and the ``context`` given with it; ``None``: the judge prompt of
             style ``prompt``.
 
-    Invoke with ``{"record": <any trace shape>}`` (and ``"context": <value>`` for a
-    ``message_builder`` that reads one); turn the final state into a
-    :class:`~langchain_perceived_error.JudgeResult` with :func:`result_from_state`.
+    Invoke with ``{"record": <any trace shape>}`` or ``{"records": [...]}`` (and ``"context"`` /
+    ``"contexts"`` for a ``message_builder`` that reads one); turn the final state into
+    :class:`~langchain_perceived_error.JudgeResult` objects with :func:`results_from_state`
+    (:func:`result_from_state` for one record).
 
     """
     if max_attempts < 1:
@@ -448,7 +568,7 @@ def build_judge_graph(
         "extract",
         _make_extract(include_tools, max_input_tokens, redact, redactor, message_builder),
     )
-    builder.add_node("judge", _make_judge(model, rate_limiter), retry_policy=transport_retry)
+    builder.add_node("judge", _make_judge(model, rate_limiter, transport_retry))
     builder.add_node("validate", _make_validate(max_attempts))
     builder.add_edge(START, "extract")
     builder.add_conditional_edges("extract", _route(_route_after_extract))
@@ -457,35 +577,50 @@ def build_judge_graph(
     return builder.compile(name="perceived_error_judge")
 
 
-def result_from_state(
-    state: JudgeState, *, record_id: str | None, model: str, started: float
-) -> JudgeResult:
-    """The typed result of a finished graph run (``started`` is a ``time.perf_counter()``)."""
-    status = state.get("status") or JudgeStatus.FAILED
+def _result(item: ItemState, record_id: str | None, model: str, started: float) -> JudgeResult:
+    status = item.get("status") or JudgeStatus.FAILED
     failed = status is JudgeStatus.FAILED
     judged = status is JudgeStatus.JUDGED
-    verdict = state.get("verdict") if judged else None
-    turns = state.get("turns", [])
+    verdict = item.get("verdict") if judged else None
+    turns = item.get("turns", [])
     return JudgeResult(
         id=record_id,
         status=status,
         verdict=verdict,
-        skip_reason=state.get("skip_reason"),
-        error=scrub(state.get("error") or "the judge stopped without a verdict")
-        if failed
-        else None,
-        raw_output=scrub(state.get("raw_output") or "") or None if failed else None,
-        attempts=state.get("attempts", 0),
+        skip_reason=item.get("skip_reason"),
+        error=scrub(item.get("error") or "the judge stopped without a verdict") if failed else None,
+        raw_output=scrub(item.get("raw_output") or "") or None if failed else None,
+        attempts=item.get("attempts", 0),
         model=model,
-        input_tokens=state.get("input_tokens"),
-        output_tokens=state.get("output_tokens"),
-        cached_input_tokens=state.get("cached_input_tokens"),
-        latency_s=time.perf_counter() - started,
+        input_tokens=item.get("input_tokens"),
+        output_tokens=item.get("output_tokens"),
+        cached_input_tokens=item.get("cached_input_tokens"),
+        latency_s=item.get("done_at", time.perf_counter()) - started,
         turns=turns,
-        budget_cut=state.get("budget_cut"),
-        redactions=state.get("redactions"),
-        confidence=state.get("confidence") if judged else None,
-        evidence_turn=evidence_turn(state.get("reported_evidence_turn"), verdict.reason, turns)
+        budget_cut=item.get("budget_cut"),
+        redactions=item.get("redactions"),
+        confidence=item.get("confidence") if judged else None,
+        evidence_turn=evidence_turn(item.get("reported_evidence_turn"), verdict.reason, turns)
         if verdict
         else None,
     )
+
+
+def results_from_state(
+    state: JudgeState, *, record_ids: Sequence[str | None], model: str, started: float
+) -> list[JudgeResult]:
+    """The typed results of a finished graph run, in input order (``started``: its
+    ``time.perf_counter()``; each result's latency runs to when its own trace finished)."""
+    items = state.get("items", [])
+    return [
+        _result(item, record_id, model, started)
+        for item, record_id in zip(items, record_ids, strict=True)
+    ]
+
+
+def result_from_state(
+    state: JudgeState, *, record_id: str | None, model: str, started: float
+) -> JudgeResult:
+    """The typed result of a finished graph run over one record (see :func:`results_from_state`)."""
+    (result,) = results_from_state(state, record_ids=[record_id], model=model, started=started)
+    return result

@@ -7,8 +7,18 @@ async shells differ only in how they wait.
 
 from __future__ import annotations
 
+import asyncio
 import time
-from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator, Mapping
+from collections.abc import (
+    AsyncGenerator,
+    AsyncIterable,
+    AsyncIterator,
+    Iterable,
+    Iterator,
+    Mapping,
+    Sequence,
+)
+from contextlib import aclosing
 from typing import Any, Literal, cast
 
 from langchain_core.runnables import RunnableConfig
@@ -19,25 +29,31 @@ from langchain_perceived_error.core.prompts import PromptStyle
 from langchain_perceived_error.core.schemas import JudgeResult, JudgeStatus
 from langchain_perceived_error.judge.graph import (
     DEFAULT_MAX_ATTEMPTS,
+    REQUEST_SLOTS,
     JudgeState,
     MessageBuilder,
     build_judge_graph,
     result_from_state,
+    results_from_state,
 )
 from langchain_perceived_error.judge.models import ModelSpec, model_name, resolve_model
 from langchain_perceived_error.redaction.redact import Redactor
 from langchain_perceived_error.redaction.scrub import scrub
 from langchain_perceived_error.transport.ordered import (
+    WINDOW_PER_SLOT,
     as_completed,
     as_completed_async,
+    check_concurrency,
+    in_index_order_async,
     in_order,
-    in_order_async,
 )
 from langchain_perceived_error.transport.ratelimit import AdaptiveRateLimiter
 from langchain_perceived_error.transport.retries import DEFAULT_TRANSPORT_RETRY
 
 __all__ = [
+    "BATCHES_IN_FLIGHT",
     "DEFAULT_CONCURRENCY",
+    "MAX_BATCH_SIZE",
     "PerceivedErrorJudge",
     "ajudge",
     "judge",
@@ -46,6 +62,39 @@ __all__ = [
 ]
 
 DEFAULT_CONCURRENCY = 8
+MAX_BATCH_SIZE = 64
+"""Traces per graph run in the async many-trace paths (fewer when ``concurrency`` is lower)."""
+BATCHES_IN_FLIGHT = 2
+"""Graph runs in flight per ``concurrency`` worth of traces: while one batch waits for its slowest
+request, the next one's requests take the freed slots."""
+
+
+def batch_plan(concurrency: int) -> tuple[int, int]:
+    """``(batch size, batches in flight)`` for ``concurrency`` model requests in flight."""
+    check_concurrency(concurrency)
+    size = min(concurrency, MAX_BATCH_SIZE)
+    return size, max(BATCHES_IN_FLIGHT, -(-BATCHES_IN_FLIGHT * concurrency // size))
+
+
+async def _chunks(
+    records: Iterable[Any] | AsyncIterable[Any], size: int
+) -> AsyncIterator[list[Any]]:
+    """``records`` in lists of ``size`` (the last one shorter), read only as each list is taken."""
+    chunk: list[Any] = []
+    if isinstance(records, AsyncIterable):
+        async for record in records:
+            chunk.append(record)
+            if len(chunk) == size:
+                yield chunk
+                chunk = []
+    else:
+        for record in records:
+            chunk.append(record)
+            if len(chunk) == size:
+                yield chunk
+                chunk = []
+    if chunk:
+        yield chunk
 
 
 def record_id_of(record: Any) -> str | None:
@@ -192,6 +241,36 @@ class PerceivedErrorJudge:
             return self._finish(None, e, record, started)
         return self._finish(state, None, record, started)
 
+    async def ajudge_batch(
+        self,
+        records: Sequence[Any],
+        *,
+        contexts: Sequence[Any] | None = None,
+        config: RunnableConfig | None = None,
+    ) -> list[JudgeResult]:
+        """Judge a batch of traces in one graph run; results in input order.
+
+        Each trace gets its own model requests (sent concurrently), validation, format retries and
+        transport retries: one failing trace never fails the others. ``contexts`` go to the
+        ``message_builder``, one per record. ``config`` is merged into the run's config (e.g. a
+        shared request semaphore under
+        :data:`~langchain_perceived_error.judge.graph.REQUEST_SLOTS`, or callbacks).
+        """
+        started = time.perf_counter()
+        state: JudgeState = {"records": list(records)}
+        if contexts is not None:
+            state["contexts"] = list(contexts)
+        try:
+            final = await self.graph.ainvoke(state, {**self._config, **(config or {})})
+        except Exception as e:
+            return [self._finish(None, e, record, started) for record in records]
+        return results_from_state(
+            cast("JudgeState", final),
+            record_ids=[record_id_of(record) for record in records],
+            model=self.model_name,
+            started=started,
+        )
+
     def judge_many(
         self, records: Iterable[Any], *, concurrency: int = DEFAULT_CONCURRENCY
     ) -> Iterator[JudgeResult]:
@@ -204,14 +283,23 @@ class PerceivedErrorJudge:
         """
         return in_order(self.judge, records, concurrency=concurrency, thread_name_prefix="judge")
 
-    def ajudge_many(
+    async def ajudge_many(
         self,
         records: Iterable[Any] | AsyncIterable[Any],
         *,
         concurrency: int = DEFAULT_CONCURRENCY,
     ) -> AsyncIterator[JudgeResult]:
-        """Async :meth:`judge_many`: same ordering and memory bounds, on the event loop."""
-        return in_order_async(self.ajudge, records, concurrency=concurrency)
+        """Async :meth:`judge_many`: same ordering and memory bounds, on the event loop.
+
+        Traces are judged in batches (:meth:`ajudge_batch`, one graph run each, see
+        :func:`batch_plan`), with at most ``concurrency`` model requests in flight across them.
+        """
+        pairs = self._ajudge_as_completed(records, concurrency)
+        async with aclosing(pairs):
+            ordered = in_index_order_async(pairs, window=WINDOW_PER_SLOT * concurrency)
+            async with aclosing(ordered):
+                async for result in ordered:
+                    yield result
 
     def judge_as_completed(
         self, records: Iterable[Any], *, concurrency: int = DEFAULT_CONCURRENCY
@@ -227,8 +315,28 @@ class PerceivedErrorJudge:
         *,
         concurrency: int = DEFAULT_CONCURRENCY,
     ) -> AsyncIterator[tuple[int, JudgeResult]]:
-        """Async :meth:`judge_as_completed`, on the event loop."""
-        return as_completed_async(self.ajudge, records, concurrency=concurrency)
+        """Async :meth:`judge_as_completed`, on the event loop, a batch of traces per graph run.
+
+        Results come as each batch finishes, a batch being at most ``min(concurrency, 64)``
+        traces; ``2 x concurrency`` traces are in flight and at most ``concurrency`` model
+        requests (:func:`batch_plan`).
+        """
+        return self._ajudge_as_completed(records, concurrency)
+
+    async def _ajudge_as_completed(
+        self, records: Iterable[Any] | AsyncIterable[Any], concurrency: int
+    ) -> AsyncGenerator[tuple[int, JudgeResult], None]:
+        size, in_flight = batch_plan(concurrency)
+        config: RunnableConfig = {"configurable": {REQUEST_SLOTS: asyncio.Semaphore(concurrency)}}
+
+        async def run(batch: list[Any]) -> list[JudgeResult]:
+            return await self.ajudge_batch(batch, config=config)
+
+        batches = as_completed_async(run, _chunks(records, size), concurrency=in_flight)
+        async with aclosing(batches):
+            async for number, results in batches:
+                for offset, result in enumerate(results):
+                    yield number * size + offset, result
 
     def batch(
         self, records: Iterable[Any], *, concurrency: int = DEFAULT_CONCURRENCY

@@ -2,8 +2,9 @@
 
 Format retries (the model answered, but not with a valid verdict) live in the judge graph and send
 the validation error back to the model. Transport retries (429, 5xx, timeouts, dropped connections)
-re-run the same call with exponential backoff through LangGraph's ``RetryPolicy`` on the judge
-node, so the two never mix: a flaky network does not use up format attempts.
+re-run the same request with the exponential backoff of a LangGraph ``RetryPolicy``, read per model
+request by the judge graph (:func:`should_retry`, :func:`backoff_interval`), so the two never mix:
+a flaky network does not use up format attempts.
 
 Rate limits (429, and 503/529 load shedding) are a third kind: the judge node hands them to the
 adaptive limiter (:mod:`langchain_perceived_error.transport.ratelimit`), which waits at least the
@@ -16,8 +17,9 @@ from __future__ import annotations
 
 import asyncio
 import math
+import random
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from email.utils import parsedate_to_datetime
 from typing import Any
 
@@ -29,11 +31,13 @@ __all__ = [
     "DEFAULT_TRANSPORT_RETRY",
     "THROTTLE_STATUS_CODES",
     "TRANSIENT_STATUS_CODES",
+    "backoff_interval",
     "is_rate_limit_error",
     "is_transient_error",
     "parse_retry_after",
     "response_headers",
     "retry_after",
+    "should_retry",
     "status_code",
 ]
 
@@ -90,6 +94,27 @@ DEFAULT_TRANSPORT_RETRY = RetryPolicy(
 
 LangGraph's policy cannot read ``Retry-After``; the judge node waits for it before handing an error
 to this policy (and, with the adaptive limiter on, absorbs 429s itself without using attempts)."""
+
+
+def should_retry(policy: RetryPolicy, exc: Exception) -> bool:
+    """Whether ``policy.retry_on`` (an exception class, a sequence of them, or a predicate) retries
+    ``exc``: the rule LangGraph applies to a node, here applied to one model request."""
+    retry_on = policy.retry_on
+    if isinstance(retry_on, type):
+        return isinstance(exc, retry_on)
+    if isinstance(retry_on, Sequence):
+        return isinstance(exc, tuple(retry_on))
+    return bool(retry_on(exc))
+
+
+def backoff_interval(policy: RetryPolicy, failures: int) -> float:
+    """Seconds to wait after the ``failures``-th failure (1, 2, ...), as LangGraph's node retry
+    waits: ``initial_interval * backoff_factor ** (failures - 1)``, at most ``max_interval``,
+    plus up to one second of jitter when ``policy.jitter``."""
+    interval = min(
+        policy.max_interval, policy.initial_interval * policy.backoff_factor ** (failures - 1)
+    )
+    return interval + random.uniform(0, 1) if policy.jitter else interval
 
 
 def status_code(exc: BaseException) -> int | None:

@@ -248,7 +248,7 @@ def test_every_node_and_the_model_call_appear_in_the_trace(mode):
         if mode == "sync"
         else asyncio.run(graph.ainvoke({"record": CONVERSATION}, config))
     )
-    assert state["attempts"] == 2
+    assert state["items"][0]["attempts"] == 2
     assert tree.children("perceived_error_judge") == [
         ["extract", "judge", "validate", "judge", "validate"]
     ]

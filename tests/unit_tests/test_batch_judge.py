@@ -1,0 +1,232 @@
+"""The batched judge core: one graph run judges many traces, each on its own."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections.abc import Sequence
+from typing import Any
+
+import pytest
+from langchain_core.callbacks import BaseCallbackHandler
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import AIMessage, BaseMessage
+from langchain_core.outputs import ChatGeneration, ChatResult
+from langchain_core.runnables import RunnableConfig
+from langgraph.types import RetryPolicy
+from pydantic import PrivateAttr
+
+from langchain_perceived_error import JudgeStatus, PerceivedErrorJudge
+from langchain_perceived_error.judge.graph import (
+    REQUEST_SLOTS,
+    build_judge_graph,
+    results_from_state,
+)
+from langchain_perceived_error.judge.runner import batch_plan
+from langchain_perceived_error.transport.ratelimit import AdaptiveRateLimiter
+from langchain_perceived_error.transport.retries import is_transient_error
+from tests.fakes import ScriptedError
+
+FAST_RETRY = RetryPolicy(
+    initial_interval=0.001, backoff_factor=1.0, max_attempts=3, jitter=False,
+    retry_on=is_transient_error,
+)  # fmt: skip
+TRUE = '{"perceived_error": true, "reason": "The user corrects the day."}'
+FALSE = '{"perceived_error": false, "reason": "No correction."}'
+
+
+def trace(key: str) -> dict[str, Any]:
+    return {
+        "id": key,
+        "messages": [
+            {"role": "user", "content": "Move my meeting to Tuesday."},
+            {"role": "assistant", "content": "Moved it to Wednesday."},
+            {"role": "user", "content": f"No, I said Tuesday. [{key}]"},
+        ],
+    }
+
+
+class PerTraceModel(BaseChatModel):
+    """Answers each trace from its own script, found by the ``[key]`` in its transcript.
+
+    An Exception in a script is raised; the last entry repeats. Counts requests per key and the
+    most requests in flight at once.
+    """
+
+    scripts: dict[str, list[Any]]
+    delay_s: float = 0.0
+    _calls: dict[str, int] = PrivateAttr(default_factory=dict)
+    _lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
+    _in_flight: int = PrivateAttr(default=0)
+    _max_in_flight: int = PrivateAttr(default=0)
+
+    @property
+    def _llm_type(self) -> str:
+        return "per-trace"
+
+    def calls(self, key: str) -> int:
+        return self._calls.get(key, 0)
+
+    @property
+    def max_in_flight(self) -> int:
+        return self._max_in_flight
+
+    def _answer(self, messages: Sequence[BaseMessage]) -> ChatResult:
+        key = next(k for k in self.scripts if f"[{k}]" in messages[1].text)
+        with self._lock:
+            index = self._calls.get(key, 0)
+            self._calls[key] = index + 1
+        script = self.scripts[key]
+        entry = script[min(index, len(script) - 1)]
+        if isinstance(entry, Exception):
+            raise entry
+        usage = {"input_tokens": 10, "output_tokens": 2, "total_tokens": 12}
+        return ChatResult(
+            generations=[ChatGeneration(message=AIMessage(content=entry, usage_metadata=usage))]
+        )
+
+    def _generate(self, messages: list[BaseMessage], stop: Any = None, run_manager: Any = None,
+                  **kwargs: Any) -> ChatResult:  # fmt: skip
+        return self._answer(messages)
+
+    async def _agenerate(self, messages: list[BaseMessage], stop: Any = None,
+                         run_manager: Any = None, **kwargs: Any) -> ChatResult:  # fmt: skip
+        with self._lock:
+            self._in_flight += 1
+            self._max_in_flight = max(self._max_in_flight, self._in_flight)
+        try:
+            await asyncio.sleep(self.delay_s)
+            return self._answer(messages)
+        finally:
+            with self._lock:
+                self._in_flight -= 1
+
+
+SCRIPTS = {
+    "ok": [TRUE],
+    "format": ["not json", FALSE],
+    "flaky": [ScriptedError(503), ScriptedError(500), TRUE],
+    "down": [ScriptedError(502, "bad gateway")],
+    "badkey": [ScriptedError(401, "invalid api key")],
+}
+SINGLE = [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hello!"}]
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+def test_one_run_judges_a_batch_each_trace_on_its_own(mode):
+    model = PerTraceModel(scripts=SCRIPTS)
+    judge = PerceivedErrorJudge(model, transport_retry=FAST_RETRY, rate_limiter=None)
+    records = [trace(k) for k in SCRIPTS] + [{"id": "single", "messages": SINGLE}]
+    if mode == "async":
+        results = asyncio.run(judge.ajudge_batch(records))
+    else:  # the sync graph: the same run over the batch, its requests one after another
+        state = judge.graph.invoke({"records": records}, {"recursion_limit": 12})
+        ids = [r["id"] for r in records]
+        results = results_from_state(state, record_ids=ids, model="m", started=time.perf_counter())
+    by_id = {r.id: r for r in results}
+    assert [r.id for r in results] == [*SCRIPTS, "single"]
+    assert (by_id["ok"].status, by_id["ok"].perceived_error, by_id["ok"].attempts) == (
+        JudgeStatus.JUDGED, True, 1,
+    )  # fmt: skip
+    # a format retry for one trace only
+    assert (by_id["format"].perceived_error, by_id["format"].attempts) == (False, 2)
+    assert by_id["format"].input_tokens == 20
+    # transport retries per request: two 5xx, then an answer; no format attempt used
+    assert (by_id["flaky"].status, by_id["flaky"].attempts) == (JudgeStatus.JUDGED, 1)
+    # a request whose retries run out fails its trace, not the batch
+    assert by_id["down"].status is JudgeStatus.FAILED
+    assert "bad gateway" in (by_id["down"].error or "")
+    assert by_id["down"].turns  # the trace was read; only its request failed
+    assert "invalid api key" in (by_id["badkey"].error or "")
+    assert by_id["single"].status is JudgeStatus.SKIPPED
+    expected_calls = {
+        "ok": 1,
+        "format": 2,
+        "flaky": 3,
+        "down": FAST_RETRY.max_attempts,
+        "badkey": 1,
+    }
+    assert {k: model.calls(k) for k in SCRIPTS} == expected_calls
+
+
+class _Runs(BaseCallbackHandler):
+    def __init__(self) -> None:
+        self.runs: dict[Any, tuple[str, Any]] = {}
+
+    def on_chain_start(self, serialized, inputs, *, run_id, parent_run_id=None, **kwargs):
+        self.runs[run_id] = (kwargs.get("name") or "", parent_run_id)
+
+    def on_chat_model_start(self, serialized, messages, *, run_id, parent_run_id=None, **kwargs):
+        self.runs[run_id] = ("<model call>", parent_run_id)
+
+    def children(self, name: str) -> list[list[str]]:
+        parents = [run_id for run_id, (n, _) in self.runs.items() if n == name]
+        return [
+            [n for n, p in self.runs.values() if p == parent and not n.startswith("_route")]
+            for parent in parents
+        ]
+
+
+def test_a_batch_is_one_trace_with_every_request_under_its_judge_node():
+    model = PerTraceModel(scripts={"a": [TRUE], "b": ["not json", TRUE], "c": [FALSE]})
+    graph = build_judge_graph(model, transport_retry=FAST_RETRY)
+    runs = _Runs()
+    state = asyncio.run(
+        graph.ainvoke({"records": [trace("a"), trace("b"), trace("c")]}, {"callbacks": [runs]})
+    )
+    assert [item["attempts"] for item in state["items"]] == [1, 2, 1]
+    assert runs.children("perceived_error_judge") == [
+        ["extract", "judge", "validate", "judge", "validate"]
+    ]
+    assert runs.children("judge") == [["<model call>"] * 3, ["<model call>"]]
+
+
+def test_a_shared_semaphore_bounds_requests_across_runs_and_the_limiter_counts_each():
+    keys = [f"k{i}" for i in range(12)]
+    model = PerTraceModel(scripts={k: [TRUE] for k in keys}, delay_s=0.01)
+    limiter = AdaptiveRateLimiter()
+    judge = PerceivedErrorJudge(model, transport_retry=FAST_RETRY, rate_limiter=limiter)
+    config: RunnableConfig = {"configurable": {REQUEST_SLOTS: None}}
+
+    async def main() -> list[Any]:
+        config["configurable"][REQUEST_SLOTS] = asyncio.Semaphore(3)
+        batches = [keys[:6], keys[6:]]
+        return await asyncio.gather(
+            *(judge.ajudge_batch([trace(k) for k in b], config=config) for b in batches)
+        )
+
+    results = [r for batch in asyncio.run(main()) for r in batch]
+    assert all(r.status is JudgeStatus.JUDGED for r in results)
+    assert 1 < model.max_in_flight <= 3
+    stats = limiter.stats()
+    assert (stats.slots, stats.successes) == (12, 12)  # a limiter slot per model request
+
+
+def test_batch_plan():
+    assert batch_plan(1) == (1, 2)
+    assert batch_plan(8) == (8, 2)
+    assert batch_plan(256) == (64, 8)
+    with pytest.raises(ValueError, match="concurrency"):
+        batch_plan(0)
+
+
+async def test_ajudge_many_runs_batches_and_keeps_input_order(monkeypatch):
+    keys = [f"k{i}" for i in range(23)]
+    model = PerTraceModel(scripts={k: [TRUE] for k in keys}, delay_s=0.005)
+    judge = PerceivedErrorJudge(model, transport_retry=FAST_RETRY)
+    sizes: list[int] = []
+    original = judge.ajudge_batch
+
+    async def counting(records, **kwargs):
+        sizes.append(len(records))
+        return await original(records, **kwargs)
+
+    monkeypatch.setattr(judge, "ajudge_batch", counting)
+    results = [r async for r in judge.ajudge_many([trace(k) for k in keys], concurrency=5)]
+    assert [r.id for r in results] == keys
+    assert sorted(sizes) == [3, 5, 5, 5, 5]
+    assert 1 < model.max_in_flight <= 5
+    pairs = [p async for p in judge.ajudge_as_completed([trace(k) for k in keys], concurrency=5)]
+    assert sorted(index for index, _ in pairs) == list(range(23))
+    assert all(keys[index] == result.id for index, result in pairs)
