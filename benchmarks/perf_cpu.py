@@ -1,20 +1,25 @@
-"""6b. CPU time per judged trace, model latency excluded: ours against openevals.
+"""6b. CPU time per judged trace, model latency excluded: ours against openevals, sync and async.
 
 The fake model answers at once, so what is measured is each library's own work: reading the
 trace, building the prompt, running the graph / evaluator, parsing the verdict.
-``time.process_time`` over N traces (the bundled sample, repeated), one judge after the other in
-this process, best of ``--repeat`` rounds. openevals gets its input already converted to OpenAI
-messages (outside the timer); ours reads the raw records. Skipped traces cost ours almost nothing
-and openevals a full call, so the table shows per trace and per model call. For scale, the last
-rows time LangGraph alone: an empty graph of one and of three nodes invoked the same number of
-times.
+``time.process_time`` over N traces (the bundled sample, repeated), every judge once per round,
+rounds interleaved, best of ``--repeat`` rounds per judge. openevals gets its input already
+converted to OpenAI messages (outside the timer); ours reads the raw records. Skipped traces cost
+ours almost nothing and openevals a full call, so the table shows per trace and per model call.
 
-    .venv/bin/python benchmarks/perf_cpu.py [--n 600] [--repeat 3] [--profile]
+Rows: ours one trace per graph run, sync (``judge``) and async (``ajudge`` awaited in turn); ours
+batched (``ajudge_many`` at each ``--levels`` concurrency: one graph run per
+``min(concurrency, 64)`` traces); openevals sync, async awaited in turn, and async with the same
+concurrency (``asyncio.gather`` under a semaphore). For scale, the last rows time LangGraph alone:
+an empty graph of one and of three nodes invoked the same number of times.
+
+    .venv/bin/python benchmarks/perf_cpu.py [--n 600] [--repeat 3] [--levels 8 64] [--profile]
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import cProfile
 import pstats
 import time
@@ -63,6 +68,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=600, help="traces per round")
     parser.add_argument("--repeat", type=int, default=3, help="rounds; the best one counts")
+    parser.add_argument("--levels", type=int, nargs="+", default=[8, 64], help="concurrency")
     parser.add_argument("--data", type=Path, default=c.SAMPLE)
     parser.add_argument("--profile", action="store_true", help="print our top functions")
     args = parser.parse_args()
@@ -73,6 +79,7 @@ def main() -> None:
     ours = PerceivedErrorJudge(c.FakeJudgeModel())
     ours_no_limiter = PerceivedErrorJudge(c.FakeJudgeModel(), rate_limiter=None)
     evaluator = c.openevals_judge(c.FakeJudgeModel())
+    aevaluator = c.openevals_judge(c.FakeJudgeModel(), use_async=True)
 
     # warm up both (imports, compiled graph, pydantic schemas)
     for record, oe_input in zip(records[:20], openevals_inputs[:20], strict=True):
@@ -81,44 +88,78 @@ def main() -> None:
 
     judged = sum(ours.judge(r).status is JudgeStatus.JUDGED for r in records)
 
-    def run_ours() -> None:
+    async def ours_async() -> None:
         for record in records:
-            ours.judge(record)
+            await ours.ajudge(record)
 
-    def run_ours_no_limiter() -> None:
-        for record in records:
-            ours_no_limiter.judge(record)
+    async def ours_many(concurrency: int) -> None:
+        async for _ in ours.ajudge_many(records, concurrency=concurrency):
+            pass
 
-    def run_openevals() -> None:
+    async def openevals_async() -> None:
         for oe_input in openevals_inputs:
-            evaluator(outputs=oe_input)
+            await aevaluator(outputs=oe_input)
+
+    async def openevals_gathered(concurrency: int) -> None:
+        slots = asyncio.Semaphore(concurrency)
+
+        async def one(oe_input: Any) -> Any:
+            async with slots:
+                return await aevaluator(outputs=oe_input)
+
+        await asyncio.gather(*(one(x) for x in openevals_inputs))
+
+    runs: dict[str, Callable[[], Any]] = {
+        "ours sync, a graph run per trace (`judge`, adaptive limiter on)": lambda: [
+            ours.judge(r) for r in records
+        ],
+        "ours sync, a graph run per trace (`rate_limiter=None`)": lambda: [
+            ours_no_limiter.judge(r) for r in records
+        ],
+        "ours async, a graph run per trace (`ajudge` awaited in turn)": lambda: asyncio.run(
+            ours_async()
+        ),
+    }
+    for level in args.levels:
+        size = min(level, 64)
+        runs[f"ours async batched (`ajudge_many`, c = {level}: {size} traces a run)"] = (
+            lambda level=level: asyncio.run(ours_many(level))
+        )
+    runs["openevals sync (`create_llm_as_judge`)"] = lambda: [
+        evaluator(outputs=x) for x in openevals_inputs
+    ]
+    runs["openevals async, awaited in turn"] = lambda: asyncio.run(openevals_async())
+    for level in args.levels:
+        runs[f"openevals async, c = {level} (gather + semaphore)"] = lambda level=level: (
+            asyncio.run(openevals_gathered(level))
+        )
 
     if args.profile:
         profiler = cProfile.Profile()
-        profiler.runcall(run_ours)
+        profiler.runcall(runs[next(iter(runs))])
         pstats.Stats(profiler).sort_stats("cumulative").print_stats(30)
 
-    t_ours = cpu_seconds(run_ours, args.repeat)
-    t_plain = cpu_seconds(run_ours_no_limiter, args.repeat)
-    t_oe = cpu_seconds(run_openevals, args.repeat)
+    best = dict.fromkeys(runs, float("inf"))
+    for _ in range(args.repeat):  # interleaved: every judge once per round
+        for name, run in runs.items():
+            best[name] = min(best[name], cpu_seconds(run, 1))
     floor = {nodes: graph_floor(nodes, len(records), args.repeat) for nodes in (1, 3)}
     n = len(records)
-    rows = [
-        ["ours (default: adaptive limiter on)", n, judged, t_ours, t_ours / n * 1e3,
-         t_ours / judged * 1e3, f"{t_ours / t_oe:.2f}x"],
-        ["ours (rate_limiter=None)", n, judged, t_plain, t_plain / n * 1e3,
-         t_plain / judged * 1e3, f"{t_plain / t_oe:.2f}x"],
-        ["openevals create_llm_as_judge", n, n, t_oe, t_oe / n * 1e3, t_oe / n * 1e3, "1.00x"],
-    ] + [
+    t_oe = best["openevals sync (`create_llm_as_judge`)"]
+    rows = []
+    for name, t in best.items():
+        calls = n if name.startswith("openevals") else judged
+        rows.append([name, n, calls, t, t / n * 1e3, t / calls * 1e3, f"{t / t_oe:.2f}x"])
+    rows += [
         [f"for scale: an empty {k}-node LangGraph graph", n, 0, t, t / n * 1e3, "-",
          f"{t / t_oe:.2f}x"]
         for k, t in floor.items()
     ]  # fmt: skip
     c.print_table(
         f"CPU time, fake model answering instantly ({args.data.name} cycled to {n} traces, "
-        f"best of {args.repeat})",
+        f"best of {args.repeat} interleaved rounds)",
         ["judge", "traces", "model calls", "CPU s", "ms / trace", "ms / model call",
-         "vs openevals"],
+         "vs openevals sync"],
         rows,
     )  # fmt: skip
     print(f"\nmachine: {c.machine()}")

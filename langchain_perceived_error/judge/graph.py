@@ -27,10 +27,11 @@ parses each new answer; an invalid one is sent back to the model with the valida
 ``max_attempts`` answers per trace, then the item is ``failed`` with the last error and raw output.
 A failure is never reported as ``perceived_error: false``.
 
-When the graph is awaited, ``config["configurable"][REQUEST_SLOTS]`` may hold an
-``asyncio.Semaphore`` shared by several runs: each model request holds one of its slots while it is
-sent, so concurrent batches never have more requests in flight than the semaphore allows
-(:meth:`~langchain_perceived_error.PerceivedErrorJudge.ajudge_many` uses it).
+When the graph is awaited, ``config["configurable"][REQUEST_SLOTS]`` may hold a
+:class:`RequestSlots` shared by several runs: each model request holds one of its slots while it is
+sent, so concurrent batches never have more requests in flight than it allows, and it counts the
+traces waiting for a request, so that a scheduler can start the next batch as soon as a slot would
+sit idle (:meth:`~langchain_perceived_error.PerceivedErrorJudge.ajudge_many` uses it).
 
 Every node is a langchain-core ``Runnable`` with a sync and an async body (:class:`_Node`), built on
 public APIs only. LangGraph traces each node itself (a run per node, named after it, with the model
@@ -64,9 +65,9 @@ from typing import Any, Literal, TypeAlias, TypedDict
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.runnables import Runnable, RunnableConfig
-from langgraph.graph import START, StateGraph
+from langgraph.graph import END, START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
-from langgraph.types import RetryPolicy
+from langgraph.types import Command, RetryPolicy
 
 from langchain_perceived_error.core.budget import DEFAULT_MAX_INPUT_TOKENS
 from langchain_perceived_error.core.eligibility import skip_reason
@@ -115,6 +116,7 @@ __all__ = [
     "ItemState",
     "JudgeState",
     "MessageBuilder",
+    "RequestSlots",
     "build_judge_graph",
     "result_from_state",
     "results_from_state",
@@ -124,8 +126,59 @@ DEFAULT_MAX_ATTEMPTS = 3
 """Model calls allowed per trace, the first one included, before a format failure."""
 
 REQUEST_SLOTS = "perceived_error_request_slots"
-"""The ``configurable`` key of an ``asyncio.Semaphore`` bounding model requests in flight across
-the awaited graph runs that share it (see the module doc)."""
+"""The ``configurable`` key of a :class:`RequestSlots` shared by awaited graph runs."""
+
+
+class RequestSlots:
+    """At most ``limit`` model requests in flight across the awaited graph runs that share it.
+
+    It also counts the demand, so that a scheduler knows when one more batch would keep every
+    slot busy: ``demand`` is the number of traces that need a request now (queued for a slot or
+    sent), ``starting`` the batches admitted (:meth:`admit`) whose traces are not counted yet (the
+    graph's ``extract`` counts them). ``changed`` is set whenever either goes down.
+    """
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.demand = 0
+        self.starting = 0
+        self.changed = asyncio.Event()
+        self._semaphore = asyncio.Semaphore(limit)
+
+    @property
+    def idle(self) -> bool:
+        """True when the counted demand leaves a slot free and no admitted batch is uncounted."""
+        return self.starting <= 0 and self.demand < self.limit
+
+    def admit(self) -> None:
+        """A batch was started; its demand is counted when its ``extract`` has run."""
+        self.starting += 1
+
+    def need(self, requests: int, *, first: bool = False) -> None:
+        """``requests`` more traces need a request (``first``: the batch's own count)."""
+        self.demand += requests
+        if first:
+            self.starting -= 1
+            self.changed.set()
+
+    def done(self) -> None:
+        """One trace's request finished (answered, or failed for good)."""
+        self.demand -= 1
+        self.changed.set()
+
+    async def acquire(self) -> None:
+        """Wait for a free slot."""
+        await self._semaphore.acquire()
+
+    def release(self) -> None:
+        """Free a slot."""
+        self._semaphore.release()
+
+
+def _slots(config: RunnableConfig) -> RequestSlots | None:
+    slots = (config.get("configurable") or {}).get(REQUEST_SLOTS)
+    return slots if isinstance(slots, RequestSlots) else None
+
 
 MessageBuilder: TypeAlias = Callable[[Sequence[Turn], Any], list[BaseMessage]]
 """The judge graph's prompt hook: ``(turns, context) -> messages``.
@@ -279,18 +332,19 @@ def _make_extract(
             return _done(item, JudgeStatus.FAILED, error=f"cannot build the judge's prompt: {e}")
         return item
 
-    def extract(state: JudgeState) -> JudgeState:
+    def extract(state: JudgeState, config: RunnableConfig) -> Command[str]:
         if "records" in state:
             records = state["records"]
             contexts = state.get("contexts") or [None] * len(records)
         else:
             records, contexts = [state.get("record")], [state.get("context")]
-        return {
-            "items": [
-                extract_one(record, context)
-                for record, context in zip(records, contexts, strict=True)
-            ]
-        }
+        items = [
+            extract_one(record, context) for record, context in zip(records, contexts, strict=True)
+        ]
+        slots = _slots(config)
+        if slots is not None:
+            slots.need(len(_pending(items)), first=True)
+        return _go(items, "judge")
 
     return _node("extract", extract)
 
@@ -408,50 +462,54 @@ def _make_judge(
             return _answered(item, reply)
 
     async def aask(
-        item: ItemState, config: RunnableConfig, slots: asyncio.Semaphore | None
+        item: ItemState, config: RunnableConfig, slots: RequestSlots | None
     ) -> ItemState:
         messages = item["messages"] + item.get("retry_messages", [])
         request = _Request(limiter, policy)
-        while True:
-            slot = None
-            try:
-                if slots is not None:
-                    await slots.acquire()
+        try:
+            while True:
+                slot = None
                 try:
-                    if limiter is not None:
-                        slot = await limiter.aslot(
-                            deadline=request.deadline, not_before=request.not_before
-                        )
-                    reply = await model.ainvoke(messages, config)
-                finally:
                     if slots is not None:
-                        slots.release()
-            except Exception as e:
-                action, pause = request.after_error(e, slot)
-                if action == "fail":
-                    return _request_failed(item, e, request.transient)
-                await asyncio.sleep(pause)
-                continue
-            request.after_success(slot, reply)
-            return _answered(item, reply)
+                        await slots.acquire()
+                    try:
+                        if limiter is not None:
+                            slot = await limiter.aslot(
+                                deadline=request.deadline, not_before=request.not_before
+                            )
+                        reply = await model.ainvoke(messages, config)
+                    finally:
+                        if slots is not None:
+                            slots.release()
+                except Exception as e:
+                    action, pause = request.after_error(e, slot)
+                    if action == "fail":
+                        return _request_failed(item, e, request.transient)
+                    await asyncio.sleep(pause)
+                    continue
+                request.after_success(slot, reply)
+                return _answered(item, reply)
+        finally:
+            if slots is not None:
+                slots.done()
 
-    def judge(state: JudgeState, config: RunnableConfig) -> JudgeState:
+    def judge(state: JudgeState, config: RunnableConfig) -> Command[str]:
         items = list(state["items"])
         for index in _pending(items):
             items[index] = ask(items[index], config)
-        return {"items": items}
+        return _go(items, "validate")
 
-    async def ajudge(state: JudgeState, config: RunnableConfig) -> JudgeState:
+    async def ajudge(state: JudgeState, config: RunnableConfig) -> Command[str]:
         items = list(state["items"])
         pending = _pending(items)
-        slots = (config.get("configurable") or {}).get(REQUEST_SLOTS)
+        slots = _slots(config)
         if len(pending) == 1:  # no task to spawn for a batch of one
             items[pending[0]] = await aask(items[pending[0]], config, slots)
-            return {"items": items}
-        answers = await asyncio.gather(*(aask(items[i], config, slots) for i in pending))
-        for index, answer in zip(pending, answers, strict=True):
-            items[index] = answer
-        return {"items": items}
+        else:
+            answers = await asyncio.gather(*(aask(items[i], config, slots) for i in pending))
+            for index, answer in zip(pending, answers, strict=True):
+                items[index] = answer
+        return _go(items, "validate")
 
     return _node("judge", judge, ajudge)
 
@@ -480,11 +538,14 @@ def _make_validate(max_attempts: int) -> Any:
             }
         return _done(item, JudgeStatus.JUDGED, verdict=verdict, error=None)
 
-    def validate(state: JudgeState) -> JudgeState:
+    def validate(state: JudgeState, config: RunnableConfig) -> Command[str]:
         items = list(state["items"])
         for index in _pending(items):
             items[index] = validate_one(items[index])
-        return {"items": items}
+        slots = _slots(config)
+        if slots is not None:
+            slots.need(len(_pending(items)))  # format retries
+        return _go(items, "judge")
 
     return _node("validate", validate)
 
@@ -492,22 +553,13 @@ def _make_validate(max_attempts: int) -> Any:
 # -- routing and assembly --------------------------------------------------------------------------
 
 
-# An item with a status is finished (skipped, failed or judged); the run ends when all are.
-def _route_after_extract(state: JudgeState) -> Literal["judge", "__end__"]:
-    return "judge" if _pending(state["items"]) else "__end__"
+def _go(items: list[ItemState], then: Literal["judge", "validate"]) -> Command[str]:
+    """The state update, and the next node: ``then`` while an item waits, else the end.
 
-
-def _route_after_judge(state: JudgeState) -> Literal["validate", "__end__"]:
-    return "validate" if _pending(state["items"]) else "__end__"
-
-
-def _route_after_validate(state: JudgeState) -> Literal["judge", "__end__"]:
-    return "judge" if _pending(state["items"]) else "__end__"
-
-
-def _route(func: Any) -> Runnable[Any, Any]:
-    """A routing function with an async twin (no thread hop when the graph is awaited)."""
-    return _node(func.__name__, func)
+    An item with a status is finished (skipped, failed or judged); the run ends when all are.
+    Routing by ``Command`` costs no extra runnable per step (a conditional edge would).
+    """
+    return Command(update={"items": items}, goto=then if _pending(items) else END)
 
 
 def build_judge_graph(
@@ -567,13 +619,13 @@ def build_judge_graph(
     builder.add_node(
         "extract",
         _make_extract(include_tools, max_input_tokens, redact, redactor, message_builder),
+        destinations=("judge", END),
     )
-    builder.add_node("judge", _make_judge(model, rate_limiter, transport_retry))
-    builder.add_node("validate", _make_validate(max_attempts))
+    builder.add_node(
+        "judge", _make_judge(model, rate_limiter, transport_retry), destinations=("validate", END)
+    )
+    builder.add_node("validate", _make_validate(max_attempts), destinations=("judge", END))
     builder.add_edge(START, "extract")
-    builder.add_conditional_edges("extract", _route(_route_after_extract))
-    builder.add_conditional_edges("judge", _route(_route_after_judge))
-    builder.add_conditional_edges("validate", _route(_route_after_validate))
     return builder.compile(name="perceived_error_judge")
 
 

@@ -7,7 +7,6 @@ async shells differ only in how they wait.
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import (
     AsyncGenerator,
@@ -27,11 +26,13 @@ from langgraph.types import RetryPolicy
 from langchain_perceived_error.core.budget import budget_for_model
 from langchain_perceived_error.core.prompts import PromptStyle
 from langchain_perceived_error.core.schemas import JudgeResult, JudgeStatus
+from langchain_perceived_error.judge.batching import in_batches
 from langchain_perceived_error.judge.graph import (
     DEFAULT_MAX_ATTEMPTS,
     REQUEST_SLOTS,
     JudgeState,
     MessageBuilder,
+    RequestSlots,
     build_judge_graph,
     result_from_state,
     results_from_state,
@@ -42,8 +43,6 @@ from langchain_perceived_error.redaction.scrub import scrub
 from langchain_perceived_error.transport.ordered import (
     WINDOW_PER_SLOT,
     as_completed,
-    as_completed_async,
-    check_concurrency,
     in_index_order_async,
     in_order,
 )
@@ -51,9 +50,7 @@ from langchain_perceived_error.transport.ratelimit import AdaptiveRateLimiter
 from langchain_perceived_error.transport.retries import DEFAULT_TRANSPORT_RETRY
 
 __all__ = [
-    "BATCHES_IN_FLIGHT",
     "DEFAULT_CONCURRENCY",
-    "MAX_BATCH_SIZE",
     "PerceivedErrorJudge",
     "ajudge",
     "judge",
@@ -62,39 +59,6 @@ __all__ = [
 ]
 
 DEFAULT_CONCURRENCY = 8
-MAX_BATCH_SIZE = 64
-"""Traces per graph run in the async many-trace paths (fewer when ``concurrency`` is lower)."""
-BATCHES_IN_FLIGHT = 2
-"""Graph runs in flight per ``concurrency`` worth of traces: while one batch waits for its slowest
-request, the next one's requests take the freed slots."""
-
-
-def batch_plan(concurrency: int) -> tuple[int, int]:
-    """``(batch size, batches in flight)`` for ``concurrency`` model requests in flight."""
-    check_concurrency(concurrency)
-    size = min(concurrency, MAX_BATCH_SIZE)
-    return size, max(BATCHES_IN_FLIGHT, -(-BATCHES_IN_FLIGHT * concurrency // size))
-
-
-async def _chunks(
-    records: Iterable[Any] | AsyncIterable[Any], size: int
-) -> AsyncIterator[list[Any]]:
-    """``records`` in lists of ``size`` (the last one shorter), read only as each list is taken."""
-    chunk: list[Any] = []
-    if isinstance(records, AsyncIterable):
-        async for record in records:
-            chunk.append(record)
-            if len(chunk) == size:
-                yield chunk
-                chunk = []
-    else:
-        for record in records:
-            chunk.append(record)
-            if len(chunk) == size:
-                yield chunk
-                chunk = []
-    if chunk:
-        yield chunk
 
 
 def record_id_of(record: Any) -> str | None:
@@ -292,7 +256,8 @@ class PerceivedErrorJudge:
         """Async :meth:`judge_many`: same ordering and memory bounds, on the event loop.
 
         Traces are judged in batches (:meth:`ajudge_batch`, one graph run each, see
-        :func:`batch_plan`), with at most ``concurrency`` model requests in flight across them.
+        :mod:`~langchain_perceived_error.judge.batching`), with at most ``concurrency`` model
+        requests in flight across them.
         """
         pairs = self._ajudge_as_completed(records, concurrency)
         async with aclosing(pairs):
@@ -317,26 +282,22 @@ class PerceivedErrorJudge:
     ) -> AsyncIterator[tuple[int, JudgeResult]]:
         """Async :meth:`judge_as_completed`, on the event loop, a batch of traces per graph run.
 
-        Results come as each batch finishes, a batch being at most ``min(concurrency, 64)``
-        traces; ``2 x concurrency`` traces are in flight and at most ``concurrency`` model
-        requests (:func:`batch_plan`).
+        Results come as each batch finishes (:mod:`~langchain_perceived_error.judge.batching`: a
+        batch is at most ``min(concurrency, 64)`` traces, and a new one starts whenever a request
+        slot would sit idle); at most ``concurrency`` model requests are in flight.
         """
         return self._ajudge_as_completed(records, concurrency)
 
     async def _ajudge_as_completed(
         self, records: Iterable[Any] | AsyncIterable[Any], concurrency: int
     ) -> AsyncGenerator[tuple[int, JudgeResult], None]:
-        size, in_flight = batch_plan(concurrency)
-        config: RunnableConfig = {"configurable": {REQUEST_SLOTS: asyncio.Semaphore(concurrency)}}
+        async def run(batch: list[Any], slots: RequestSlots) -> list[JudgeResult]:
+            return await self.ajudge_batch(batch, config={"configurable": {REQUEST_SLOTS: slots}})
 
-        async def run(batch: list[Any]) -> list[JudgeResult]:
-            return await self.ajudge_batch(batch, config=config)
-
-        batches = as_completed_async(run, _chunks(records, size), concurrency=in_flight)
-        async with aclosing(batches):
-            async for number, results in batches:
-                for offset, result in enumerate(results):
-                    yield number * size + offset, result
+        pairs = in_batches(run, records, concurrency=concurrency)
+        async with aclosing(pairs):
+            async for pair in pairs:
+                yield pair
 
     def batch(
         self, records: Iterable[Any], *, concurrency: int = DEFAULT_CONCURRENCY

@@ -18,12 +18,13 @@ from langgraph.types import RetryPolicy
 from pydantic import PrivateAttr
 
 from langchain_perceived_error import JudgeStatus, PerceivedErrorJudge
+from langchain_perceived_error.judge.batching import batch_plan
 from langchain_perceived_error.judge.graph import (
     REQUEST_SLOTS,
+    RequestSlots,
     build_judge_graph,
     results_from_state,
 )
-from langchain_perceived_error.judge.runner import batch_plan
 from langchain_perceived_error.transport.ratelimit import AdaptiveRateLimiter
 from langchain_perceived_error.transport.retries import is_transient_error
 from tests.fakes import ScriptedError
@@ -189,12 +190,18 @@ def test_a_shared_semaphore_bounds_requests_across_runs_and_the_limiter_counts_e
     judge = PerceivedErrorJudge(model, transport_retry=FAST_RETRY, rate_limiter=limiter)
     config: RunnableConfig = {"configurable": {REQUEST_SLOTS: None}}
 
+    batches = [keys[:6], keys[6:]]
+
     async def main() -> list[Any]:
-        config["configurable"][REQUEST_SLOTS] = asyncio.Semaphore(3)
-        batches = [keys[:6], keys[6:]]
-        return await asyncio.gather(
+        slots = RequestSlots(3)
+        config["configurable"][REQUEST_SLOTS] = slots
+        for _ in batches:
+            slots.admit()
+        results = await asyncio.gather(
             *(judge.ajudge_batch([trace(k) for k in b], config=config) for b in batches)
         )
+        assert (slots.starting, slots.demand) == (0, 0)  # every count came back down
+        return results
 
     results = [r for batch in asyncio.run(main()) for r in batch]
     assert all(r.status is JudgeStatus.JUDGED for r in results)
@@ -204,9 +211,9 @@ def test_a_shared_semaphore_bounds_requests_across_runs_and_the_limiter_counts_e
 
 
 def test_batch_plan():
-    assert batch_plan(1) == (1, 2)
-    assert batch_plan(8) == (8, 2)
-    assert batch_plan(256) == (64, 8)
+    assert batch_plan(1) == (1, 8)
+    assert batch_plan(8) == (8, 64)
+    assert batch_plan(256) == (64, 2048)
     with pytest.raises(ValueError, match="concurrency"):
         batch_plan(0)
 
