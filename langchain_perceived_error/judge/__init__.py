@@ -1,9 +1,10 @@
 """The judge: a LangGraph graph over a chat model, and the runner that drives it.
 
-Owns the graph (:mod:`.graph`: extract -> judge -> validate -> retry), model resolution from a
-spec such as ``"rules"`` or ``"fireworks:<model id>"`` (:mod:`.models`) and the runner that judges
-one record or many, sync or async, in order or as completed (:mod:`.runner`), and the cascade of
-a cheap and an expensive judge (:mod:`.cascade`).
+Owns the graph (:mod:`.graph`: extract -> judge -> validate -> retry, over one trace or a batch),
+model resolution from a spec such as ``"rules"`` or ``"fireworks:<model id>"`` (:mod:`.models`), the
+batch scheduling of the async many-trace paths (:mod:`.batching`), the runner that judges one
+record or many, sync or async, in order or as completed (:mod:`.runner`), and the cascade of a
+cheap and an expensive judge (:mod:`.cascade`).
 
 May import: :mod:`..core`, :mod:`..rules`, :mod:`..redaction`, :mod:`..transport`.
 """

@@ -77,6 +77,7 @@ def _room(slots: RequestSlots, in_flight: int, most: int) -> bool:
     batches in flight are only finishing their own work, and the next one starts when one ends.
     """
     if not slots.idle:
+        slots.wake_when_idle = True
         return False
     return in_flight <= 2 * slots.limit or (slots.demand > 0 and in_flight <= most)
 

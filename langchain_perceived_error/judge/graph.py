@@ -135,7 +135,8 @@ class RequestSlots:
     It also counts the demand, so that a scheduler knows when one more batch would keep every
     slot busy: ``demand`` is the number of traces that need a request now (queued for a slot or
     sent), ``starting`` the batches admitted (:meth:`admit`) whose traces are not counted yet (the
-    graph's ``extract`` counts them). ``changed`` is set whenever either goes down.
+    graph's ``extract`` counts them). ``changed`` is set when a scheduler that asked
+    (:attr:`wake_when_idle`) can start another batch.
     """
 
     def __init__(self, limit: int) -> None:
@@ -143,6 +144,8 @@ class RequestSlots:
         self.demand = 0
         self.starting = 0
         self.changed = asyncio.Event()
+        self.wake_when_idle = False
+        """Set by a scheduler waiting for :attr:`idle`: ``changed`` is set once it holds."""
         self._semaphore = asyncio.Semaphore(limit)
 
     @property
@@ -159,12 +162,17 @@ class RequestSlots:
         self.demand += requests
         if first:
             self.starting -= 1
-            self.changed.set()
+            self._wake()
 
     def done(self) -> None:
         """One trace's request finished (answered, or failed for good)."""
         self.demand -= 1
-        self.changed.set()
+        self._wake()
+
+    def _wake(self) -> None:
+        if self.wake_when_idle and self.idle:
+            self.wake_when_idle = False
+            self.changed.set()
 
     async def acquire(self) -> None:
         """Wait for a free slot."""

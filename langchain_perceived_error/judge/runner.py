@@ -1,7 +1,10 @@
 """Run the judge graph: one trace, many traces in order with bounded concurrency, sync or async.
 
 All entry points share one implementation: the compiled graph from
-:func:`~langchain_perceived_error.judge.graph.build_judge_graph` plus :func:`_finish`. The sync and
+:func:`~langchain_perceived_error.judge.graph.build_judge_graph` (a run judges one trace or a
+batch) plus :func:`~langchain_perceived_error.judge.graph.results_from_state`. ``judge`` /
+``ajudge`` run a batch of one; ``judge_many`` runs them in threads; the async many-trace paths run
+batches (:meth:`PerceivedErrorJudge.ajudge_batch`, scheduled by :mod:`.batching`). The sync and
 async shells differ only in how they wait.
 """
 
