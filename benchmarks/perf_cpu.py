@@ -9,8 +9,10 @@ ours almost nothing and openevals a full call, so the table shows per trace and 
 
 Rows: ours one trace per graph run, sync (``judge``) and async (``ajudge`` awaited in turn); ours
 batched (``ajudge_many`` at each ``--levels`` concurrency: one graph run per
-``min(concurrency, 64)`` traces); openevals sync, async awaited in turn, and async with the same
-concurrency (``asyncio.gather`` under a semaphore). For scale, the last rows time LangGraph alone:
+``min(concurrency, 64)`` traces), on the raw records and, like openevals, on input converted
+outside the timer (the turns ours extracts, so reading the trace shape is not timed); openevals
+sync, async awaited in turn, and async with the same concurrency (``asyncio.gather`` under a
+semaphore). For scale, the last rows time LangGraph alone:
 an empty graph of one and of three nodes invoked the same number of times.
 
     .venv/bin/python benchmarks/perf_cpu.py [--n 600] [--repeat 3] [--levels 8 64] [--profile]
@@ -31,6 +33,7 @@ import _common as c
 from langgraph.graph import START, StateGraph
 
 from langchain_perceived_error import JudgeStatus, PerceivedErrorJudge
+from langchain_perceived_error.core.transcript import TranscriptError, extract_transcript
 
 
 def cpu_seconds(run: Callable[[], Any], repeat: int) -> float:
@@ -64,6 +67,14 @@ def graph_floor(nodes: int, n: int, repeat: int) -> float:
     return cpu_seconds(run, repeat)
 
 
+def _turns_or_record(record: Any) -> Any:
+    """The turns ours reads from ``record``, or the record itself when it cannot be read."""
+    try:
+        return extract_transcript(record) or record
+    except TranscriptError:
+        return record
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=600, help="traces per round")
@@ -75,6 +86,8 @@ def main() -> None:
 
     records = c.cycle(c.load_jsonl(args.data), args.n)
     openevals_inputs = [c.openevals_input(r) for r in records]  # outside the timer
+    # ours given turns, as openevals is given messages: the trace is read outside the timer
+    turns = [_turns_or_record(r) for r in records]
 
     ours = PerceivedErrorJudge(c.FakeJudgeModel())
     ours_no_limiter = PerceivedErrorJudge(c.FakeJudgeModel(), rate_limiter=None)
@@ -92,8 +105,8 @@ def main() -> None:
         for record in records:
             await ours.ajudge(record)
 
-    async def ours_many(concurrency: int) -> None:
-        async for _ in ours.ajudge_many(records, concurrency=concurrency):
+    async def ours_many(concurrency: int, inputs: list[Any]) -> None:
+        async for _ in ours.ajudge_many(inputs, concurrency=concurrency):
             pass
 
     async def openevals_async() -> None:
@@ -123,7 +136,11 @@ def main() -> None:
     for level in args.levels:
         size = min(level, 64)
         runs[f"ours async batched (`ajudge_many`, c = {level}: {size} traces a run)"] = (
-            lambda level=level: asyncio.run(ours_many(level))
+            lambda level=level: asyncio.run(ours_many(level, records))
+        )
+    for level in args.levels:
+        runs[f"ours async batched, c = {level}, given turns (as openevals is given messages)"] = (
+            lambda level=level: asyncio.run(ours_many(level, turns))
         )
     runs["openevals sync (`create_llm_as_judge`)"] = lambda: [
         evaluator(outputs=x) for x in openevals_inputs
