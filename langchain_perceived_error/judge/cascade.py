@@ -21,7 +21,8 @@ it is ``None`` (never settled). They are saved as JSON beside a run's outputs
 
 :class:`CascadeJudge` is a :class:`~langchain_perceived_error.judge.runner.PerceivedErrorJudge`,
 so every batch entry point (``judge_many``, ``ajudge_many``, ``judge_as_completed``...) runs the
-cascade. Each result's ``model`` names the judge that settled it; an escalated result's
+cascade (the async ones a batch at a time: :meth:`CascadeJudge.ajudge_batch`). Each result's
+``model`` names the judge that settled it; an escalated result's
 ``latency_s`` includes the cheap judge's time.
 """
 
@@ -33,9 +34,11 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from langchain_core.runnables import RunnableConfig
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from langchain_perceived_error.core.schemas import JudgeResult, JudgeStatus
+from langchain_perceived_error.judge.graph import REQUEST_SLOTS, RequestSlots
 from langchain_perceived_error.judge.runner import PerceivedErrorJudge
 
 __all__ = [
@@ -253,19 +256,47 @@ class CascadeJudge(PerceivedErrorJudge):
     def _escalated(self, cheap: JudgeResult, expensive: JudgeResult) -> JudgeResult:
         return expensive.model_copy(update={"latency_s": cheap.latency_s + expensive.latency_s})
 
-    def judge(self, record: Any) -> JudgeResult:
+    def judge(self, record: Any, *, context: Any = None) -> JudgeResult:
         """Judge one trace through the cascade."""
-        first = self.cheap.judge(record)
+        first = self.cheap.judge(record, context=context)
         if self.thresholds.settles(first):
             return first
-        return self._escalated(first, self.expensive.judge(record))
+        return self._escalated(first, self.expensive.judge(record, context=context))
 
-    async def ajudge(self, record: Any) -> JudgeResult:
+    async def ajudge(self, record: Any, *, context: Any = None) -> JudgeResult:
         """Async :meth:`judge`."""
-        first = await self.cheap.ajudge(record)
+        first = await self.cheap.ajudge(record, context=context)
         if self.thresholds.settles(first):
             return first
-        return self._escalated(first, await self.expensive.ajudge(record))
+        return self._escalated(first, await self.expensive.ajudge(record, context=context))
+
+    async def ajudge_batch(
+        self,
+        records: Sequence[Any],
+        *,
+        contexts: Sequence[Any] | None = None,
+        config: RunnableConfig | None = None,
+    ) -> list[JudgeResult]:
+        """Judge a batch through the cascade: one run of the cheap judge's graph over the batch,
+        then one run of the expensive judge's over what it did not settle (the async many-trace
+        paths call this)."""
+        records = list(records)
+        firsts = await self.cheap.ajudge_batch(records, contexts=contexts, config=config)
+        rest = [i for i, first in enumerate(firsts) if not self.thresholds.settles(first)]
+        if not rest:
+            return firsts
+        slots = ((config or {}).get("configurable") or {}).get(REQUEST_SLOTS)
+        if isinstance(slots, RequestSlots):
+            slots.admit()  # a second graph run for this batch, counted like the first
+        seconds = await self.expensive.ajudge_batch(
+            [records[i] for i in rest],
+            contexts=None if contexts is None else [contexts[i] for i in rest],
+            config=config,
+        )
+        results = list(firsts)
+        for index, second in zip(rest, seconds, strict=True):
+            results[index] = self._escalated(firsts[index], second)
+        return results
 
     async def aclose(self) -> None:
         """Close both judges' async HTTP clients."""

@@ -163,7 +163,7 @@ class RequestSlots:
         """``requests`` more traces need a request (``first``: the batch's own count)."""
         self.demand += requests
         if first:
-            self.starting -= 1
+            self.starting = max(0, self.starting - 1)
             self._wake()
 
     def done(self) -> None:

@@ -161,6 +161,19 @@ async def test_the_async_cascade_routes_the_same_way():
     assert expensive_model.calls == []
 
 
+async def test_the_batched_async_cascade_escalates_only_what_the_cheap_judge_leaves():
+    judge = _cascade()  # as in the sync test: the correction (0.72) goes to the expensive judge
+    results = [r async for r in judge.ajudge_many([CLEAN, FLAGGED, SINGLE], concurrency=3)]
+    assert [(r.model, r.perceived_error) for r in results] == [
+        ("rules", False),
+        ("scripted", False),
+        ("rules", None),
+    ]
+    expensive_model = judge.expensive.model
+    assert isinstance(expensive_model, ScriptedChatModel)
+    assert len(expensive_model.calls) == 1  # one batch through each graph, one escalated trace
+
+
 # -- the bench comparison ------------------------------------------------------------------------
 
 
