@@ -46,6 +46,7 @@ from langchain_perceived_error.redaction.scrub import scrub
 from langchain_perceived_error.transport.ordered import (
     WINDOW_PER_SLOT,
     as_completed,
+    as_completed_async,
     in_index_order_async,
     in_order,
 )
@@ -260,7 +261,8 @@ class PerceivedErrorJudge:
 
         Traces are judged in batches (:meth:`ajudge_batch`, one graph run each, see
         :mod:`~langchain_perceived_error.judge.batching`), with at most ``concurrency`` model
-        requests in flight across them.
+        requests in flight across them. A subclass that overrides :meth:`ajudge` but not
+        :meth:`ajudge_batch` is run through its ``ajudge``, one trace at a time, as before.
         """
         pairs = self._ajudge_as_completed(records, concurrency)
         async with aclosing(pairs):
@@ -297,7 +299,13 @@ class PerceivedErrorJudge:
         async def run(batch: list[Any], slots: RequestSlots) -> list[JudgeResult]:
             return await self.ajudge_batch(batch, config={"configurable": {REQUEST_SLOTS: slots}})
 
-        pairs = in_batches(run, records, concurrency=concurrency)
+        cls = type(self)
+        if cls.ajudge is not PerceivedErrorJudge.ajudge and (
+            cls.ajudge_batch is PerceivedErrorJudge.ajudge_batch
+        ):  # a subclass that judges one trace its own way: keep to its ajudge, trace by trace
+            pairs = as_completed_async(self.ajudge, records, concurrency=concurrency)
+        else:
+            pairs = in_batches(run, records, concurrency=concurrency)
         async with aclosing(pairs):
             async for pair in pairs:
                 yield pair

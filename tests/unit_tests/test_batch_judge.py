@@ -237,3 +237,14 @@ async def test_ajudge_many_runs_batches_and_keeps_input_order(monkeypatch):
     pairs = [p async for p in judge.ajudge_as_completed([trace(k) for k in keys], concurrency=5)]
     assert sorted(index for index, _ in pairs) == list(range(23))
     assert all(keys[index] == result.id for index, result in pairs)
+
+
+async def test_a_subclass_that_overrides_ajudge_is_still_run_through_it():
+    class Tagged(PerceivedErrorJudge):
+        async def ajudge(self, record: Any, *, context: Any = None) -> Any:
+            result = await super().ajudge(record, context=context)
+            return result.model_copy(update={"model": "tagged"})
+
+    judge = Tagged(PerTraceModel(scripts={"a": [TRUE], "b": [FALSE]}), transport_retry=FAST_RETRY)
+    results = [r async for r in judge.ajudge_many([trace("a"), trace("b")], concurrency=2)]
+    assert [(r.id, r.model) for r in results] == [("a", "tagged"), ("b", "tagged")]
