@@ -418,10 +418,14 @@ async def test_real_async_fireworks_client_rides_out_more_429s_than_retry_attemp
 async def test_real_fireworks_client_under_a_rate_limiting_server_loses_no_record(httpserver):
     lock = threading.Lock()
     window: list[float] = []
+    seen = [0]
 
     def handler(request: Request) -> Response:  # at most 10 requests in any 0.5 s
         now = time.monotonic()
         with lock:
+            seen[0] += 1
+            if seen[0] % 10 == 1:  # and every tenth request, so a slow client is throttled too
+                return _throttled("0.05")
             window[:] = [t for t in window if now - t < 0.5]
             if len(window) >= 10:
                 return _throttled(f"{0.5 - (now - window[0]):.3f}")
