@@ -285,7 +285,7 @@ def _print_results(
         text = render_markdown(report)
         if comparison is not None:
             text += "\n\n" + cascade_markdown(comparison)
-        out.print(text, markup=False, highlight=False)
+        out.print(text, markup=False, highlight=False, soft_wrap=True)  # Markdown: never wrapped
         return
     summary = report.data
     out.print(

@@ -428,3 +428,25 @@ def test_bench_command_reports_the_target_precision_threshold(data_file, tmp_pat
     )
     assert refused.exit_code == 2
     assert "--target-precision must be above 0" in refused.output
+
+
+def test_bench_format_md_prints_report_md_unwrapped_on_a_narrow_terminal(
+    data_file, tmp_path, monkeypatch
+):
+    # a terminal of 60 columns: the Markdown table rows (200+ characters) must stay one line each
+    monkeypatch.setattr(
+        "langchain_perceived_error.cli.bench.result_console",
+        lambda: Console(file=sys.stdout, width=60),
+    )
+    out = tmp_path / "out"
+    result = CliRunner().invoke(
+        app,
+        [
+            "bench", str(data_file), "--model", "rules", "--label-field", "label",
+            "--resamples", "50", "--format", "md", "--report", str(out),
+        ],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    written = (out / "report.md").read_text(encoding="utf-8")
+    assert max(len(line) for line in written.splitlines()) > 60
+    assert result.stdout.strip() == written.strip()
