@@ -41,6 +41,7 @@ from langchain_perceived_error.bench.cascade import (
     cascade_markdown,
     cascade_table,
     compare_cascade,
+    thresholds_text,
     write_cascade_files,
 )
 from langchain_perceived_error.bench.data import FieldMapping, load_labelled, parse_slices
@@ -112,8 +113,8 @@ def main(argv: list[str] | None = None) -> int:
     t = comparison.thresholds
     print(
         f"thresholds chosen on {comparison.calibration_records} records at target accuracy "
-        f"{t.target_accuracy}: settle flagged at confidence >= {t.settle_above}, unflagged at "
-        f"<= {t.settle_below} (positive side: {t.positive}; negative side: {t.negative})"
+        f"{t.target_accuracy}: {thresholds_text(t)} (positive side: {t.positive}; "
+        f"negative side: {t.negative})"
     )
     if args.format == "md":
         print(cascade_markdown(comparison))

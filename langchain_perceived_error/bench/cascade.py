@@ -57,6 +57,7 @@ __all__ = [
     "cascade_table",
     "compare_cascade",
     "split_records",
+    "thresholds_text",
     "write_cascade_files",
 ]
 
@@ -280,9 +281,20 @@ def _usd_text(value: float | None) -> str:
     return "n/a" if value is None else f"${value:.4f}"
 
 
+def thresholds_text(thresholds: CascadeThresholds) -> str:
+    """The two thresholds in words; a side that settles nothing reads ``never``."""
+
+    def bound(value: float | None) -> str:
+        return "never" if value is None else f"{value:g}"
+
+    return (
+        f"settle flagged at confidence >= {bound(thresholds.settle_above)}, "
+        f"unflagged at <= {bound(thresholds.settle_below)}"
+    )
+
+
 def cascade_table(comparison: CascadeComparison) -> Table:
     """The comparison as a table: one row per way of judging."""
-    t = comparison.thresholds
     title = (
         f"cascade on {comparison.scored_records} scored records (thresholds "
         + (
@@ -290,9 +302,8 @@ def cascade_table(comparison: CascadeComparison) -> Table:
             if comparison.calibration_records
             else "from the given file"
         )
-        + "): settle flagged at confidence >= "
-        f"{'never' if t.settle_above is None else f'{t.settle_above:g}'}, unflagged at <= "
-        f"{'never' if t.settle_below is None else f'{t.settle_below:g}'}"
+        + "): "
+        + thresholds_text(comparison.thresholds)
     )
     table = Table(title=title, header_style="bold")
     for name in ("judge", "judged", "accuracy", "kappa", "e2e acc", "$/1k", "reached expensive"):
@@ -317,10 +328,9 @@ def cascade_markdown(comparison: CascadeComparison) -> str:
     lines = [
         "## Cascade",
         "",
-        f"- thresholds: settle flagged at confidence >= {t.settle_above}, unflagged at <= "
-        f"{t.settle_below} (target accuracy {t.target_accuracy}, at least {t.min_settled} "
-        f"records); chosen on {comparison.calibration_records or 'a given file'}, scored on "
-        f"{comparison.scored_records}",
+        f"- thresholds: {thresholds_text(t)} (target accuracy {t.target_accuracy}, at least "
+        f"{t.min_settled} records); chosen on {comparison.calibration_records or 'a given file'}, "
+        f"scored on {comparison.scored_records}",
         "",
         "| judge | judged | accuracy | kappa | e2e acc | $/1k | reached expensive |",
         "|---|---|---|---|---|---|---|",

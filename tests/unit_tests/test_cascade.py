@@ -13,6 +13,7 @@ from langchain_perceived_error.bench.cascade import (
     cascade_outcomes,
     compare_cascade,
     split_records,
+    thresholds_text,
 )
 from langchain_perceived_error.bench.data import FieldMapping, load_labelled
 from langchain_perceived_error.bench.pricing import ModelPrice
@@ -110,6 +111,15 @@ def test_what_settles():
     never = _thresholds(None, None)
     assert not settles(never, JUDGED, True, 1.0)
     assert not settles(never, JUDGED, False, 0.0)
+
+
+def test_a_side_that_settles_nothing_reads_never():
+    assert thresholds_text(_thresholds(None, 0.0144)) == (
+        "settle flagged at confidence >= never, unflagged at <= 0.0144"
+    )
+    assert thresholds_text(_thresholds(0.8, None)) == (
+        "settle flagged at confidence >= 0.8, unflagged at <= never"
+    )
 
 
 def test_thresholds_file_round_trip_and_clear_errors(tmp_path: Path):
