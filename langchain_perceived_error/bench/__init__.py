@@ -6,12 +6,19 @@
 - :mod:`~langchain_perceived_error.bench.scoring`: score each model's run against the labels
   (the core's one confusion matrix and bootstrap intervals,
   :mod:`~langchain_perceived_error.core.metrics`).
+- :mod:`~langchain_perceived_error.bench.calibration`: ECE, Brier score, reliability bins and
+  the precision-recall curve of each judge's confidence, and the isotonic fit.
 - :mod:`~langchain_perceived_error.bench.report`: the table, ``report.json``, ``report.md``,
   ``predictions.jsonl`` and PNG charts.
 - :mod:`~langchain_perceived_error.bench.cost`: daily and monthly cost of each judging option.
 - :mod:`~langchain_perceived_error.bench.cascade`: a cascade of two judges against each alone.
+- :mod:`~langchain_perceived_error.bench.cache` (model calls kept on disk) and
+  :mod:`~langchain_perceived_error.bench.pricing` (USD per 1M tokens, overridable).
 
 The command line is ``perceived-error bench`` and ``perceived-error cost``.
+
+May import: :mod:`..fireworks`, :mod:`..datasets`, :mod:`..judge`, :mod:`..rules`, :mod:`..core`,
+:mod:`..redaction`, :mod:`..transport`.
 """
 
 from langchain_perceived_error.bench.cascade import CascadeComparison, compare_cascade

@@ -1,4 +1,9 @@
-"""The ``perceived-error`` command line: one module per command group, registered on one app."""
+"""The ``perceived-error`` command line: one module per command group, registered on one app.
+
+May import: :mod:`..bench`, :mod:`..fireworks`, :mod:`..datasets`, :mod:`..online`,
+:mod:`..evaluation`, :mod:`..judge`, :mod:`..rules`, :mod:`..core`, :mod:`..redaction`,
+:mod:`..transport`.
+"""
 
 from __future__ import annotations
 

@@ -218,7 +218,7 @@ def build_command(
         PromptStyle,
         typer.Option(
             "--prompt",
-            help="The judge's system prompt in the examples: full, or compact (about 80 tokens; "
+            help="The judge's system prompt in the examples: full, or compact (about 90 tokens; "
             "serve the tuned model with PerceivedErrorJudge(model, prompt='compact')).",
         ),
     ] = "full",

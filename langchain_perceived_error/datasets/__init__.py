@@ -5,7 +5,7 @@ Owns the labelled-record files (:mod:`.labels`), labels read back from LangSmith
 review files (:mod:`.reviews`), the deterministic split (:mod:`.split`), SFT files (:mod:`.sft`)
 and LangSmith dataset pushes (:mod:`.langsmith_dataset`).
 
-May import: :mod:`..online`, :mod:`..evaluation`, :mod:`..judge`, :mod:`..core`,
+May import: :mod:`..online`, :mod:`..evaluation`, :mod:`..judge`, :mod:`..rules`, :mod:`..core`,
 :mod:`..transport`, :mod:`..redaction`.
 """
 

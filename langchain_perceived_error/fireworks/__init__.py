@@ -4,7 +4,8 @@ Owns the control-plane calls through the ``fireworks`` SDK (:mod:`.jobs`: upload
 a job, wait, serving instructions) and batch inference (:mod:`.batch`: request files, submit,
 status, collect results as judge output).
 
-May import: :mod:`..datasets`, :mod:`..judge`, :mod:`..core`, :mod:`..transport`.
+May import: :mod:`..datasets`, :mod:`..judge`, :mod:`..core`, :mod:`..redaction`,
+:mod:`..transport`.
 """
 
 from langchain_perceived_error.fireworks.batch import (

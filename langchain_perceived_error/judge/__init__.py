@@ -1,7 +1,9 @@
 """The judge: a LangGraph graph over a chat model, and the runner that drives it.
 
 Owns the graph (:mod:`.graph`: extract -> judge -> validate -> retry, over one trace or a batch),
-model resolution from a spec such as ``"rules"`` or ``"fireworks:<model id>"`` (:mod:`.models`), the
+the confidence and evidence turn read from a reply, its metadata or token log-probabilities
+(:mod:`.confidence`), model resolution from a spec such as ``"rules"`` or
+``"fireworks:<model id>"`` (:mod:`.models`), the
 batch scheduling of the async many-trace paths (:mod:`.batching`), the runner that judges one
 record or many, sync or async, in order or as completed (:mod:`.runner`), and the cascade of a
 cheap and an expensive judge (:mod:`.cascade`).

@@ -121,7 +121,7 @@ class PerceivedErrorJudge:
                 :data:`~langchain_perceived_error.redaction.redact.Redactor`; e.g.
                 ``chain_redactors( redact_text, PresidioRedactor())`` to mask names and addresses
                 too); giving one turns redaction on.
-            prompt: ``"full"`` (default) for base and frontier models; ``"compact"`` (about 80
+            prompt: ``"full"`` (default) for base and frontier models; ``"compact"`` (about 90
                 tokens of instruction) only for a model fine-tuned on SFT files built with
                 ``prompt="compact"``.
             message_builder: the graph's prompt hook

@@ -18,6 +18,8 @@ Modules, data flowing downward:
 
 Only user turns that come after an assistant turn are read (plus the assistant turns around
 them); the rules prefer precision, so an unclear turn is not flagged.
+
+May import: :mod:`..core`.
 """
 
 from langchain_perceived_error.rules.analysis import (

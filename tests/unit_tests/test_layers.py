@@ -9,6 +9,7 @@ deprecated paths) may import anything; inside a subpackage, the root is imported
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import pytest
@@ -128,3 +129,26 @@ def test_old_paths_still_import_with_a_deprecation_warning(old, new):
     with pytest.warns(DeprecationWarning, match=f"{PACKAGE}.{old} moved to {PACKAGE}.{new}"):
         moved = importlib.import_module(f"{PACKAGE}.{old}")
     assert moved is importlib.import_module(f"{PACKAGE}.{new}")
+
+
+def _may_import(layer: str) -> set[str]:
+    """The layers a subpackage's docstring says it may import (its ``May import:`` paragraph)."""
+    doc = ast.get_docstring(ast.parse((ROOT / layer / "__init__.py").read_text("utf-8"))) or ""
+    _, found, rest = doc.partition("May import:")
+    assert found, f"{layer}/__init__.py has no 'May import:' paragraph"
+    paragraph = rest.split("\n\n")[0].strip()
+    if paragraph.startswith("third-party libraries only"):
+        return set()
+    return set(re.findall(rf":mod:`(?:\.\.|{PACKAGE}\.)(\w+)`", paragraph))
+
+
+@pytest.mark.parametrize("layer", sorted(ALLOWED))
+def test_each_docstring_names_what_its_layer_may_import(layer: str):
+    assert _may_import(layer) == ALLOWED[layer]
+
+
+@pytest.mark.parametrize("layer", sorted(set(ALLOWED) - {"cli"}))  # cli: one module per command
+def test_each_docstring_names_every_module_of_its_layer(layer: str):
+    doc = ast.get_docstring(ast.parse((ROOT / layer / "__init__.py").read_text("utf-8"))) or ""
+    modules = {path.stem for path in (ROOT / layer).glob("*.py")} - {"__init__"}
+    assert {name for name in modules if not re.search(rf"[.`]{name}`", doc)} == set()

@@ -29,3 +29,28 @@ def test_readme_opens_with_the_two_set_up_commands():
     commands = [line.split("#")[0].strip() for line in first_block.splitlines() if line.strip()]
     assert commands == ["python3 dev.py demo", "python3 dev.py test"]
     assert README.index("python3 dev.py demo") < README.index("## ")
+
+
+def test_the_layout_names_every_module_of_every_subpackage():
+    block, _ = _block_after("## Layout", "")
+    package = Path(__file__).resolve().parents[2] / "langchain_perceived_error"
+    described: dict[str, str] = {}
+    current = None
+    for line in block.splitlines():
+        head = re.match(r"  (\w+)/\s", line)
+        if head:
+            current = head.group(1)
+            described[current] = line
+        elif current and line.startswith(" " * 18):
+            described[current] += line
+        else:
+            current = None
+    subpackages = {p.parent.name for p in package.glob("*/__init__.py")}
+    assert set(described) == subpackages
+    missing = {
+        f"{layer}/{path.stem}.py"
+        for layer in subpackages - {"cli"}  # cli: "one module per command"
+        for path in (package / layer).glob("*.py")
+        if path.stem != "__init__" and not re.search(rf"\b{path.stem}\b", described[layer])
+    }
+    assert missing == set()
