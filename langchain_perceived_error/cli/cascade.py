@@ -25,6 +25,7 @@ __all__ = [
     "CascadeOption",
     "CascadeThresholdsOption",
     "cascade_judge",
+    "check_cascade_options",
     "load_thresholds",
     "parse_cascade",
 ]
@@ -48,6 +49,17 @@ CascadeThresholdsOption = Annotated[
         show_default=False,
     ),
 ]
+
+
+def check_cascade_options(cascade: str | None, thresholds: Path | None, model: str | None) -> None:
+    """Exit 2 for ``--cascade`` with ``--model``, or ``--cascade-thresholds`` without ``--cascade``
+    (``judge`` and ``watch``)."""
+    if cascade is not None and model is not None:
+        msg = "give either --model or --cascade CHEAP,EXPENSIVE"
+        raise UsageError(msg)
+    if cascade is None and thresholds is not None:
+        msg = "--cascade-thresholds needs --cascade CHEAP,EXPENSIVE"
+        raise UsageError(msg)
 
 
 def parse_cascade(value: str) -> tuple[str, str]:

@@ -18,6 +18,7 @@ from langchain_perceived_error.cli.cascade import (
     CascadeOption,
     CascadeThresholdsOption,
     cascade_judge,
+    check_cascade_options,
 )
 from langchain_perceived_error.cli.errors import Terminated, UsageError
 from langchain_perceived_error.cli.options import (
@@ -281,12 +282,7 @@ def judge_command(
     cascade_thresholds: CascadeThresholdsOption = None,
 ) -> None:
     """Judge every trace and write one JSON line per input record (in input order by default)."""
-    if cascade is not None and model is not None:
-        msg = "give either --model or --cascade CHEAP,EXPENSIVE"
-        raise UsageError(msg)
-    if cascade is None and cascade_thresholds is not None:
-        msg = "--cascade-thresholds needs --cascade CHEAP,EXPENSIVE"
-        raise UsageError(msg)
+    check_cascade_options(cascade, cascade_thresholds, model)
     if max_rps is not None and not rate_limit:
         msg = "--max-rps needs the rate limiter"
         raise UsageError(msg, "drop --no-rate-limit")

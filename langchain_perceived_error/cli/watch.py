@@ -34,6 +34,7 @@ from langchain_perceived_error.cli.cascade import (
     CascadeOption,
     CascadeThresholdsOption,
     cascade_judge,
+    check_cascade_options,
 )
 from langchain_perceived_error.cli.errors import UsageError
 from langchain_perceived_error.cli.options import (
@@ -189,12 +190,7 @@ def watch_command(
     cascade_thresholds: CascadeThresholdsOption = None,
 ) -> None:
     """Judge new threads (or root runs) of a project; feedback, queue, resumable state."""
-    if cascade is not None and model is not None:
-        msg = "give either --model or --cascade CHEAP,EXPENSIVE"
-        raise UsageError(msg)
-    if cascade is None and cascade_thresholds is not None:
-        msg = "--cascade-thresholds needs --cascade CHEAP,EXPENSIVE"
-        raise UsageError(msg)
+    check_cascade_options(cascade, cascade_thresholds, model)
     if threads and runs:
         msg = "give at most one of --threads and --runs"
         raise UsageError(msg)

@@ -456,3 +456,18 @@ def test_bench_cascade_misuse_exits_2(args: list[str], message: str):
     answer = CliRunner().invoke(app, ["bench", str(SAMPLE), *args])
     assert answer.exit_code == 2, answer.output
     assert message in answer.output
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--cascade", "rules"], "--cascade takes CHEAP,EXPENSIVE"),
+        (["--cascade", f"rules,{SPEC}", "-m", "rules"], "either --model or --cascade"),
+        (["--cascade-thresholds", "x.json"], "needs --cascade"),
+        (["--cascade", f"rules,{SPEC}"], "needs --cascade-thresholds FILE"),
+    ],
+)
+def test_watch_cascade_misuse_exits_2(args: list[str], message: str):
+    answer = CliRunner().invoke(app, ["watch", "--project", "p", "--once", *args])
+    assert answer.exit_code == 2, answer.output
+    assert message in answer.output
