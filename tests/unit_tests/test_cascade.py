@@ -467,7 +467,8 @@ def test_bench_cascade_misuse_exits_2(args: list[str], message: str):
         (["--cascade", f"rules,{SPEC}"], "needs --cascade-thresholds FILE"),
     ],
 )
-def test_watch_cascade_misuse_exits_2(args: list[str], message: str):
-    answer = CliRunner().invoke(app, ["watch", "--project", "p", "--once", *args])
+def test_watch_cascade_misuse_exits_2(langsmith_server, args: list[str], message: str):
+    env = {"LANGSMITH_API_KEY": "lsv2-test-key", "LANGSMITH_ENDPOINT": langsmith_server.url}
+    answer = CliRunner().invoke(app, ["watch", "--project", "p", "--once", *args], env=env)
     assert answer.exit_code == 2, answer.output
     assert message in answer.output
