@@ -8,7 +8,11 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
+from langchain_core.callbacks import (
+    AsyncCallbackManagerForLLMRun,
+    BaseCallbackHandler,
+    CallbackManagerForLLMRun,
+)
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatResult
@@ -106,3 +110,24 @@ class ScriptedChatModel(BaseChatModel):
             return self._next(messages)
         finally:
             self._exit()
+
+
+class RunTree(BaseCallbackHandler):
+    """The callback events a tracer (LangSmith's included) receives: each run and its parent."""
+
+    def __init__(self) -> None:
+        self.runs: dict[Any, tuple[str, Any]] = {}
+
+    def on_chain_start(self, serialized, inputs, *, run_id, parent_run_id=None, **kwargs):
+        self.runs[run_id] = (kwargs.get("name") or "", parent_run_id)
+
+    def on_chat_model_start(self, serialized, messages, *, run_id, parent_run_id=None, **kwargs):
+        self.runs[run_id] = ("<model call>", parent_run_id)
+
+    def children(self, name: str) -> list[list[str]]:
+        """The children of every run called ``name``, in start order (routing runs left out)."""
+        parents = [run_id for run_id, (n, _) in self.runs.items() if n == name]
+        return [
+            [n for n, p in self.runs.values() if p == parent and not n.startswith("_route")]
+            for parent in parents
+        ]

@@ -9,7 +9,6 @@ from collections.abc import Sequence
 from typing import Any
 
 import pytest
-from langchain_core.callbacks import BaseCallbackHandler
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatResult
@@ -27,7 +26,7 @@ from langchain_perceived_error.judge.graph import (
 )
 from langchain_perceived_error.transport.ratelimit import AdaptiveRateLimiter
 from langchain_perceived_error.transport.retries import is_transient_error
-from tests.fakes import ScriptedError
+from tests.fakes import RunTree, ScriptedError
 
 FAST_RETRY = RetryPolicy(
     initial_interval=0.001, backoff_factor=1.0, max_attempts=3, jitter=False,
@@ -151,28 +150,10 @@ def test_one_run_judges_a_batch_each_trace_on_its_own(mode):
     assert {k: model.calls(k) for k in SCRIPTS} == expected_calls
 
 
-class _Runs(BaseCallbackHandler):
-    def __init__(self) -> None:
-        self.runs: dict[Any, tuple[str, Any]] = {}
-
-    def on_chain_start(self, serialized, inputs, *, run_id, parent_run_id=None, **kwargs):
-        self.runs[run_id] = (kwargs.get("name") or "", parent_run_id)
-
-    def on_chat_model_start(self, serialized, messages, *, run_id, parent_run_id=None, **kwargs):
-        self.runs[run_id] = ("<model call>", parent_run_id)
-
-    def children(self, name: str) -> list[list[str]]:
-        parents = [run_id for run_id, (n, _) in self.runs.items() if n == name]
-        return [
-            [n for n, p in self.runs.values() if p == parent and not n.startswith("_route")]
-            for parent in parents
-        ]
-
-
 def test_a_batch_is_one_trace_with_every_request_under_its_judge_node():
     model = PerTraceModel(scripts={"a": [TRUE], "b": ["not json", TRUE], "c": [FALSE]})
     graph = build_judge_graph(model, transport_retry=FAST_RETRY)
-    runs = _Runs()
+    runs = RunTree()
     state = asyncio.run(
         graph.ainvoke({"records": [trace("a"), trace("b"), trace("c")]}, {"callbacks": [runs]})
     )

@@ -1,8 +1,6 @@
 import asyncio
-from typing import Any
 
 import pytest
-from langchain_core.callbacks import BaseCallbackHandler
 from langchain_core.messages import AIMessage, HumanMessage
 from langchain_core.runnables import RunnableConfig
 from langgraph.graph.state import CompiledStateGraph
@@ -14,7 +12,7 @@ from langchain_perceived_error.core.records import UnreadableRecord
 from langchain_perceived_error.core.schemas import Turn
 from langchain_perceived_error.judge.graph import build_judge_graph
 from langchain_perceived_error.transport.retries import is_transient_error
-from tests.fakes import ScriptedChatModel, ScriptedError
+from tests.fakes import RunTree, ScriptedChatModel, ScriptedError
 
 FAST_RETRY = RetryPolicy(
     initial_interval=0.001,
@@ -215,33 +213,12 @@ def test_invalid_options_are_rejected():
         judge.batch([], concurrency=0)
 
 
-class _RunTree(BaseCallbackHandler):
-    """The callback events a tracer (LangSmith's included) receives: each run and its parent."""
-
-    def __init__(self) -> None:
-        self.runs: dict[Any, tuple[str, Any]] = {}
-
-    def on_chain_start(self, serialized, inputs, *, run_id, parent_run_id=None, **kwargs):
-        self.runs[run_id] = (kwargs.get("name") or "", parent_run_id)
-
-    def on_chat_model_start(self, serialized, messages, *, run_id, parent_run_id=None, **kwargs):
-        self.runs[run_id] = ("<model call>", parent_run_id)
-
-    def children(self, name: str) -> list[list[str]]:
-        """The children of every run called ``name``, in start order (routing runs left out)."""
-        parents = [run_id for run_id, (n, _) in self.runs.items() if n == name]
-        return [
-            [n for n, p in self.runs.values() if p == parent and not n.startswith("_route")]
-            for parent in parents
-        ]
-
-
 @pytest.mark.parametrize("mode", ["sync", "async"])
 def test_every_node_and_the_model_call_appear_in_the_trace(mode):
     """A trace shows the graph, its nodes, and each model call inside the judge node."""
     model = ScriptedChatModel(script=["not json", TRUE])
     graph = build_judge_graph(model, transport_retry=FAST_RETRY)
-    tree = _RunTree()
+    tree = RunTree()
     config: RunnableConfig = {"callbacks": [tree]}
     state = (
         graph.invoke({"record": CONVERSATION}, config)
