@@ -7,6 +7,7 @@ Every command runs inside :class:`ErrorBoundary` (the root group's ``invoke``), 
   on stderr, with the exit code of :data:`EXIT_CODES`;
 - anything unexpected into one line that names the file holding the full traceback (or, with
   ``--debug``, the traceback itself);
+- a bad option or argument of a command (click's usage errors) into one line, exit 2;
 - SIGINT / SIGTERM into exit 130 / 143 (commands print what they had written first).
 
 Everything the process writes to stdout and stderr while a command runs passes
@@ -227,8 +228,10 @@ class ErrorBoundary(TyperGroup):
         with _scrubbed_output(), _signals_as_interrupts():
             try:
                 return super().invoke(ctx)
-            except (typer.Exit, typer.Abort, typer.TyperException):
+            except (typer.Exit, typer.Abort):
                 raise
+            except typer.TyperException as error:  # a bad option or argument of a command
+                self._usage(error, ctx)
             except Terminated:
                 raise typer.Exit(143) from None
             except KeyboardInterrupt:
@@ -237,6 +240,14 @@ class ErrorBoundary(TyperGroup):
                 if describe(error) is not None:
                     fail(error)
                 self._unexpected(error)
+
+    @staticmethod
+    def _usage(error: typer.TyperException, ctx: Any) -> NoReturn:
+        """Click's usage errors (exit 2) as one line with a pointer to ``-h``, not a usage block."""
+        code = getattr(error, "exit_code", 1)
+        command = getattr(error, "ctx", None) or ctx
+        hint = f"{command.command_path} -h shows the options" if code == 2 else None
+        fail(error.format_message(), code, hint)
 
     def _unexpected(self, error: Exception) -> NoReturn:
         if ErrorBoundary.debug:

@@ -92,6 +92,12 @@ MISTAKES = [
     (["cost", "--traces-per-day", "10", "-m", "bogus", "--input-tokens", "9",
       "--output-tokens", "9"], 2, "no price is known for bogus"),
     (["judge", "traces.jsonl", "--resume"], 2, "--resume needs --output FILE"),
+    # bad options and arguments: one line pointing at -h, not click's usage block
+    (["judge", "traces.jsonl", "--bogus"], 2, "No such option: --bogus (perceived-error judge -h"),
+    (["bench", "traces.jsonl", "--target-precision", "abc"], 2, "'--target-precision'"),
+    (["queue", "--min-confidence", "2"], 2, "'--min-confidence'"),
+    (["bench"], 2, "Missing argument"),
+    (["no-such-command"], 2, "No such command"),
     # user text with brackets is text, not markup
     (["judge", "runs[prod].jsonl", "missing[1].jsonl", "-m", "rules"], 1,
      "cannot read missing[1].jsonl"),
@@ -193,3 +199,12 @@ def test_the_run_summary_is_legible_on_an_ordinary_terminal(width):
     assert "…" not in text
     assert "qwen3p5-35b-a3b" in text.replace("\n", "")
     assert max(len(line) for line in text.splitlines()) <= width
+
+
+def test_a_bad_option_prints_one_line_and_no_usage_block(work):
+    result = CliRunner().invoke(app, ["bench", "traces.jsonl", "--target-precision", "2"])
+    assert result.exit_code == 2
+    assert result.output.splitlines() == [
+        "error: Invalid value for '--target-precision': Input should be less than or equal to 1 "
+        "(perceived-error bench -h shows the options)"
+    ]
