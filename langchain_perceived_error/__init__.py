@@ -13,7 +13,7 @@ Map: task -> name -> cookbook file.
   (``cookbook/02_offline_experiment.py``).
 - Watch a project online and flag to an annotation queue: ``Watcher``
   (``cookbook/03_online_watch.py``, ``cookbook/04_annotation_queue.py``).
-- Label traces with a panel of judges: ``PanelLabeller`` (``cookbook/05_build_sft_dataset.py``).
+- Label traces with a panel of judges: ``PanelLabeller`` (``perceived-error label``; no cookbook).
 - Build Fireworks SFT files from labels: ``build_sft_files`` (``cookbook/05_build_sft_dataset.py``,
   then ``cookbook/06_finetune_on_fireworks.py``).
 - The judge prompt and its version: ``SYSTEM_PROMPT``, ``PROMPT_VERSION``.

@@ -70,7 +70,9 @@ def fireworks_env(fireworks_server: object, monkeypatch: pytest.MonkeyPatch) -> 
     return fireworks_server
 
 
-_HTTP_CLIENT_FIXTURES = frozenset({"httpserver", "fireworks_server", "fireworks_env"})
+_HTTP_CLIENT_FIXTURES = frozenset(
+    {"httpserver", "fireworks_server", "fireworks_env", "langsmith_server", "langsmith_clients"}
+)
 
 
 @pytest.fixture(autouse=True)

@@ -326,6 +326,7 @@ class LocalFireworks(LocalServer[Fault]):
         self._gets: dict[str, int] = {}
         self._released = threading.Event()
         self._tmp = tempfile.TemporaryDirectory(prefix="local-fireworks-")
+        self._clients: list[Fireworks] = []  # closed by stop(): no socket left to a later test
         self.ca_file: Path | None = None
         self._api = Listener(
             "127.0.0.1", 0, _make_handler(self, signed=False), name="local-fireworks"
@@ -367,6 +368,8 @@ class LocalFireworks(LocalServer[Fault]):
 
     def stop(self) -> None:
         self._released.set()  # hung requests end (unanswered) before the listeners close
+        for client in self._clients:
+            client.close()
         self._api.stop()
         self._signed.stop()
         self._tmp.cleanup()
@@ -380,7 +383,9 @@ class LocalFireworks(LocalServer[Fault]):
             "max_retries": 0,
         }
         options.update(kwargs)
-        return Fireworks(**options)
+        client = Fireworks(**options)
+        self._clients.append(client)
+        return client
 
     # -- fault injection and inspection ----------------------------------------------------------
     def fail_next(

@@ -409,6 +409,7 @@ class LocalLangSmith(LocalServer[Fault]):
         self.strict_contract = True
         """Fail :meth:`stop` on a mismatch (False: tests that send invalid requests on purpose)."""
         self._listener = Listener(host, port, _make_handler(self), name="local-langsmith")
+        self._clients: list[Client | Langsmith] = []  # closed by stop(): no socket outlives it
 
     # -- lifecycle -------------------------------------------------------------------------------
     @property
@@ -422,6 +423,8 @@ class LocalLangSmith(LocalServer[Fault]):
 
     def stop(self) -> None:
         """Stop serving; raise AssertionError on a contract mismatch when strict."""
+        for client in self._clients:
+            client.close()
         self._listener.stop()
         if self.strict_contract and self.mismatches:
             lines = "\n".join(sorted({m.render() for m in self.mismatches}))
@@ -437,13 +440,17 @@ class LocalLangSmith(LocalServer[Fault]):
             "info": {},
         }
         options.update(kwargs)
-        return Client(**options)
+        client = Client(**options)
+        self._clients.append(client)
+        return client
 
     def sdk(self, **kwargs: Any) -> Langsmith:
         """A real generated sync ``langsmith.Langsmith`` client for this server."""
         options: dict[str, Any] = {"base_url": self.url, "api_key": "test"}
         options.update(kwargs)
-        return Langsmith(**options)
+        sdk = Langsmith(**options)
+        self._clients.append(sdk)
+        return sdk
 
     # -- fault injection -------------------------------------------------------------------------
     def fail_next(
