@@ -17,10 +17,11 @@ and ``extra`` ``{status, model, prompt_version, attempts, input_tokens, output_t
 Idempotency: the feedback id is :func:`feedback_id`, a uuid5 of the key, the run the feedback is on
 and the judge's prompt version (``judge.prompt_version``:
 :data:`~langchain_perceived_error.core.prompts.PROMPT_VERSION` for the full prompt, another for
-the compact one); a new prompt version writes a new feedback. The spec does not say what ``POST /feedback`` does with an id that exists, so a write
-looks before it writes: ``GET /feedback/{id}``; when the feedback exists its score, value and
-comment are updated (``PATCH``), else it is created, and a 409 on create (a concurrent writer, or a
-server that rejects a known id) becomes the update. Re-runs therefore never duplicate whether the
+the compact one); a new prompt version writes a new feedback. The spec does not say what
+``POST /feedback`` does with an id that exists, so a write looks before it writes:
+``GET /feedback/{id}``; when the feedback exists its score, value and comment are updated
+(``PATCH``), else it is created, and a 409 on create (a concurrent writer, or a server that
+rejects a known id) becomes the update. Re-runs therefore never duplicate whether the
 server upserts by id, rejects a duplicate id or would store a second copy. The update changes
 score, value and comment only (the SDK's ``update_feedback`` takes no ``extra`` or ``error``).
 

@@ -183,3 +183,15 @@ def test_the_rules_judge_ignores_the_prompt_choice():
     ]
     assert any(r["perceived_error"] for r in full)
     assert not all(r["perceived_error"] for r in full)
+
+
+def test_a_cascade_records_the_prompt_versions_of_its_judges():
+    from langchain_perceived_error.judge.cascade import CascadeJudge
+    from tests.unit_tests.test_cascade import _thresholds
+
+    full, compact = PerceivedErrorJudge("rules"), PerceivedErrorJudge("rules", prompt="compact")
+    same = CascadeJudge(full, PerceivedErrorJudge("rules"), _thresholds(0.9, 0.1))
+    assert same.prompt_version == PROMPT_VERSIONS["full"]
+    mixed = CascadeJudge(full, compact, _thresholds(0.9, 0.1))
+    assert mixed.prompt_version == f"{PROMPT_VERSIONS['full']}+{PROMPT_VERSIONS['compact']}"
+    assert mixed.prompt == "compact"
