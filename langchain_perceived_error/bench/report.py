@@ -63,6 +63,9 @@ DEFINITIONS = {
     "model reports no usage",
     "usd_per_1k": "price-table cost of all calls / all labelled records x 1000 (skipped = $0); "
     "n/a when the model has no price",
+    "compact": "compact in tok and compact $/1k: the same calls with the compact prompt of a "
+    "judge fine-tuned on it (--prompt compact), estimated: reported input tokens less the "
+    "difference between the two system prompts per call",
     "latency": "per record, summed model-call wall time (format retries included), over "
     "records that reached the model; a cache hit counts with its original call's latency",
     "cached_calls": "calls served from --cache / all model calls (live + cached)",
@@ -93,6 +96,8 @@ _MODEL_COLUMNS: tuple[tuple[str, JustifyMethod], ...] = (
     ("in tok", "right"),
     ("out tok", "right"),
     ("$/1k", "right"),
+    ("compact in tok", "right"),
+    ("compact $/1k", "right"),
     ("p50", "right"),
     ("p95", "right"),
     ("cached calls", "right"),
@@ -164,6 +169,8 @@ def _cells(score: ModelScore, separator: str) -> list[str]:
         _tokens(score.mean_input_tokens),
         _tokens(score.mean_output_tokens),
         _money(score.usd_per_1k),
+        _tokens(score.compact_mean_input_tokens),
+        _money(score.compact_usd_per_1k),
         _ms(score.latency_p50_s),
         _ms(score.latency_p95_s),
         f"{score.cache_hits}/{score.cache_hits + score.model_calls}",
@@ -309,12 +316,14 @@ def _score_dict(score: ModelScore) -> dict[str, Any]:
             "total_input": score.total_input_tokens,
             "total_output": score.total_output_tokens,
             "total_cached_input": score.total_cached_input_tokens,
+            "compact_mean_input": score.compact_mean_input_tokens,
         },
         "price": None if score.price is None else score.price.model_dump(),
         "cost": {
             "usd_total": score.usd_total,
             "usd_per_1k": score.usd_per_1k,
             "batch_usd_per_1k": score.batch_usd_per_1k,
+            "compact_usd_per_1k": score.compact_usd_per_1k,
         },
         "latency": {"p50_s": score.latency_p50_s, "p95_s": score.latency_p95_s},
         "calls": {"model_calls": score.model_calls, "cache_hits": score.cache_hits},

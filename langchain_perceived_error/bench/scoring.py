@@ -20,6 +20,10 @@ How skipped and failed records count (the same rules for every model):
   confidence, ECE and Brier with bootstrap intervals, the reliability bins, the precision-recall
   curve and the threshold reaching ``settings.target_precision``; None when the judge gave no
   confidence at all.
+- compact tokens and cost: what the same calls would take with the compact prompt of a judge
+  fine-tuned on it (``--prompt compact``): each call's reported input tokens less the estimated
+  difference between the two system prompts (the one token estimator, 4 characters a token), the
+  cost from the price table as above; None when the model reports no usage or has no price.
 - latency: per record, the summed wall time of its model calls (format retries included), over
   records with at least one call; p50 and p95. Calls are timed as
   :mod:`~langchain_perceived_error.bench.runner` describes: a cached re-run reports the same
@@ -44,9 +48,16 @@ from langchain_perceived_error.core.metrics import (
     percentile,
     proportion_estimate,
 )
+from langchain_perceived_error.core.prompts import COMPACT_SYSTEM_PROMPT, SYSTEM_PROMPT
 from langchain_perceived_error.core.schemas import JudgeStatus
+from langchain_perceived_error.core.tokens import estimate_tokens
 
-__all__ = ["ModelScore", "score_run"]
+__all__ = ["COMPACT_SAVING_PER_CALL", "ModelScore", "score_run"]
+
+COMPACT_SAVING_PER_CALL = estimate_tokens([("system", SYSTEM_PROMPT)]) - estimate_tokens(
+    [("system", COMPACT_SYSTEM_PROMPT)]
+)
+"""Input tokens a call saves with the compact prompt instead of the full one (estimated)."""
 
 
 @dataclass(frozen=True)
@@ -73,6 +84,9 @@ class ModelScore:
     usd_total: float | None
     usd_per_1k: float | None
     batch_usd_per_1k: float | None
+    compact_mean_input_tokens: float | None
+    """Mean input tokens per record with the compact prompt (estimated; module docstring)."""
+    compact_usd_per_1k: float | None
     latency_p50_s: float | None
     latency_p95_s: float | None
     model_calls: int
@@ -119,6 +133,14 @@ def score_run(
     usd = _cost(price, tokens, bool(inputs or outputs))
     batch = price.batch() if price else None
     batch_usd = _cost(batch, tokens, bool(inputs or outputs))
+    compact = [
+        max(0, o.input_tokens - COMPACT_SAVING_PER_CALL * (o.model_calls + o.cache_hits))
+        for o in called
+        if o.input_tokens is not None
+    ]
+    compact_usd = _cost(
+        price, (sum(compact), tokens[1], min(tokens[2], sum(compact))), bool(inputs or outputs)
+    )
     latencies = sorted(o.model_latency_s for o in called if o.model_latency_s is not None)
     n = len(outcomes)
     calibrated = [(o.confidence, o.label) for o in judged if o.confidence is not None]
@@ -157,6 +179,8 @@ def score_run(
         usd_total=usd,
         usd_per_1k=None if usd is None or not n else usd / n * 1000,
         batch_usd_per_1k=None if batch_usd is None or not n else batch_usd / n * 1000,
+        compact_mean_input_tokens=_mean(compact),
+        compact_usd_per_1k=None if compact_usd is None or not n else compact_usd / n * 1000,
         latency_p50_s=percentile(latencies, 0.5) if latencies else None,
         latency_p95_s=percentile(latencies, 0.95) if latencies else None,
         model_calls=sum(o.model_calls for o in outcomes),

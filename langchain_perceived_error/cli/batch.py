@@ -28,6 +28,7 @@ from langchain_perceived_error.cli.app import app, say, stderr
 from langchain_perceived_error.cli.errors import InputError, UsageError
 from langchain_perceived_error.cli.options import (
     MaxInputTokensOption,
+    PromptOption,
     RedactOption,
     TimeoutOption,
     exit_with,
@@ -99,6 +100,7 @@ def submit_command(
     include_tools: Annotated[bool, typer.Option("--include-tools")] = False,
     redact: RedactOption = False,
     max_input_tokens: MaxInputTokensOption = None,
+    prompt: PromptOption = "full",
     account_id: AccountOption = None,
     base_url: BaseUrlOption = None,
     poll_interval: PollOption = 2.0,
@@ -133,6 +135,7 @@ def submit_command(
             include_tools=include_tools,
             redact=redact,
             max_input_tokens=max_input_tokens or batch_input_budget(model_id),
+            prompt=prompt,
         )
         for problem in report.read.unreadable_sources:
             say(f"could not read {problem}")

@@ -23,6 +23,7 @@ from langchain_perceived_error.cli.cascade import (
 from langchain_perceived_error.cli.errors import Terminated, UsageError
 from langchain_perceived_error.cli.options import (
     MaxInputTokensOption,
+    PromptOption,
     RedactOption,
     TimeoutOption,
 )
@@ -269,6 +270,7 @@ def judge_command(
     ] = False,
     redact: RedactOption = False,
     max_input_tokens: MaxInputTokensOption = None,
+    prompt: PromptOption = "full",
     order: Annotated[
         Order,
         typer.Option(
@@ -303,6 +305,7 @@ def judge_command(
             max_rps=max_rps,
             max_input_tokens="auto" if max_input_tokens is None else max_input_tokens,
             redact=redact,
+            prompt=prompt,
         )
 
     judge = build(model) if cascade is None else cascade_judge(cascade, cascade_thresholds, build)

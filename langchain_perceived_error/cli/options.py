@@ -7,6 +7,7 @@ from typing import Annotated, NoReturn
 import typer
 
 from langchain_perceived_error.cli.errors import UsageError, fail
+from langchain_perceived_error.core.prompts import PromptStyle
 from langchain_perceived_error.online.clients import LangSmithClients, LangSmithConfigError
 from langchain_perceived_error.online.review import REVIEW_ORDERS, ReviewOrder
 from langchain_perceived_error.redaction.scrub import register_secret
@@ -17,6 +18,7 @@ __all__ = [
     "ApiUrlOption",
     "MaxInputTokensOption",
     "MinConfidenceOption",
+    "PromptOption",
     "RedactOption",
     "ReviewOrderOption",
     "TimeoutOption",
@@ -95,6 +97,16 @@ MinConfidenceOption = Annotated[
         show_default=False,
     ),
 ]
+PromptOption = Annotated[
+    PromptStyle,
+    typer.Option(
+        "--prompt",
+        help="The judge's system prompt: full (default; base and frontier models), or compact "
+        "(about 90 tokens; only for a model fine-tuned on SFT files built with --prompt compact). "
+        "The rules judge ignores it.",
+    ),
+]
+"""One prompt choice for ``sft build``, ``judge`` and ``batch submit``; use with ``= "full"``."""
 
 TimeoutOption = Annotated[
     float,

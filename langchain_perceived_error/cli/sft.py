@@ -31,9 +31,8 @@ from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeEl
 from rich.table import Table
 
 from langchain_perceived_error.cli.app import app, close_at_exit, say, stderr
-from langchain_perceived_error.cli.options import TimeoutOption, exit_with
+from langchain_perceived_error.cli.options import PromptOption, TimeoutOption, exit_with
 from langchain_perceived_error.cli.paths import prepare_report_dir
-from langchain_perceived_error.core.prompts import PromptStyle
 from langchain_perceived_error.core.tokens import CounterName, resolve_token_counter
 from langchain_perceived_error.datasets.labels import LabelFileError, read_labelled
 from langchain_perceived_error.datasets.sft import (
@@ -214,14 +213,7 @@ def build_command(
             "--token-counter", help="auto | chars (estimate) | tiktoken (cached cl100k only)."
         ),
     ] = "auto",
-    prompt: Annotated[
-        PromptStyle,
-        typer.Option(
-            "--prompt",
-            help="The judge's system prompt in the examples: full, or compact (about 90 tokens; "
-            "serve the tuned model with PerceivedErrorJudge(model, prompt='compact')).",
-        ),
-    ] = "full",
+    prompt: PromptOption = "full",
 ) -> None:
     """Build train.jsonl, holdout.jsonl and stats.json from labelled records."""
     prepare_report_dir(out, inputs=[labelled])

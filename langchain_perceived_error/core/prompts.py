@@ -46,7 +46,11 @@ __all__ = [
 ]
 
 PROMPT_VERSION = "perceived-error-v1"
-"""Bumped whenever SYSTEM_PROMPT or the rendering changes: results are comparable within one."""
+"""The version of the full prompt (:data:`SYSTEM_PROMPT` and the rendering), the default one.
+Bumped whenever either changes: results are comparable within one version. The compact prompt
+has its own version in :data:`PROMPT_VERSIONS`; a rendering change bumps both. What a judge
+records (evaluator info, LangSmith feedback and its id, SFT ``stats.json``, experiment metadata)
+is the version of the prompt it sent, ``PerceivedErrorJudge.prompt_version``."""
 
 SYSTEM_PROMPT = """\
 You are a careful reviewer of conversations between a user and an AI assistant. Decide one thing: \
@@ -113,7 +117,9 @@ PROMPT_VERSIONS: dict[PromptStyle, str] = {
     "full": PROMPT_VERSION,
     "compact": "perceived-error-compact-v1",
 }
-"""The version of each prompt style (the full one is :data:`PROMPT_VERSION`)."""
+"""The version of each prompt style (the full one is :data:`PROMPT_VERSION`). Each is bumped
+when its system prompt changes; both when the rendering or :data:`TRANSCRIPT_PREFIX` changes.
+A tuned judge is served with the version its SFT files were built with (their ``stats.json``)."""
 
 TRANSCRIPT_PREFIX = "Judge this conversation.\n"
 """The static text before the transcript in the user message."""

@@ -98,7 +98,9 @@ async def ajudge_quietly(judge: PerceivedErrorJudge, record: Any) -> JudgeResult
         return await judge.ajudge(record)
 
 
-def evaluation_result(result: JudgeResult, *, key: str = DEFAULT_KEY) -> EvaluationResult:
+def evaluation_result(
+    result: JudgeResult, *, key: str = DEFAULT_KEY, prompt_version: str = PROMPT_VERSION
+) -> EvaluationResult:
     """Map one judgement to a LangSmith ``EvaluationResult`` (the single mapping used here).
 
     - judged: ``score`` 1 (perceived error) or 0, ``value`` the judge's confidence (the
@@ -110,7 +112,8 @@ def evaluation_result(result: JudgeResult, *, key: str = DEFAULT_KEY) -> Evaluat
 
     ``extra`` carries ``status``, ``attempts``, ``input_tokens``, ``output_tokens`` and
     ``latency_s``, and for a judged result ``confidence`` and ``evidence_turn`` when known;
-    ``evaluator_info`` carries the model and :data:`PROMPT_VERSION`.
+    ``evaluator_info`` carries the model and ``prompt_version``: the version of the prompt the
+    judge sent (``judge.prompt_version``; :data:`PROMPT_VERSION` for the default full prompt).
     """
     extra: dict[str, Any] = {
         "status": result.status.value,
@@ -119,7 +122,7 @@ def evaluation_result(result: JudgeResult, *, key: str = DEFAULT_KEY) -> Evaluat
         "output_tokens": result.output_tokens,
         "latency_s": round(result.latency_s, 4),
     }
-    info = {"model": result.model, "prompt_version": PROMPT_VERSION}
+    info = {"model": result.model, "prompt_version": prompt_version}
     if result.status is JudgeStatus.JUDGED and result.verdict is not None:
         if result.confidence is not None:
             extra["confidence"] = result.confidence
@@ -287,7 +290,7 @@ class PerceivedErrorEvaluator(RunEvaluator):
             error=f"cannot read {what}: {type(error).__name__}: {error}",
             model=self.judge.model_name,
         )
-        return evaluation_result(result, key=self.key)
+        return evaluation_result(result, key=self.key, prompt_version=self.judge.prompt_version)
 
     # -- evaluating ------------------------------------------------------------------------------
     def evaluate_run(
@@ -304,7 +307,8 @@ class PerceivedErrorEvaluator(RunEvaluator):
                 record = self._thread_record(run, _sync_runs(self._read_thread(run)))
         except Exception as e:
             return self._failed(run, e)
-        return evaluation_result(judge_quietly(self.judge, record), key=self.key)
+        result = judge_quietly(self.judge, record)
+        return evaluation_result(result, key=self.key, prompt_version=self.judge.prompt_version)
 
     async def aevaluate_run(
         self,
@@ -323,7 +327,11 @@ class PerceivedErrorEvaluator(RunEvaluator):
                 record = self._thread_record(run, runs)
         except Exception as e:
             return self._failed(run, e)
-        return evaluation_result(await ajudge_quietly(self.judge, record), key=self.key)
+        return evaluation_result(
+            await ajudge_quietly(self.judge, record),
+            key=self.key,
+            prompt_version=self.judge.prompt_version,
+        )
 
 
 def _sync_runs(runs: Sequence[Any] | Awaitable[Sequence[Any]]) -> Sequence[Any]:
@@ -354,7 +362,11 @@ def create_perceived_error_evaluator(
     bound = resolve_judge(model, judge, max_attempts=max_attempts, include_tools=include_tools)
 
     def perceived_error(*, outputs: Any, **kwargs: Any) -> dict[str, Any]:
-        return _as_dict(evaluation_result(judge_quietly(bound, outputs), key=key))
+        return _as_dict(
+            evaluation_result(
+                judge_quietly(bound, outputs), key=key, prompt_version=bound.prompt_version
+            )
+        )
 
     perceived_error.__name__ = key
     return perceived_error
@@ -372,7 +384,11 @@ def create_async_perceived_error_evaluator(
     bound = resolve_judge(model, judge, max_attempts=max_attempts, include_tools=include_tools)
 
     async def perceived_error(*, outputs: Any, **kwargs: Any) -> dict[str, Any]:
-        return _as_dict(evaluation_result(await ajudge_quietly(bound, outputs), key=key))
+        return _as_dict(
+            evaluation_result(
+                await ajudge_quietly(bound, outputs), key=key, prompt_version=bound.prompt_version
+            )
+        )
 
     perceived_error.__name__ = key
     return perceived_error

@@ -23,7 +23,6 @@ from typing import Any
 from langsmith import aevaluate, evaluate
 
 from langchain_perceived_error.core.metrics import ConfusionMatrix
-from langchain_perceived_error.core.prompts import PROMPT_VERSION
 from langchain_perceived_error.core.schemas import JudgeStatus
 from langchain_perceived_error.evaluation.examples import LABEL_KEY
 from langchain_perceived_error.evaluation.targets import ajudge_target, judge_target
@@ -205,7 +204,7 @@ def _reusable(data: Any) -> Any:
 def _experiment_options(judge: PerceivedErrorJudge, options: Mapping[str, Any]) -> dict[str, Any]:
     metadata = {
         "model": judge.model_name,
-        "prompt_version": PROMPT_VERSION,
+        "prompt_version": judge.prompt_version,
         **(options.get("metadata") or {}),
     }
     return {

@@ -48,6 +48,7 @@ from langchain_perceived_error.core.budget import DEFAULT_MAX_INPUT_TOKENS, budg
 from langchain_perceived_error.core.eligibility import skip_reason
 from langchain_perceived_error.core.parsing import VerdictParseError, parse_verdict
 from langchain_perceived_error.core.preparation import prepare_turns
+from langchain_perceived_error.core.prompts import PromptStyle
 from langchain_perceived_error.core.records import ReadReport, UnreadableRecord, read_records
 from langchain_perceived_error.core.schemas import JudgeResult, JudgeStatus, Turn
 from langchain_perceived_error.core.transcript import TranscriptError, extract_transcript
@@ -130,13 +131,18 @@ def batch_model_id(spec: str) -> str:
 
 
 def batch_request_row(
-    custom_id: str, turns: Sequence[Turn], *, max_tokens: int = JUDGE_MAX_TOKENS
+    custom_id: str,
+    turns: Sequence[Turn],
+    *,
+    max_tokens: int = JUDGE_MAX_TOKENS,
+    prompt: PromptStyle = "full",
 ) -> dict[str, Any]:
-    """One batch input row: the judge's exact messages for ``turns``, temperature 0."""
+    """One batch input row: the judge's exact messages for ``turns`` (with the ``prompt`` style
+    the live judge would send), temperature 0."""
     return {
         "custom_id": custom_id,
         "body": {
-            "messages": judge_messages_as_dicts(turns),
+            "messages": judge_messages_as_dicts(turns, prompt),
             "max_tokens": max_tokens,
             "temperature": 0,
         },
@@ -225,12 +231,14 @@ def prepare_batch_requests(
     include_tools: bool = False,
     redact: bool = False,
     max_input_tokens: int | None = DEFAULT_MAX_INPUT_TOKENS,
+    prompt: PromptStyle = "full",
 ) -> PrepareReport:
     """Write the batch input rows and the not-sent records' result lines (module doc).
 
     Each transcript is prepared as the live judge prepares it
     (:func:`~langchain_perceived_error.core.preparation.prepare_turns`): masked when ``redact``,
-    then cut to ``max_input_tokens`` (``None``: sent whole).
+    then cut to ``max_input_tokens`` (``None``: sent whole), and sent with the ``prompt`` style
+    (``"compact"`` only for a model fine-tuned on it).
     """
     report = PrepareReport()
     with (
@@ -248,7 +256,9 @@ def prepare_batch_requests(
             )
             report.budget_cuts += prepared.budget_cut is not None
             report.redactions.update(prepared.redactions or {})
-            row = batch_request_row(planned.custom_id, prepared.turns, max_tokens=max_tokens)
+            row = batch_request_row(
+                planned.custom_id, prepared.turns, max_tokens=max_tokens, prompt=prompt
+            )
             requests.write(json.dumps(row, ensure_ascii=False) + "\n")
             report.requests += 1
     return report

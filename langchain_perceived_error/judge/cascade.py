@@ -252,6 +252,9 @@ class CascadeJudge(PerceivedErrorJudge):
         self.max_attempts = expensive.max_attempts
         self.rate_limiter = expensive.rate_limiter
         self.graph = expensive.graph
+        self.prompt = expensive.prompt
+        versions = dict.fromkeys([cheap.prompt_version, expensive.prompt_version])
+        self.prompt_version = "+".join(versions)  # one name when both send the same prompt
 
     def _escalated(self, cheap: JudgeResult, expensive: JudgeResult) -> JudgeResult:
         return expensive.model_copy(update={"latency_s": cheap.latency_s + expensive.latency_s})

@@ -27,7 +27,7 @@ from langchain_core.runnables import RunnableConfig
 from langgraph.types import RetryPolicy
 
 from langchain_perceived_error.core.budget import budget_for_model
-from langchain_perceived_error.core.prompts import PromptStyle
+from langchain_perceived_error.core.prompts import PROMPT_VERSIONS, PromptStyle
 from langchain_perceived_error.core.schemas import JudgeResult, JudgeStatus
 from langchain_perceived_error.judge.batching import in_batches
 from langchain_perceived_error.judge.graph import (
@@ -144,6 +144,10 @@ class PerceivedErrorJudge:
             max_input_tokens = budget_for_model(self.model)
         self.max_input_tokens = max_input_tokens
         self.max_attempts = max_attempts
+        self.prompt: PromptStyle = prompt
+        self.prompt_version = PROMPT_VERSIONS[prompt]
+        """The version of the prompt this judge sends, recorded with its results (evaluator info,
+        feedback); the rules judge reads only the transcript, whatever the prompt."""
         self.rate_limiter: AdaptiveRateLimiter | None = rate_limiter
         self.graph = build_judge_graph(
             self.model,

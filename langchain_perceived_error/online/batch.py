@@ -240,7 +240,12 @@ class BatchPipeline:
                 last_start_time=work.start_time,
                 trace_count=work.trace_count,
             )
-            write_thread_feedback(self.clients, judgement, key=self.config.key)
+            write_thread_feedback(
+                self.clients,
+                judgement,
+                key=self.config.key,
+                prompt_version=self.judge.prompt_version,
+            )
             return
         write_feedback(
             self.clients,
@@ -250,6 +255,7 @@ class BatchPipeline:
             session_id=self.project_id,
             start_time=work.start_time,
             key=self.config.key,
+            prompt_version=self.judge.prompt_version,
         )
 
     # -- queue -------------------------------------------------------------------------------------

@@ -15,11 +15,13 @@ and ``extra`` ``{status, model, prompt_version, attempts, input_tokens, output_t
 ``session_id``, ``start_time`` and ``trace_id`` are always sent (LangSmith needs them).
 
 Idempotency: the feedback id is :func:`feedback_id`, a uuid5 of the key, the run the feedback is on
-and :data:`~langchain_perceived_error.core.prompts.PROMPT_VERSION`; a new prompt version writes a
-new feedback. The spec does not say what ``POST /feedback`` does with an id that exists, so a write
-looks before it writes: ``GET /feedback/{id}``; when the feedback exists its score, value and
-comment are updated (``PATCH``), else it is created, and a 409 on create (a concurrent writer, or a
-server that rejects a known id) becomes the update. Re-runs therefore never duplicate whether the
+and the judge's prompt version (``judge.prompt_version``:
+:data:`~langchain_perceived_error.core.prompts.PROMPT_VERSION` for the full prompt, another for
+the compact one); a new prompt version writes a new feedback. The spec does not say what
+``POST /feedback`` does with an id that exists, so a write looks before it writes:
+``GET /feedback/{id}``; when the feedback exists its score, value and comment are updated
+(``PATCH``), else it is created, and a 409 on create (a concurrent writer, or a server that
+rejects a known id) becomes the update. Re-runs therefore never duplicate whether the
 server upserts by id, rejects a duplicate id or would store a second copy. The update changes
 score, value and comment only (the SDK's ``update_feedback`` takes no ``extra`` or ``error``).
 
@@ -95,16 +97,20 @@ class FeedbackWrite:
     """True when the feedback existed and was updated rather than created."""
 
 
-def feedback_id(target_id: str | UUID, key: str = FEEDBACK_KEY) -> UUID:
+def feedback_id(
+    target_id: str | UUID, key: str = FEEDBACK_KEY, prompt_version: str = PROMPT_VERSION
+) -> UUID:
     """The deterministic id of ``key`` feedback on ``target_id`` for this prompt version."""
-    return uuid.uuid5(_NAMESPACE, f"{key}\n{target_id}\n{PROMPT_VERSION}")
+    return uuid.uuid5(_NAMESPACE, f"{key}\n{target_id}\n{prompt_version}")
 
 
-def feedback_fields(result: JudgeResult) -> dict[str, Any] | None:
+def feedback_fields(
+    result: JudgeResult, prompt_version: str = PROMPT_VERSION
+) -> dict[str, Any] | None:
     """The ``create_feedback`` arguments that depend on the result, or None when skipped."""
     if result.status is JudgeStatus.SKIPPED:
         return None
-    info = {"model": result.model, "prompt_version": PROMPT_VERSION}
+    info = {"model": result.model, "prompt_version": prompt_version}
     extra: dict[str, Any] = {
         "status": result.status.value,
         **info,
@@ -144,17 +150,19 @@ def write_feedback(
     session_id: str | UUID,
     start_time: datetime | None,
     key: str = FEEDBACK_KEY,
+    prompt_version: str = PROMPT_VERSION,
 ) -> FeedbackWrite:
-    """Write ``result`` as ``key`` feedback on ``run_id`` (see the module docstring).
+    """Write ``result`` as ``key`` feedback on ``run_id`` (see the module docstring);
+    ``prompt_version`` is the judge's (``judge.prompt_version``).
 
     Raises:
         FeedbackWriteError: when LangSmith fails the write (after retries).
 
     """
-    fields = feedback_fields(result)
+    fields = feedback_fields(result, prompt_version)
     if fields is None:
         return FeedbackWrite(action=FeedbackAction.SKIPPED, run_id=str(run_id), key=key)
-    identifier = feedback_id(run_id, key)
+    identifier = feedback_id(run_id, key, prompt_version)
     try:
         updated = _exists(clients, identifier)
         if not updated:
@@ -203,7 +211,11 @@ def _exists(clients: LangSmithClients, identifier: UUID) -> bool:
 
 
 def write_thread_feedback(
-    clients: LangSmithClients, judgement: ThreadJudgement, *, key: str = FEEDBACK_KEY
+    clients: LangSmithClients,
+    judgement: ThreadJudgement,
+    *,
+    key: str = FEEDBACK_KEY,
+    prompt_version: str = PROMPT_VERSION,
 ) -> FeedbackWrite:
     """Write a thread's judgement on its last trace (trace-level feedback, project as session)."""
     return write_feedback(
@@ -214,4 +226,5 @@ def write_thread_feedback(
         session_id=judgement.project_id,
         start_time=judgement.last_start_time,
         key=key,
+        prompt_version=prompt_version,
     )

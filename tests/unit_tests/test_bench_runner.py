@@ -201,6 +201,7 @@ def test_rules_scores_offline(data_file):
     # e2e over 7: the 4 correct verdicts + the skipped record labelled false
     assert score.e2e_accuracy.value == pytest.approx(5 / 7)
     assert score.mean_input_tokens is None  # rules reports no usage
+    assert (score.compact_mean_input_tokens, score.compact_usd_per_1k) == (None, None)
     assert score.usd_per_1k is None  # no price for "rules" in this test's table
     assert score.latency_p50_s is not None
 
@@ -216,6 +217,13 @@ def test_tokens_cost_latency_and_positive_rate(data_file):
     assert score.usd_total == pytest.approx(0.0084)
     assert score.usd_per_1k == pytest.approx(0.0084 / 7 * 1000)
     assert score.batch_usd_per_1k == pytest.approx(score.usd_per_1k / 2)
+    # the compact prompt: each call's 1000 tokens less the two system prompts' difference
+    from langchain_perceived_error.bench.scoring import COMPACT_SAVING_PER_CALL
+
+    assert 300 < COMPACT_SAVING_PER_CALL < 1000
+    assert score.compact_mean_input_tokens == 1000 - COMPACT_SAVING_PER_CALL
+    compact_usd = 6 * ((1000 - COMPACT_SAVING_PER_CALL) * 1 + 40 * 10) / 1e6
+    assert score.compact_usd_per_1k == pytest.approx(compact_usd / 7 * 1000)
     assert score.model_calls == 6
     assert score.cache_hits == 0
     assert score.latency_p50_s >= 0.02

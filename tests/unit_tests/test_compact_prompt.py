@@ -79,3 +79,119 @@ def test_cost_shows_tokens_and_dollars_per_trace_for_both_prompts():
     (line,) = [a for a in projection.assumptions if a.startswith("compact prompt")]
     assert f"{profile.compact_input_tokens:,.0f} input tokens per judged trace" in line
     assert "per 1,000 traces with the full prompt" in line
+
+
+def _messages(turns):
+    roles = {"human": "user", "ai": "assistant"}
+    return [{"role": roles[t.role], "content": t.text} for t in turns]
+
+
+def _served_bytes(turns, prompt):
+    model = ScriptedChatModel(script=[render_verdict(True, "The user corrects the day.")])
+    PerceivedErrorJudge(model, prompt=prompt).judge(turns)
+    (sent,) = model.calls
+    return [json.dumps(m, ensure_ascii=False).encode() for m in convert_to_openai_messages(sent)]
+
+
+def test_batch_submit_compact_sends_the_bytes_the_compact_judge_sends(tmp_path):
+    items = records()
+    traces = tmp_path / "traces.jsonl"
+    traces.write_text(
+        "".join(
+            json.dumps({"id": f"r{n}", "messages": _messages(item.turns)}) + "\n"
+            for n, item in enumerate(items)
+        ),
+        encoding="utf-8",
+    )
+    model = "fireworks:accounts/me/models/tuned"
+    for prompt in ("compact", "full"):
+        work = tmp_path / prompt
+        args = ["batch", "submit", str(traces), "-m", model, "--work-dir", str(work), "--dry-run"]
+        result = runner.invoke(app, [*args, "--prompt", prompt])
+        assert result.exit_code == 0, result.output
+        (requests,) = work.glob("*.requests.jsonl")
+        lines = requests.read_bytes().splitlines()
+        assert len(lines) == len(items)
+        for line, item in zip(lines, items, strict=True):
+            sent = json.loads(line)["body"]["messages"]
+            written = [json.dumps(m, ensure_ascii=False).encode() for m in sent]
+            assert written == _served_bytes(item.turns, prompt)
+            expected = COMPACT_SYSTEM_PROMPT if prompt == "compact" else SYSTEM_PROMPT
+            assert sent[0]["content"] == expected
+
+
+def test_judge_command_prompt_option_reaches_the_model(tmp_path, monkeypatch):
+    from langchain_perceived_error.cli import judge as judge_cli
+
+    item = records(1)[0]
+    traces = tmp_path / "traces.jsonl"
+    traces.write_text(
+        json.dumps({"id": "r0", "messages": _messages(item.turns)}) + "\n",
+        encoding="utf-8",
+    )
+    models: list[ScriptedChatModel] = []
+
+    def scripted(spec, timeout):
+        models.append(ScriptedChatModel(script=[render_verdict(True, "The user corrects it.")]))
+        return models[-1]
+
+    monkeypatch.setattr(judge_cli, "resolve_model", scripted)
+    for prompt in ("compact", "full"):
+        result = runner.invoke(app, ["judge", str(traces), "--prompt", prompt])
+        assert result.exit_code == 0, result.output
+        (sent,) = models[-1].calls
+        served = convert_to_openai_messages(sent)
+        assert [json.dumps(m, ensure_ascii=False).encode() for m in served] == _served_bytes(
+            item.turns, prompt
+        )
+    assert models[0].calls[0][0].content == COMPACT_SYSTEM_PROMPT
+    assert runner.invoke(app, ["judge", str(traces), "--prompt", "tiny"]).exit_code == 2
+
+
+def test_results_record_the_version_of_the_prompt_sent():
+    from langchain_perceived_error.evaluation.evaluators import create_perceived_error_evaluator
+    from langchain_perceived_error.online.feedback import feedback_fields, feedback_id
+
+    turns = records(1)[0].turns
+    versions = {}
+    for prompt in ("full", "compact"):
+        model = ScriptedChatModel(script=[render_verdict(True, "The user corrects the day.")])
+        judge = PerceivedErrorJudge(model, prompt=prompt)
+        assert judge.prompt_version == PROMPT_VERSIONS[prompt]
+        evaluate = create_perceived_error_evaluator(judge=judge)
+        versions[prompt] = evaluate(outputs=_messages(turns))["evaluator_info"]
+        fields = feedback_fields(judge.judge(turns), judge.prompt_version)
+        assert fields is not None
+        assert fields["source_info"]["prompt_version"] == PROMPT_VERSIONS[prompt]
+    assert versions["full"]["prompt_version"] == PROMPT_VERSIONS["full"]
+    assert versions["compact"]["prompt_version"] == PROMPT_VERSIONS["compact"]
+    # the full prompt keeps the ids written before the compact one existed; the compact one differs
+    assert feedback_id("run") == feedback_id("run", prompt_version=PROMPT_VERSIONS["full"])
+    assert feedback_id("run", prompt_version=PROMPT_VERSIONS["compact"]) != feedback_id("run")
+
+
+def test_the_rules_judge_ignores_the_prompt_choice():
+    from tests.unit_tests.test_cli import SAMPLE
+
+    lines = SAMPLE.read_text(encoding="utf-8").splitlines()
+    payloads = [json.loads(line) for line in lines]
+    full = [r.to_record() for r in PerceivedErrorJudge("rules").judge_many(payloads)]
+    compact = PerceivedErrorJudge("rules", prompt="compact").judge_many(payloads)
+    strip = ("latency_s",)
+    assert [{k: v for k, v in r.items() if k not in strip} for r in full] == [
+        {k: v for k, v in r.to_record().items() if k not in strip} for r in compact
+    ]
+    assert any(r["perceived_error"] for r in full)
+    assert not all(r["perceived_error"] for r in full)
+
+
+def test_a_cascade_records_the_prompt_versions_of_its_judges():
+    from langchain_perceived_error.judge.cascade import CascadeJudge
+    from tests.unit_tests.test_cascade import _thresholds
+
+    full, compact = PerceivedErrorJudge("rules"), PerceivedErrorJudge("rules", prompt="compact")
+    same = CascadeJudge(full, PerceivedErrorJudge("rules"), _thresholds(0.9, 0.1))
+    assert same.prompt_version == PROMPT_VERSIONS["full"]
+    mixed = CascadeJudge(full, compact, _thresholds(0.9, 0.1))
+    assert mixed.prompt_version == f"{PROMPT_VERSIONS['full']}+{PROMPT_VERSIONS['compact']}"
+    assert mixed.prompt == "compact"
