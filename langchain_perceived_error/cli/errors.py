@@ -17,6 +17,7 @@ key-shaped token) is printed, whatever a server echoed back.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import signal
@@ -24,11 +25,11 @@ import sys
 import tempfile
 import time
 import traceback
-from collections.abc import Iterator
+from collections.abc import Coroutine, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from types import FrameType
-from typing import IO, Any, NoReturn
+from typing import IO, Any, NoReturn, TypeVar
 
 import typer
 from langsmith.utils import LangSmithError
@@ -48,7 +49,10 @@ __all__ = [
     "UsageError",
     "describe",
     "fail",
+    "run_interruptibly",
 ]
+
+_T = TypeVar("_T")
 
 EXIT_CODES = {
     0: "every input was read and at least one record got a verdict or a skip (some may have "
@@ -194,6 +198,33 @@ def _raise_terminated(signum: int, frame: FrameType | None) -> None:
 
 def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
     raise KeyboardInterrupt
+
+
+def run_interruptibly(work: Coroutine[Any, Any, _T]) -> _T:
+    """``asyncio.run(work)``, without asyncio's reports about the tasks an interrupt ended.
+
+    SIGINT and SIGTERM raise in whatever frame runs (:func:`_signals_as_interrupts`), often inside
+    a task of the judge graph. That task then holds the interrupt as its exception, and asyncio
+    would log "Task exception was never retrieved" with a traceback when it is collected (and
+    "Task was destroyed but it is pending!" for tasks waiting on it). The command already says
+    that it was interrupted and what it kept, so those reports are dropped; any other is not.
+    """
+    interrupted = False
+
+    def report(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+        if interrupted or isinstance(context.get("exception"), KeyboardInterrupt):
+            return
+        loop.default_exception_handler(context)
+
+    async def main() -> _T:
+        asyncio.get_running_loop().set_exception_handler(report)
+        return await work
+
+    try:
+        return asyncio.run(main())
+    except KeyboardInterrupt:
+        interrupted = True
+        raise
 
 
 @contextmanager

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import shlex
 import sys
@@ -20,7 +19,7 @@ from langchain_perceived_error.cli.cascade import (
     cascade_judge,
     check_cascade_options,
 )
-from langchain_perceived_error.cli.errors import Terminated, UsageError
+from langchain_perceived_error.cli.errors import Terminated, UsageError, run_interruptibly
 from langchain_perceived_error.cli.options import (
     MaxInputTokensOption,
     PromptOption,
@@ -323,7 +322,7 @@ def judge_command(
             else stack.enter_context(target.open("a" if resume else "w", encoding="utf-8"))
         )
         try:
-            asyncio.run(
+            run_interruptibly(
                 _run_judge(
                     judge,
                     records,

@@ -23,7 +23,6 @@ the previous ones intact.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator, Awaitable, Coroutine
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -36,7 +35,7 @@ from rich.table import Table
 
 from langchain_perceived_error.bench.cache import CacheError, DiskCache, with_cache
 from langchain_perceived_error.cli.app import app, progress_bar, say, stderr
-from langchain_perceived_error.cli.errors import InputError, Terminated
+from langchain_perceived_error.cli.errors import InputError, Terminated, run_interruptibly
 from langchain_perceived_error.cli.options import (
     ApiKeyOption,
     ApiUrlOption,
@@ -303,9 +302,9 @@ async def _closing(labeller: PanelLabeller | None, work: Awaitable[_T]) -> _T:
 
 
 def _run_interruptibly(work: Coroutine[Any, Any, _T], cache: Path | None) -> _T:
-    """``asyncio.run(work)``; on Ctrl-C / SIGTERM, say what was kept and how to go on."""
+    """Run ``work`` (:func:`run_interruptibly`); on Ctrl-C / SIGTERM, say what was kept and next."""
     try:
-        return asyncio.run(work)
+        return run_interruptibly(work)
     except KeyboardInterrupt as e:
         what = "terminated" if isinstance(e, Terminated) else "interrupted"
         kept = (

@@ -1,6 +1,9 @@
 """Crash-safe resume, redaction before sending, token budgets and too-long errors."""
 
+import asyncio
+import gc
 import json
+import logging
 import os
 import shlex
 import signal
@@ -12,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from langchain_perceived_error import JudgeStatus, PerceivedErrorJudge
+from langchain_perceived_error.cli.errors import Terminated, run_interruptibly
 from tests.fakes import ScriptedChatModel, ScriptedError
 from tests.unit_tests.test_cli import ROOT, read_lines, run_cli
 from tests.unit_tests.test_graph import FAST_RETRY
@@ -239,7 +243,7 @@ def test_an_interrupted_judge_says_what_it_wrote_and_how_to_resume(tmp_path, sig
     _, raw_stderr = proc.communicate(timeout=120)  # closes stdin after the signal
     stderr = raw_stderr.decode()
     assert proc.returncode == code, stderr
-    assert "Traceback" not in stderr
+    assert "Traceback" not in stderr, stderr
     written = partial.read_bytes().count(b"\n")
     assert 20 <= written <= 25
     message = next(line for line in stderr.splitlines() if line.startswith(f"{word}: "))
@@ -288,3 +292,25 @@ def test_label_killed_mid_run_leaves_no_temporary_file_and_restarts(tmp_path):
     assert [json.loads(line)["id"] for line in output.read_text().splitlines()] == ids
     leftovers = [p.name for p in tmp_path.iterdir() if p.name.startswith(".")]
     assert leftovers == []
+
+
+def _interrupted_inside_a_task(runner, caplog) -> list[str]:
+    """Run, with ``runner``, work whose inner task is interrupted the way a signal does it."""
+
+    async def node() -> None:
+        await asyncio.sleep(0)
+        raise Terminated  # what the SIGTERM handler raises in whatever frame runs
+
+    async def work() -> None:  # waits the way LangGraph's runner does: asyncio.wait, no result()
+        await asyncio.wait([asyncio.ensure_future(node()), asyncio.ensure_future(asyncio.sleep(9))])
+
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="asyncio"), pytest.raises(KeyboardInterrupt):
+        runner(work())
+    gc.collect()  # asyncio reports an unretrieved task exception when the task is collected
+    return [r.getMessage() for r in caplog.records if r.name == "asyncio"]
+
+
+def test_an_interrupt_inside_a_task_is_not_reported_by_asyncio(caplog):
+    assert _interrupted_inside_a_task(asyncio.run, caplog)  # what the CLI printed before
+    assert _interrupted_inside_a_task(run_interruptibly, caplog) == []
