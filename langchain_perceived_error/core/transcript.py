@@ -47,6 +47,7 @@ from langchain_core.messages import (
     ChatMessage,
     FunctionMessage,
     HumanMessage,
+    SystemMessage,
     ToolMessage,
     convert_to_messages,
     message_chunk_to_message,
@@ -78,6 +79,16 @@ _ROLE_KINDS: dict[str, _Kind] = {
     "developer": "skip",
     "remove": "skip",  # LangGraph's RemoveMessage
 }
+# Plain ``{"role", "content": str}`` dicts and ``(role, str)`` pairs with these roles become these
+# classes directly: what ``convert_to_messages`` builds for them, without its generic dispatch.
+_PLAIN_ROLE_CLASSES: dict[str, type[BaseMessage]] = {
+    "human": HumanMessage,
+    "user": HumanMessage,
+    "ai": AIMessage,
+    "assistant": AIMessage,
+    "system": SystemMessage,
+}
+_PLAIN_KEYS = frozenset({"role", "content"})
 _INPUT_KEYS = ("input", "question", "query", "prompt", "message")
 _OUTPUT_KEYS = ("output", "answer", "response", "result", "content", "text")
 _HISTORY_KEYS = ("chat_history", "history")
@@ -257,6 +268,9 @@ def _read_message(item: Any) -> BaseMessage:
 def _convert(item: Any) -> BaseMessage:
     if isinstance(item, BaseMessage):
         return item
+    plain = _plain_message(item)
+    if plain is not None:
+        return plain
     if isinstance(item, Mapping):
         if _is_lc_dict(item):
             return _load_lc_message(item)
@@ -273,6 +287,20 @@ def _convert(item: Any) -> BaseMessage:
         return convert_to_messages([(item[0], item[1])])[0]
     msg = f"{_describe(item)} is not a message"
     raise TranscriptError(msg)
+
+
+def _plain_message(item: Any) -> BaseMessage | None:
+    """The message of a plain role dict or ``(role, text)`` pair with string content, else None."""
+    if isinstance(item, dict) and item.keys() <= _PLAIN_KEYS:
+        role, content = item.get("role"), item.get("content")
+    elif isinstance(item, (list, tuple)) and len(item) == 2:
+        role, content = item
+    else:
+        return None
+    cls = _PLAIN_ROLE_CLASSES.get(role) if isinstance(role, str) else None
+    if cls is None or not isinstance(content, str):
+        return None
+    return cls(content=content)
 
 
 def _load_lc_message(item: Mapping[str, Any]) -> BaseMessage:
@@ -490,7 +518,8 @@ def _start_time(item: Any) -> datetime | None:
 
 def _merge(history: list[BaseMessage], new: list[BaseMessage]) -> list[BaseMessage]:
     """``history`` followed by what ``new`` adds to it, each message once."""
-    if _is_subsequence(history, new):
+    same = _Same()
+    if _is_subsequence(history, new, same):
         return list(new)  # ``new`` repeats the whole history (and maybe more)
     if all(message.id for message in (*history, *new)):
         seen = {message.id for message in history}
@@ -499,22 +528,39 @@ def _merge(history: list[BaseMessage], new: list[BaseMessage]) -> list[BaseMessa
         (
             size
             for size in range(min(len(history), len(new)), 0, -1)
-            if all(map(_same, history[-size:], new[:size]))
+            if all(map(same, history[-size:], new[:size]))
         ),
         0,
     )
     return [*history, *new[overlap:]]
 
 
-def _is_subsequence(part: Sequence[BaseMessage], whole: Sequence[BaseMessage]) -> bool:
+def _is_subsequence(
+    part: Sequence[BaseMessage], whole: Sequence[BaseMessage], same: _Same
+) -> bool:
     remaining = iter(whole)
-    return all(any(_same(message, other) for other in remaining) for message in part)
+    return all(any(same(message, other) for other in remaining) for message in part)
 
 
-def _same(first: BaseMessage, second: BaseMessage) -> bool:
-    if first.id and second.id:
-        return first.id == second.id
-    return _content_key(first) == _content_key(second)
+class _Same:
+    """Whether two messages are the same one: by id when both have one, else by role and content.
+
+    Content keys are computed once per message (one instance serves one merge).
+    """
+
+    def __init__(self) -> None:
+        self._keys: dict[int, tuple[str, str, str, str]] = {}
+
+    def __call__(self, first: BaseMessage, second: BaseMessage) -> bool:
+        if first.id and second.id:
+            return first.id == second.id
+        return self._key(first) == self._key(second)
+
+    def _key(self, message: BaseMessage) -> tuple[str, str, str, str]:
+        key = self._keys.get(id(message))
+        if key is None:
+            key = self._keys[id(message)] = _content_key(message)
+        return key
 
 
 def _content_key(message: BaseMessage) -> tuple[str, str, str, str]:
