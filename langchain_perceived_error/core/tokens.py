@@ -42,7 +42,6 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any, Literal
 
-from langchain_core.messages import AIMessage, HumanMessage
 from langchain_core.messages.utils import MessageLikeRepresentation, count_tokens_approximately
 
 from langchain_perceived_error.core.schemas import Turn
@@ -78,6 +77,9 @@ MESSAGE_OVERHEAD = 5
 TIKTOKEN_PROBE_TIMEOUT_S = 30.0
 """Upper bound on the child process that asks tiktoken whether its encoding is cached."""
 
+_ROLE_NAME_CHARS = {"human": len("user"), "ai": len("assistant")}
+"""The OpenAI role names LangChain's estimator counts for a turn's message."""
+
 CounterName = Literal["auto", "chars", "tiktoken"]
 
 _TIKTOKEN_ENCODING = "cl100k_base"
@@ -108,9 +110,16 @@ def estimate_text_tokens(text: str, *, chars_per_token: float = CHARS_PER_TOKEN)
 
 
 def estimate_turn_tokens(turn: Turn) -> int:
-    """Estimated tokens of one transcript turn as the judge reads it (``user: <text>``)."""
-    message = HumanMessage(turn.text) if turn.role == "human" else AIMessage(turn.text)
-    return estimate_tokens([message], extra_tokens_per_message=TURN_SEPARATOR_TOKENS)
+    """Estimated tokens of one transcript turn as the judge reads it (``user: <text>``).
+
+    What :func:`estimate_tokens` gives for the turn as a ``HumanMessage`` / ``AIMessage`` with
+    ``extra_tokens_per_message=TURN_SEPARATOR_TOKENS`` (its formula for string content: the
+    characters of the content and of the OpenAI role name, ``ceil``-divided, plus the separator),
+    computed without building the message: this runs for every turn of every judged trace.
+    ``tests/unit_tests/test_tokens.py`` checks the two agree.
+    """
+    chars = len(turn.text) + _ROLE_NAME_CHARS[turn.role]
+    return math.ceil(math.ceil(chars / CHARS_PER_TOKEN) + TURN_SEPARATOR_TOKENS)
 
 
 def estimate_transcript_tokens(turns: Iterable[Turn]) -> int:

@@ -535,9 +535,7 @@ def _merge(history: list[BaseMessage], new: list[BaseMessage]) -> list[BaseMessa
     return [*history, *new[overlap:]]
 
 
-def _is_subsequence(
-    part: Sequence[BaseMessage], whole: Sequence[BaseMessage], same: _Same
-) -> bool:
+def _is_subsequence(part: Sequence[BaseMessage], whole: Sequence[BaseMessage], same: _Same) -> bool:
     remaining = iter(whole)
     return all(any(same(message, other) for other in remaining) for message in part)
 

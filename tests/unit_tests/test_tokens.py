@@ -1,11 +1,13 @@
 """The one token estimator: LangChain's ``count_tokens_approximately``, set per use."""
 
 import pytest
+from langchain_core.messages import AIMessage, HumanMessage
 from langchain_core.messages.utils import count_tokens_approximately
 
 from langchain_perceived_error.core.prompts import build_judge_messages
 from langchain_perceived_error.core.schemas import Turn
 from langchain_perceived_error.core.tokens import (
+    TURN_SEPARATOR_TOKENS,
     estimate_text_tokens,
     estimate_tokens,
     estimate_transcript_tokens,
@@ -33,6 +35,17 @@ def test_a_turn_counts_its_role_label_text_and_one_separator_token():
     # "assistant: <40 characters>\n" -> ceil((9 + 40) / 4) + 1
     assert estimate_turn_tokens(Turn(role="ai", text="x" * 40)) == 14
     assert estimate_transcript_tokens(TURNS) == sum(estimate_turn_tokens(t) for t in TURNS)
+
+
+@pytest.mark.parametrize("role", ["human", "ai"])
+@pytest.mark.parametrize(
+    "text", ["", "x", "abc", "x" * 37, "x" * 38, "Book Tuesday, not Wednesday.", "é€😀 " * 51]
+)
+def test_a_turn_is_counted_as_langchain_counts_its_message(role, text):
+    # estimate_turn_tokens computes LangChain's figure without building the message
+    message = HumanMessage(text) if role == "human" else AIMessage(text)
+    expected = count_tokens_approximately([message], extra_tokens_per_message=TURN_SEPARATOR_TOKENS)
+    assert estimate_turn_tokens(Turn(role=role, text=text)) == expected
 
 
 def test_the_sft_chars_counter_over_counts_by_a_quarter_plus_the_template():
