@@ -380,6 +380,14 @@ def _kind(message: BaseMessage) -> _Kind:
 
 def _run_messages(run: Mapping[str, Any]) -> list[BaseMessage]:
     inputs, outputs = run.get("inputs"), run.get("outputs")
+    if _outputs_repeat_inputs(inputs, outputs):
+        # A chain or agent run whose output state starts with its input messages, as LangGraph's
+        # do: merging would keep exactly the outputs, so the inputs need not be read twice. When
+        # the outputs cannot be read, both sides are read below so the error names the first.
+        try:
+            return _message_list(outputs["messages"], where="outputs['messages']")
+        except TranscriptError:
+            pass
     asked = _side_messages(inputs, _INPUT_KEYS, HumanMessage, where="inputs")
     answered = _side_messages(outputs, _OUTPUT_KEYS, AIMessage, where="outputs")
     if asked is None and answered is None:
@@ -392,6 +400,19 @@ def _run_messages(run: Mapping[str, Any]) -> list[BaseMessage]:
         )
         raise TranscriptError(msg)
     return _merge(asked or [], answered or [])
+
+
+def _outputs_repeat_inputs(inputs: Any, outputs: Any) -> bool:
+    """Both sides hold message lists and the outputs' list starts with the inputs' items."""
+    if not (isinstance(inputs, Mapping) and isinstance(outputs, Mapping)):
+        return False
+    asked, answered = inputs.get("messages"), outputs.get("messages")
+    return (
+        isinstance(asked, list)
+        and isinstance(answered, list)
+        and len(asked) <= len(answered)
+        and answered[: len(asked)] == asked
+    )
 
 
 def _side_messages(
