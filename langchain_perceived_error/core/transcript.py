@@ -575,9 +575,9 @@ class _Same:
             return first.id == second.id
         if _kind(first) != _kind(second):  # the keys' first fields differ: no need to build them
             return False
-        if isinstance(first.content, str) and isinstance(second.content, str):
-            if first.content != second.content:  # so do their second (the dumped content)
-                return False
+        text, other = first.content, second.content
+        if isinstance(text, str) and isinstance(other, str) and text != other:
+            return False  # so do their second fields (the dumped content)
         return self._key(first) == self._key(second)
 
     def _key(self, message: BaseMessage) -> tuple[str, str, str, str]:
