@@ -95,6 +95,7 @@ _HISTORY_KEYS = ("chat_history", "history")
 _TOOL_CALL_BLOCKS = frozenset({"tool_call", "server_tool_call", "invalid_tool_call"})
 # Streamed pieces of a tool call: tool activity, never text of their own.
 _TOOL_CHUNK_BLOCKS = frozenset({"tool_call_chunk", "server_tool_call_chunk", "input_json_delta"})
+_TOOL_BLOCKS = _TOOL_CALL_BLOCKS | _TOOL_CHUNK_BLOCKS | {"server_tool_result", "tool_result"}
 _UNREADABLE_BLOCK = {"type": "unreadable"}  # a content part that could not be loaded
 _REASONING_BLOCKS = frozenset({"reasoning", "thinking", "redacted_thinking"})
 _PLACEHOLDERS = {  # provider block types LangChain leaves unconverted -> standard names
@@ -607,9 +608,7 @@ def _to_turns(messages: Iterable[BaseMessage], *, include_tools: bool) -> list[T
         kind = _kind(message)
         if kind == "skip":
             continue
-        text, tool_lines = _render(message, kind, tool_names)
-        if not include_tools:
-            tool_lines = []
+        text, tool_lines = _render(message, kind, tool_names if include_tools else None)
         if kind == "ai":
             _add_turn(turns, "ai", [text, *tool_lines])
             continue
@@ -633,8 +632,17 @@ def _attach_tool_lines(turns: list[tuple[Role, list[str]]], lines: list[str]) ->
         _add_turn(turns, "ai", lines)
 
 
-def _render(message: BaseMessage, kind: _Kind, tool_names: dict[str, str]) -> tuple[str, list[str]]:
-    """A message's visible text (with placeholders) and its tool activity as compact lines."""
+def _render(
+    message: BaseMessage, kind: _Kind, tool_names: dict[str, str] | None
+) -> tuple[str, list[str]]:
+    """A message's visible text (with placeholders) and its tool activity as compact lines.
+
+    ``tool_names`` None: tool activity is left out, so its lines are not built (the content is
+    still read, so what cannot be read fails alike).
+    """
+    if kind == "tool" and tool_names is None:
+        _blocks(message)
+        return "", []
     if kind == "tool":
         tool_call_id = str(getattr(message, "tool_call_id", ""))
         name = message.name or tool_names.get(tool_call_id)
@@ -677,12 +685,17 @@ def _is_plain_text(message: BaseMessage) -> bool:
 
 
 def _tool_line(
-    block: Mapping[str, Any], tool_names: dict[str, str], seen_calls: set[str]
+    block: Mapping[str, Any], tool_names: dict[str, str] | None, seen_calls: set[str]
 ) -> str | None:
-    """The compact line for a tool block, "" for a repeated call, None for non-tool blocks."""
+    """The compact line for a tool block, "" for a repeated call, None for non-tool blocks.
+
+    With ``tool_names`` None (tool activity left out) a tool block gives "" (no line to build).
+    """
     kind = block.get("type")
     if kind == "non_standard" and isinstance(block.get("value"), Mapping):
         block, kind = _anthropic_tool_block(block["value"])
+    if tool_names is None:
+        return "" if kind in _TOOL_BLOCKS else None
     if kind in _TOOL_CHUNK_BLOCKS and not block.get("name"):
         return ""  # a fragment of a streamed call's arguments; its named chunk shows the call
     if kind in _TOOL_CALL_BLOCKS or kind in _TOOL_CHUNK_BLOCKS:
