@@ -293,6 +293,36 @@ def test_chain_run_outputs_repeating_the_history_are_deduplicated_by_content():
     ]
 
 
+def test_run_outputs_starting_with_the_input_messages_give_each_message_once():
+    asked = [
+        {"type": "human", "content": "Book Tuesday.", "id": "m1"},
+        {"type": "ai", "content": "Booked Wednesday.", "id": "m2"},
+        {"type": "human", "content": "I said Tuesday!", "id": "m3"},
+    ]
+    answered = [*asked, {"type": "ai", "content": "Sorry, moved to Tuesday.", "id": "m4"}]
+    run = {"inputs": {"messages": asked}, "outputs": {"messages": answered}}
+    expected = [
+        human("Book Tuesday."),
+        ai("Booked Wednesday."),
+        human("I said Tuesday!"),
+        ai("Sorry, moved to Tuesday."),
+    ]
+    assert extract_transcript(run) == expected
+    # the same as when both sides are read and merged (inputs as a tuple are not compared with
+    # the outputs' list, so the shortcut that reads only the outputs is not taken)
+    assert extract_transcript({**run, "inputs": {"messages": tuple(asked)}}) == expected
+
+
+def test_run_with_an_unreadable_message_repeated_in_outputs_names_the_inputs():
+    bad = {"role": "wizard", "content": "abracadabra"}
+    run = {
+        "inputs": {"messages": [bad]},
+        "outputs": {"messages": [bad, {"role": "assistant", "content": "ok"}]},
+    }
+    with pytest.raises(TranscriptError, match=r"^inputs\['messages'\], item 0: .*wizard"):
+        extract_transcript(run)
+
+
 def test_chain_run_inputs_without_ids_match_outputs_with_ids():
     run = {
         "inputs": {"messages": [{"role": "user", "content": "hi"}]},
