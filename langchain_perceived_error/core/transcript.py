@@ -381,12 +381,13 @@ def _kind(message: BaseMessage) -> _Kind:
 
 def _run_messages(run: Mapping[str, Any]) -> list[BaseMessage]:
     inputs, outputs = run.get("inputs"), run.get("outputs")
-    if _outputs_repeat_inputs(inputs, outputs):
+    repeated = _outputs_repeating_inputs(inputs, outputs)
+    if repeated is not None:
         # A chain or agent run whose output state starts with its input messages, as LangGraph's
         # do: merging would keep exactly the outputs, so the inputs need not be read twice. When
         # the outputs cannot be read, both sides are read below so the error names the first.
         try:
-            return _message_list(outputs["messages"], where="outputs['messages']")
+            return _message_list(repeated, where="outputs['messages']")
         except TranscriptError:
             pass
     asked = _side_messages(inputs, _INPUT_KEYS, HumanMessage, where="inputs")
@@ -403,17 +404,14 @@ def _run_messages(run: Mapping[str, Any]) -> list[BaseMessage]:
     return _merge(asked or [], answered or [])
 
 
-def _outputs_repeat_inputs(inputs: Any, outputs: Any) -> bool:
-    """Both sides hold message lists and the outputs' list starts with the inputs' items."""
+def _outputs_repeating_inputs(inputs: Any, outputs: Any) -> list[Any] | None:
+    """The outputs' message list when both sides hold one and it starts with the inputs' items."""
     if not (isinstance(inputs, Mapping) and isinstance(outputs, Mapping)):
-        return False
+        return None
     asked, answered = inputs.get("messages"), outputs.get("messages")
-    return (
-        isinstance(asked, list)
-        and isinstance(answered, list)
-        and len(asked) <= len(answered)
-        and answered[: len(asked)] == asked
-    )
+    if not (isinstance(asked, list) and isinstance(answered, list)):
+        return None
+    return answered if answered[: len(asked)] == asked else None
 
 
 def _side_messages(
@@ -640,10 +638,10 @@ def _render(
     ``tool_names`` None: tool activity is left out, so its lines are not built (the content is
     still read, so what cannot be read fails alike).
     """
-    if kind == "tool" and tool_names is None:
-        _blocks(message)
-        return "", []
     if kind == "tool":
+        if tool_names is None:
+            _blocks(message)
+            return "", []
         tool_call_id = str(getattr(message, "tool_call_id", ""))
         name = message.name or tool_names.get(tool_call_id)
         error = getattr(message, "status", None) == "error"
