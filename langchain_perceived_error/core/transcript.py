@@ -38,7 +38,6 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timezone
 from typing import Any, Literal
 
-from langchain_core._api import LangChainBetaWarning
 from langchain_core.load import load
 from langchain_core.messages import (
     AIMessage,
@@ -319,8 +318,9 @@ def _load_lc_message(item: Mapping[str, Any]) -> BaseMessage:
 
 def _load(item: Mapping[str, Any]) -> Any:
     with warnings.catch_warnings():
-        # ``load`` is marked beta and warns on first use; the messages allowlist is stable.
-        warnings.filterwarnings("ignore", category=LangChainBetaWarning)
+        # ``load`` is marked beta and may warn (LangChainBetaWarning, a DeprecationWarning that
+        # langchain_core exports only from its private ``_api``); the messages allowlist is stable.
+        warnings.filterwarnings("ignore", message=r".* is in beta\.", category=DeprecationWarning)
         return load(dict(item), allowed_objects="messages")
 
 

@@ -152,3 +152,36 @@ def test_each_docstring_names_every_module_of_its_layer(layer: str):
     doc = ast.get_docstring(ast.parse((ROOT / layer / "__init__.py").read_text("utf-8"))) or ""
     modules = {path.stem for path in (ROOT / layer).glob("*.py")} - {"__init__"}
     assert {name for name in modules if not re.search(rf"[.`]{name}`", doc)} == set()
+
+
+def _private_imports(source: str) -> list[str]:
+    """``from a._b import x`` or ``import a._b`` of another package (13.4: public APIs only)."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        names = (
+            [node.module or ""]
+            if isinstance(node, ast.ImportFrom) and node.level == 0
+            else [alias.name for alias in node.names]
+            if isinstance(node, ast.Import)
+            else []
+        )
+        found += [
+            f"{node.lineno}: {name}"
+            for name in names
+            if not name.startswith((PACKAGE, "__future__"))
+            and any(p.startswith("_") for p in name.split("."))
+        ]
+    return found
+
+
+def test_no_private_module_of_another_package_is_imported():
+    found = {
+        str(path.relative_to(ROOT)): hits
+        for path in sorted(ROOT.rglob("*.py"))
+        if (hits := _private_imports(path.read_text(encoding="utf-8")))
+    }
+    assert found == {}
+    assert _private_imports("from langchain_core._api import X\nimport a._b") == [
+        "1: langchain_core._api",
+        "2: a._b",
+    ]  # the check itself finds both forms
