@@ -433,10 +433,7 @@ def _cost_chart(plt: Any, scores: Sequence[ModelScore], path: Path) -> Path:
         title += f"\nnot plotted (no price or no verdicts): {', '.join(unpriced)}"
     axes.set_title(title, fontsize=9)
     axes.grid(True, alpha=0.3)
-    figure.tight_layout()
-    figure.savefig(path, dpi=120)
-    plt.close(figure)
-    return path
+    return _save(plt, figure, path)
 
 
 def _confusion_chart(plt: Any, score: ModelScore, path: Path) -> Path:
@@ -455,6 +452,11 @@ def _confusion_chart(plt: Any, score: ModelScore, path: Path) -> Path:
     axes.set_xlabel("judge")
     axes.set_ylabel("label")
     axes.set_title(f"{score.spec}\n(judged records: {m.n})", fontsize=9)
+    return _save(plt, figure, path)
+
+
+def _save(plt: Any, figure: Any, path: Path) -> Path:
+    """Lay ``figure`` out, write it to ``path`` as a 120-dpi PNG and free it."""
     figure.tight_layout()
     figure.savefig(path, dpi=120)
     plt.close(figure)
@@ -482,10 +484,7 @@ def _reliability_chart(plt: Any, scores: Sequence[ModelScore], path: Path) -> Pa
     axes.set_title("reliability diagram (judged records with a confidence)", fontsize=9)
     axes.legend(fontsize=7, loc="upper left")
     axes.grid(True, alpha=0.3)
-    figure.tight_layout()
-    figure.savefig(path, dpi=120)
-    plt.close(figure)
-    return path
+    return _save(plt, figure, path)
 
 
 def _precision_recall_chart(plt: Any, scores: Sequence[ModelScore], path: Path) -> Path:
@@ -520,7 +519,4 @@ def _precision_recall_chart(plt: Any, scores: Sequence[ModelScore], path: Path) 
     axes.set_title(title, fontsize=9)
     axes.legend(fontsize=7, loc="lower left")
     axes.grid(True, alpha=0.3)
-    figure.tight_layout()
-    figure.savefig(path, dpi=120)
-    plt.close(figure)
-    return path
+    return _save(plt, figure, path)
