@@ -26,7 +26,6 @@ end-to-end accuracy over all records), ``usd_per_1k`` and ``reached_expensive``:
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -38,6 +37,7 @@ from rich.table import Table
 from langchain_perceived_error.bench.pricing import ModelPrice
 from langchain_perceived_error.bench.runner import BenchSettings, ItemOutcome, ModelRun
 from langchain_perceived_error.bench.scoring import ModelScore, score_run
+from langchain_perceived_error.core.sampling import id_fraction
 from langchain_perceived_error.core.schemas import JudgeStatus
 from langchain_perceived_error.judge.cascade import (
     DEFAULT_MIN_SETTLED,
@@ -120,11 +120,6 @@ class CascadeComparison:
         }
 
 
-def _fraction(record_id: str) -> float:
-    digest = hashlib.sha256(record_id.encode("utf-8")).digest()
-    return int.from_bytes(digest[:8], "big") / 2**64
-
-
 def split_records(ids: Sequence[str], calibration_share: float) -> tuple[set[str], set[str]]:
     """``(calibration ids, scored ids)``: an id calibrates when a hash of it falls under the share.
 
@@ -135,7 +130,7 @@ def split_records(ids: Sequence[str], calibration_share: float) -> tuple[set[str
     if not 0.0 < calibration_share < 1.0:
         msg = f"calibration_share must be between 0 and 1 (exclusive), got {calibration_share}"
         raise ValueError(msg)
-    calibration = {i for i in ids if _fraction(i) < calibration_share}
+    calibration = {i for i in ids if id_fraction(i) < calibration_share}
     return calibration, set(ids) - calibration
 
 

@@ -5,7 +5,7 @@ Owns the data models (:mod:`.schemas`), reading input files safely (:mod:`.files
 the token estimator and budget (:mod:`.tokens`, :mod:`.budget`), redaction applied to turns
 (:mod:`.preparation`), the judge prompt (:mod:`.prompts`), verdict parsing (:mod:`.parsing`), and
 the turn a reason quotes with the reply-metadata keys for confidence and evidence
-(:mod:`.evidence`).
+(:mod:`.evidence`), and stable id-hash shares for sampling and splits (:mod:`.sampling`).
 It also owns the two pure concepts every measuring layer shares, here because ``evaluation``,
 ``datasets`` and ``bench`` may all import the core and nothing else in common: the one confusion
 matrix with Cohen's kappa and bootstrap intervals (:mod:`.metrics`) and the one labelled-data

@@ -25,13 +25,13 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import hashlib
 from collections import deque
 from collections.abc import AsyncGenerator, AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, cast
 
+from langchain_perceived_error.core.sampling import id_fraction
 from langchain_perceived_error.core.schemas import JudgeResult, JudgeStatus
 from langchain_perceived_error.judge.runner import PerceivedErrorJudge
 from langchain_perceived_error.online.clients import LangSmithClients
@@ -111,7 +111,7 @@ class _Work:
 def is_sampled(item_id: str, rate: float) -> bool:
     """True when ``item_id`` is in the deterministic sample of ``rate`` (0 to 1).
 
-    The first 8 bytes of the id's SHA-256, read as a fraction of 2**64, are compared with the
+    The id's :func:`~langchain_perceived_error.core.sampling.id_fraction` is compared with the
     rate, so the same id is always in or out (across restarts and machines) and a larger rate
     keeps every item a smaller one kept.
     """
@@ -119,8 +119,7 @@ def is_sampled(item_id: str, rate: float) -> bool:
         return True
     if rate <= 0.0:
         return False
-    digest = hashlib.sha256(item_id.encode("utf-8")).digest()
-    return int.from_bytes(digest[:8], "big") / 2**64 < rate
+    return id_fraction(item_id) < rate
 
 
 class BatchPipeline:
