@@ -8,11 +8,11 @@ converted to OpenAI messages (outside the timer); ours reads the raw records. Sk
 ours almost nothing and openevals a full call, so the table shows per trace and per model call.
 
 Rows: ours one trace per graph run, sync (``judge``) and async (``ajudge`` awaited in turn); ours
-batched (``ajudge_many`` at each ``--levels`` concurrency: one graph run per
-``min(concurrency, 64)`` traces), on the raw records and, like openevals, on input converted
-outside the timer (the turns ours extracts, so reading the trace shape is not timed); openevals
-sync, async awaited in turn, and async with the same concurrency (``asyncio.gather`` under a
-semaphore). For scale, the last rows time LangGraph alone:
+batched (``ajudge_many`` at each ``--levels`` concurrency: one graph run per batch, batches of
+``min(concurrency, 64)`` traces doubling up to ``min(8 x concurrency, 64)``), on the raw records
+and, like openevals, on input converted outside the timer (the turns ours extracts, so reading the
+trace shape is not timed); openevals sync, async awaited in turn, and async with the same
+concurrency (``asyncio.gather`` under a semaphore). For scale, the last rows time LangGraph alone:
 an empty graph of one and of three nodes invoked the same number of times.
 
 With ``--freeze``, the inputs and judges built before the timed rounds are moved out of the
@@ -42,6 +42,7 @@ from langgraph.graph import START, StateGraph
 
 from langchain_perceived_error import JudgeStatus, PerceivedErrorJudge
 from langchain_perceived_error.core.transcript import TranscriptError, extract_transcript
+from langchain_perceived_error.judge.batching import batch_plan
 
 
 def cpu_seconds(run: Callable[[], Any], repeat: int) -> float:
@@ -148,8 +149,9 @@ def main() -> None:
         ),
     }
     for level in args.levels:
-        size = min(level, 64)
-        runs[f"ours async batched (`ajudge_many`, c = {level}: {size} traces a run)"] = (
+        plan = batch_plan(level)
+        sizes = f"{plan.first}" if plan.first == plan.largest else f"{plan.first} -> {plan.largest}"
+        runs[f"ours async batched (`ajudge_many`, c = {level}: {sizes} traces a run)"] = (
             lambda level=level: asyncio.run(ours_many(level, records))
         )
     for level in args.levels:

@@ -1,17 +1,22 @@
 """Judge many traces in batches: one graph run per batch, the next batch as soon as a slot idles.
 
 The async many-trace paths (:meth:`~langchain_perceived_error.PerceivedErrorJudge.ajudge_many`,
-``ajudge_as_completed``, the CLI's ``judge``) cut the input into batches of
-``min(concurrency, 64)`` traces and judge each in one run of the judge graph, which costs
-LangGraph's per-run machinery once per batch instead of once per trace. At most ``concurrency``
-model requests are in flight across the batches (a shared
-:class:`~langchain_perceived_error.judge.graph.RequestSlots`). A batch ends with its slowest
-request, so one batch at a time would leave slots idle behind a slow request; instead a new batch
-is started whenever the requests already admitted would leave a slot free: up to
-``2 x concurrency`` traces in flight, and while a slow request holds a batch open, up to
-``8 x concurrency``. With requests of equal latency that is one or two batches; behind a slow
-request, as many as keep every slot busy. Results come as each batch finishes, with their
-input positions.
+``ajudge_as_completed``, the CLI's ``judge``) cut the input into batches and judge each in one run
+of the judge graph, which costs LangGraph's per-run machinery once per batch instead of once per
+trace. The first batch is ``min(concurrency, 64)`` traces, so the first results come after one
+round of requests; each next batch is twice the one before, up to ``min(8 x concurrency, 64)``,
+because a graph run costs about as much CPU as judging a dozen traces (measured in
+``benchmarks/perf_cpu.py``: at concurrency 8, batches of 8 cost 1.4x openevals' CPU per trace,
+batches of 64 0.85x). At most ``concurrency`` model requests are in flight across the batches (a
+shared :class:`~langchain_perceived_error.judge.graph.RequestSlots`), so a batch larger than the
+concurrency waits for slots; it does not send more at once.
+
+A batch ends with its slowest request, so one batch at a time would leave slots idle behind a slow
+request; instead a new batch is started whenever the requests already admitted would leave a slot
+free: up to two of the largest batches (or ``2 x concurrency`` traces, if more) in flight, and
+while a slow request holds a batch open, up to ``8 x concurrency`` (or four of the largest
+batches, if more). Results come as each batch
+finishes, with their input positions.
 """
 
 from __future__ import annotations
@@ -26,60 +31,84 @@ from collections.abc import (
     Callable,
     Iterable,
 )
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 from langchain_perceived_error.judge.graph import RequestSlots
 from langchain_perceived_error.transport.ordered import check_concurrency
 
-__all__ = ["IN_FLIGHT_PER_SLOT", "MAX_BATCH_SIZE", "batch_plan", "in_batches"]
+__all__ = ["IN_FLIGHT_PER_SLOT", "MAX_BATCH_SIZE", "BatchPlan", "batch_plan", "in_batches"]
 
 ResultT = TypeVar("ResultT")
 
 MAX_BATCH_SIZE = 64
-"""Traces per graph run (fewer when ``concurrency`` is lower)."""
+"""Traces per graph run, at most."""
+BATCH_PER_SLOT = 8
+"""A batch is at most this many traces per unit of concurrency (and :data:`MAX_BATCH_SIZE`)."""
 IN_FLIGHT_PER_SLOT = 8
-"""Traces admitted but not yet returned, per unit of concurrency, at most."""
+"""Traces admitted but not yet returned behind a slow request, per unit of concurrency, at most
+(or four of the largest batches, if more)."""
 
 
-def batch_plan(concurrency: int) -> tuple[int, int]:
-    """``(batch size, most traces in flight)`` for ``concurrency`` requests in flight."""
+class BatchPlan(NamedTuple):
+    """How :func:`in_batches` cuts and admits the input for one ``concurrency``."""
+
+    first: int
+    """The first batch's size: one round of requests."""
+    largest: int
+    """The size the batches double up to."""
+    steady: int
+    """Traces in flight a new batch may bring the total up to whenever a slot would idle."""
+    most: int
+    """Traces in flight at most, while a slow request holds a batch open."""
+
+
+def batch_plan(concurrency: int) -> BatchPlan:
+    """The batch sizes and in-flight bounds for ``concurrency`` requests in flight."""
     check_concurrency(concurrency)
-    size = min(concurrency, MAX_BATCH_SIZE)
-    return size, max(IN_FLIGHT_PER_SLOT * concurrency, 2 * size)
+    first = min(concurrency, MAX_BATCH_SIZE)
+    largest = min(BATCH_PER_SLOT * concurrency, MAX_BATCH_SIZE)
+    steady = 2 * max(concurrency, largest)
+    return BatchPlan(first, largest, steady, max(IN_FLIGHT_PER_SLOT * concurrency, 2 * steady))
 
 
 async def _chunks(
-    records: Iterable[Any] | AsyncIterable[Any], size: int
+    records: Iterable[Any] | AsyncIterable[Any], plan: BatchPlan
 ) -> AsyncIterator[list[Any]]:
-    """``records`` in lists of ``size`` (the last one shorter), read only as each list is taken."""
+    """``records`` in lists of ``plan.first``, then twice the last, up to ``plan.largest``.
+
+    Records are read only as each list is taken; the last list may be shorter.
+    """
+    size = plan.first
     chunk: list[Any] = []
-    if isinstance(records, AsyncIterable):
-        async for record in records:
-            chunk.append(record)
-            if len(chunk) == size:
-                yield chunk
-                chunk = []
-    else:
-        for record in records:
-            chunk.append(record)
-            if len(chunk) == size:
-                yield chunk
-                chunk = []
+    async for record in _aiter(records):
+        chunk.append(record)
+        if len(chunk) == size:
+            yield chunk
+            chunk, size = [], min(2 * size, plan.largest)
     if chunk:
         yield chunk
 
 
-def _room(slots: RequestSlots, in_flight: int, most: int) -> bool:
-    """Whether a batch that brings ``in_flight`` traces may start now.
+async def _aiter(records: Iterable[Any] | AsyncIterable[Any]) -> AsyncIterator[Any]:
+    if isinstance(records, AsyncIterable):
+        async for record in records:
+            yield record
+    else:
+        for record in records:
+            yield record
 
-    Only when a slot would sit idle; past ``2 x concurrency`` traces only while requests are still
-    waiting on the model (a slow one holds a batch open), up to ``most``. With none waiting, the
-    batches in flight are only finishing their own work, and the next one starts when one ends.
+
+def _room(slots: RequestSlots, in_flight: int, plan: BatchPlan) -> bool:
+    """Whether a batch may start now that would bring (at most) ``in_flight`` traces in flight.
+
+    Only when a slot would sit idle; past ``plan.steady`` traces only while requests are still
+    waiting on the model (a slow one holds a batch open), up to ``plan.most``. With none waiting,
+    the batches in flight are only finishing their own work, and the next one starts when one ends.
     """
     if not slots.idle:
         slots.wake_when_idle = True
         return False
-    return in_flight <= 2 * slots.limit or (slots.demand > 0 and in_flight <= most)
+    return in_flight <= plan.steady or (slots.demand > 0 and in_flight <= plan.most)
 
 
 async def in_batches(
@@ -93,9 +122,9 @@ async def in_batches(
     ``run(batch, slots)`` judges one batch, its model requests taking ``slots``. A consumer that
     stops early cancels the batches still running.
     """
-    size, most = batch_plan(concurrency)
+    plan = batch_plan(concurrency)
     slots = RequestSlots(concurrency)
-    source = _chunks(records, size)
+    source = _chunks(records, plan)
     running: dict[asyncio.Future[list[ResultT]], tuple[int, int]] = {}
     finished: deque[asyncio.Future[list[ResultT]]] = deque()
     admitted = in_flight = 0
@@ -108,7 +137,7 @@ async def in_batches(
     try:
         while True:
             slots.changed.clear()  # any change from here on wakes the wait below
-            while not exhausted and (not running or _room(slots, in_flight + size, most)):
+            while not exhausted and (not running or _room(slots, in_flight + plan.largest, plan)):
                 try:
                     batch = await anext(source)
                 except StopAsyncIteration:

@@ -291,9 +291,10 @@ class PerceivedErrorJudge:
     ) -> AsyncIterator[tuple[int, JudgeResult]]:
         """Async :meth:`judge_as_completed`, on the event loop, a batch of traces per graph run.
 
-        Results come as each batch finishes (:mod:`~langchain_perceived_error.judge.batching`: a
-        batch is at most ``min(concurrency, 64)`` traces, and a new one starts whenever a request
-        slot would sit idle); at most ``concurrency`` model requests are in flight.
+        Results come as each batch finishes (:mod:`~langchain_perceived_error.judge.batching`:
+        batches of ``min(concurrency, 64)`` traces first, then doubling up to
+        ``min(8 x concurrency, 64)``, a new one whenever a request slot would sit idle); at most
+        ``concurrency`` model requests are in flight.
         """
         return self._ajudge_as_completed(records, concurrency)
 

@@ -192,9 +192,11 @@ def test_a_shared_semaphore_bounds_requests_across_runs_and_the_limiter_counts_e
 
 
 def test_batch_plan():
-    assert batch_plan(1) == (1, 8)
-    assert batch_plan(8) == (8, 64)
-    assert batch_plan(256) == (64, 2048)
+    # (first batch, largest batch, traces in flight when a slot idles, behind a slow request)
+    assert batch_plan(1) == (1, 8, 16, 32)
+    assert batch_plan(8) == (8, 64, 128, 256)
+    assert batch_plan(64) == (64, 64, 128, 512)
+    assert batch_plan(256) == (64, 64, 512, 2048)
     with pytest.raises(ValueError, match="concurrency"):
         batch_plan(0)
 
@@ -213,7 +215,7 @@ async def test_ajudge_many_runs_batches_and_keeps_input_order(monkeypatch):
     monkeypatch.setattr(judge, "ajudge_batch", counting)
     results = [r async for r in judge.ajudge_many([trace(k) for k in keys], concurrency=5)]
     assert [r.id for r in results] == keys
-    assert sorted(sizes) == [3, 5, 5, 5, 5]
+    assert sizes == [5, 10, 8]  # one round of requests first, then doubling (at most 8 x 5)
     assert 1 < model.max_in_flight <= 5
     pairs = [p async for p in judge.ajudge_as_completed([trace(k) for k in keys], concurrency=5)]
     assert sorted(index for index, _ in pairs) == list(range(23))
@@ -229,3 +231,21 @@ async def test_a_subclass_that_overrides_ajudge_is_still_run_through_it():
     judge = Tagged(PerTraceModel(scripts={"a": [TRUE], "b": [FALSE]}), transport_retry=FAST_RETRY)
     results = [r async for r in judge.ajudge_many([trace("a"), trace("b")], concurrency=2)]
     assert [(r.id, r.model) for r in results] == [("a", "tagged"), ("b", "tagged")]
+
+
+async def test_batches_double_up_to_eight_per_slot(monkeypatch):
+    keys = [f"k{i}" for i in range(60)]
+    model = PerTraceModel(scripts={k: [TRUE] for k in keys})
+    judge = PerceivedErrorJudge(model, transport_retry=FAST_RETRY)
+    sizes: list[int] = []
+    original = judge.ajudge_batch
+
+    async def counting(records, **kwargs):
+        sizes.append(len(records))
+        return await original(records, **kwargs)
+
+    monkeypatch.setattr(judge, "ajudge_batch", counting)
+    results = [r async for r in judge.ajudge_many([trace(k) for k in keys], concurrency=3)]
+    assert [r.id for r in results] == keys
+    assert sizes == [3, 6, 12, 24, 15]
+    assert model.max_in_flight <= 3  # a batch larger than the concurrency waits for slots
