@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import shlex
 import sys
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Annotated, Any, Literal, NoReturn, TextIO
@@ -36,6 +36,7 @@ from langchain_perceived_error.core.records import (
     read_records,
 )
 from langchain_perceived_error.core.schemas import JudgeResult
+from langchain_perceived_error.judge.batching import batch_plan
 from langchain_perceived_error.judge.graph import DEFAULT_MAX_ATTEMPTS
 from langchain_perceived_error.judge.models import resolve_model
 from langchain_perceived_error.judge.runner import (
@@ -45,6 +46,7 @@ from langchain_perceived_error.judge.runner import (
 )
 from langchain_perceived_error.transport.ordered import WINDOW_PER_SLOT, in_index_order_async
 from langchain_perceived_error.transport.retries import DEFAULT_REQUEST_TIMEOUT_S
+from langchain_perceived_error.transport.threaded import aiter_in_thread
 
 __all__ = ["judge_command"]
 
@@ -52,9 +54,19 @@ Order = Literal["input", "completion"]
 
 
 async def _judge_stream(
-    judge: PerceivedErrorJudge, records: Iterator[SourcedRecord], concurrency: int, order: Order
+    judge: PerceivedErrorJudge,
+    records: Iterator[SourcedRecord],
+    concurrency: int,
+    order: Order,
+    *,
+    streamed: bool = False,
 ) -> AsyncIterator[tuple[int, JudgeResult]]:
-    """``(input index, result)`` in ``order``; a record without an id gets its ``file:line``."""
+    """``(input index, result)`` in ``order``; a record without an id gets its ``file:line``.
+
+    ``streamed``: the records come from standard input or a FIFO, whose reads may wait for a
+    writer; they are read on a thread of their own, so the records already read are judged and
+    written meanwhile.
+    """
     sources: dict[int, str] = {}  # the records in flight
 
     def payloads() -> Iterator[Any]:
@@ -62,8 +74,12 @@ async def _judge_stream(
             sources[index] = record.source
             yield record.payload
 
+    read: Iterable[Any] | AsyncIterable[Any] = payloads()
+    if streamed:
+        read = aiter_in_thread(payloads(), ahead=batch_plan(concurrency).largest)
+
     async def completed() -> AsyncIterator[tuple[int, tuple[int, JudgeResult]]]:
-        async for index, result in judge.ajudge_as_completed(payloads(), concurrency=concurrency):
+        async for index, result in judge.ajudge_as_completed(read, concurrency=concurrency):
             source = sources.pop(index)
             if result.id is None:
                 result = result.model_copy(update={"id": source})
@@ -148,7 +164,8 @@ async def _run_judge(
     try:
         with progress_bar("judging") as progress:
             task = progress.add_task("judge", total=total)
-            async for index, result in _judge_stream(judge, records, concurrency, order):
+            stream = _judge_stream(judge, records, concurrency, order, streamed=total is None)
+            async for index, result in stream:
                 line = result.to_record()
                 if order == "completion":
                     line["index"] = index

@@ -1,4 +1,4 @@
-"""Judge many traces in batches: one graph run per batch, the next batch as soon as a slot idles.
+"""Judge many traces in batches: one graph run per batch, the next one a round before slots idle.
 
 The async many-trace paths (:meth:`~langchain_perceived_error.PerceivedErrorJudge.ajudge_many`,
 ``ajudge_as_completed``, the CLI's ``judge``) cut the input into batches and judge each in one run
@@ -12,10 +12,11 @@ shared :class:`~langchain_perceived_error.judge.graph.RequestSlots`), so a batch
 concurrency waits for slots; it does not send more at once.
 
 A batch ends with its slowest request, so one batch at a time would leave slots idle behind a slow
-request; instead a new batch is started whenever the requests already admitted would leave a slot
-free: up to two of the largest batches (or ``2 x concurrency`` traces, if more) in flight, and
-while a slow request holds a batch open, up to ``8 x concurrency`` (or four of the largest
-batches, if more). Results come as each batch
+request; instead a new batch is started whenever fewer than two rounds of requests are still to
+come (:attr:`~langchain_perceived_error.judge.graph.RequestSlots.needs_batch`), so that its traces
+are read and its requests queued before a slot frees: up to two of the largest batches (or
+``2 x concurrency`` traces, if more) in flight, and while a slow request holds a batch open, up to
+``8 x concurrency`` (or four of the largest batches, if more). Results come as each batch
 finishes, with their input positions.
 """
 
@@ -31,6 +32,7 @@ from collections.abc import (
     Callable,
     Iterable,
 )
+from contextlib import suppress
 from typing import Any, NamedTuple, TypeVar
 
 from langchain_perceived_error.judge.graph import RequestSlots
@@ -57,7 +59,7 @@ class BatchPlan(NamedTuple):
     largest: int
     """The size the batches double up to."""
     steady: int
-    """Traces in flight a new batch may bring the total up to whenever a slot would idle."""
+    """Traces in flight a new batch may bring the total up to whenever one is needed."""
     most: int
     """Traces in flight at most, while a slow request holds a batch open."""
 
@@ -76,11 +78,17 @@ async def _chunks(
 ) -> AsyncIterator[list[Any]]:
     """``records`` in lists of ``plan.first``, then twice the last, up to ``plan.largest``.
 
-    Records are read only as each list is taken; the last list may be shorter.
+    Records are read only as each list is taken; the last list may be shorter. An async source
+    may be a stream (standard input, a queue of new traces): its lists hold the records that have
+    arrived, at least one, so that records read are judged without waiting for the next ones.
     """
+    if isinstance(records, AsyncIterable):
+        async for arrived in _arrived(records, plan):
+            yield arrived
+        return
     size = plan.first
     chunk: list[Any] = []
-    async for record in _aiter(records):
+    for record in records:
         chunk.append(record)
         if len(chunk) == size:
             yield chunk
@@ -89,24 +97,58 @@ async def _chunks(
         yield chunk
 
 
-async def _aiter(records: Iterable[Any] | AsyncIterable[Any]) -> AsyncIterator[Any]:
-    if isinstance(records, AsyncIterable):
-        async for record in records:
-            yield record
-    else:
-        for record in records:
-            yield record
+async def _arrived(records: AsyncIterable[Any], plan: BatchPlan) -> AsyncIterator[list[Any]]:
+    """The lists of :func:`_chunks` from an async source: each waits for its first record only.
+
+    A task reads the source at most ``plan.largest`` records ahead; an error it meets is raised
+    here, after the records before it.
+    """
+    arrived: asyncio.Queue[tuple[str, Any]] = asyncio.Queue(maxsize=plan.largest)
+
+    async def read() -> None:
+        try:
+            async for record in records:
+                await arrived.put(("record", record))
+        except Exception as e:  # raised to the consumer, in its place
+            await arrived.put(("error", e))
+        else:
+            await arrived.put(("end", None))
+
+    reader = asyncio.ensure_future(read())
+    size, ended = plan.first, False
+    try:
+        while not ended:
+            chunk: list[Any] = []
+            kind, value = await arrived.get()
+            while True:
+                if kind == "error":
+                    raise value
+                if kind == "end":
+                    ended = True
+                    break
+                chunk.append(value)
+                if len(chunk) == size or arrived.empty():
+                    break
+                kind, value = arrived.get_nowait()
+            if chunk:
+                yield chunk
+                size = min(2 * size, plan.largest)
+    finally:
+        reader.cancel()
+        with suppress(asyncio.CancelledError):
+            await reader
 
 
 def _room(slots: RequestSlots, in_flight: int, plan: BatchPlan) -> bool:
     """Whether a batch may start now that would bring (at most) ``in_flight`` traces in flight.
 
-    Only when a slot would sit idle; past ``plan.steady`` traces only while requests are still
+    Only when fewer than two rounds of requests are still to come
+    (:attr:`RequestSlots.needs_batch`); past ``plan.steady`` traces only while requests are still
     waiting on the model (a slow one holds a batch open), up to ``plan.most``. With none waiting,
     the batches in flight are only finishing their own work, and the next one starts when one ends.
     """
-    if not slots.idle:
-        slots.wake_when_idle = True
+    if not slots.needs_batch:
+        slots.wake_when_needed = True
         return False
     return in_flight <= plan.steady or (slots.demand > 0 and in_flight <= plan.most)
 
@@ -125,6 +167,7 @@ async def in_batches(
     plan = batch_plan(concurrency)
     slots = RequestSlots(concurrency)
     source = _chunks(records, plan)
+    next_chunk: asyncio.Future[list[Any]] | None = None  # being read: a stream may be slow
     running: dict[asyncio.Future[list[ResultT]], tuple[int, int]] = {}
     finished: deque[asyncio.Future[list[ResultT]]] = deque()
     admitted = in_flight = 0
@@ -138,8 +181,14 @@ async def in_batches(
         while True:
             slots.changed.clear()  # any change from here on wakes the wait below
             while not exhausted and (not running or _room(slots, in_flight + plan.largest, plan)):
+                if next_chunk is None:
+                    next_chunk = asyncio.ensure_future(anext(source))
+                    next_chunk.add_done_callback(lambda _: slots.changed.set())
+                if not next_chunk.done():
+                    break  # the results of the batches running go out meanwhile
+                reading, next_chunk = next_chunk, None
                 try:
-                    batch = await anext(source)
+                    batch = reading.result()
                 except StopAsyncIteration:
                     exhausted = True
                     break
@@ -159,9 +208,12 @@ async def in_batches(
                 if exhausted:
                     return
                 slots.starting = 0  # a batch that ended before counting itself
-                continue
+                if next_chunk is None:
+                    continue
             if not finished:
                 await slots.changed.wait()
     finally:
         for task in running:
             task.cancel()
+        if next_chunk is not None:
+            next_chunk.cancel()

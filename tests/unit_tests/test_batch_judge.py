@@ -249,3 +249,47 @@ async def test_batches_double_up_to_eight_per_slot(monkeypatch):
     assert [r.id for r in results] == keys
     assert sizes == [3, 6, 12, 24, 15]
     assert model.max_in_flight <= 3  # a batch larger than the concurrency waits for slots
+
+
+async def test_records_of_a_slow_stream_are_judged_without_waiting_for_the_next_ones():
+    keys = [f"k{i}" for i in range(5)]
+    judge = PerceivedErrorJudge(
+        PerTraceModel(scripts={k: [TRUE] for k in keys}), transport_retry=FAST_RETRY
+    )
+    more = asyncio.Event()
+
+    async def stream() -> Any:
+        for key in keys[:3]:
+            yield trace(key)
+        await more.wait()  # a writer that has not written yet
+        for key in keys[3:]:
+            yield trace(key)
+
+    seen: list[str | None] = []
+
+    async def consume() -> None:
+        async for result in judge.ajudge_many(stream(), concurrency=8):
+            seen.append(result.id)
+            if len(seen) == 3:
+                more.set()  # the first three came out before the stream went on
+
+    await asyncio.wait_for(consume(), timeout=10)  # waiting to fill a batch of 8 would hang
+    assert seen == keys
+
+
+async def test_an_error_of_an_async_source_is_raised_after_the_records_before_it():
+    judge = PerceivedErrorJudge(PerTraceModel(scripts={"a": [TRUE]}), transport_retry=FAST_RETRY)
+
+    async def broken() -> Any:
+        yield trace("a")
+        raise OSError("the pipe broke")
+
+    seen: list[str | None] = []
+
+    async def consume() -> None:
+        async for result in judge.ajudge_many(broken(), concurrency=4):
+            seen.append(result.id)
+
+    with pytest.raises(OSError, match="the pipe broke"):
+        await consume()
+    assert seen in ([], ["a"])  # never a result invented for the missing records
