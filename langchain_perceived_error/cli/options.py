@@ -102,7 +102,7 @@ PromptOption = Annotated[
     typer.Option(
         "--prompt",
         help="The judge's system prompt: full (default; base and frontier models), or compact "
-        "(about 90 tokens; only for a model fine-tuned on SFT files built with --prompt compact). "
+        "(80 tokens; only for a model fine-tuned on SFT files built with --prompt compact). "
         "The rules judge ignores it.",
     ),
 ]
