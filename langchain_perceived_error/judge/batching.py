@@ -38,7 +38,14 @@ from typing import Any, NamedTuple, TypeVar
 from langchain_perceived_error.judge.graph import RequestSlots
 from langchain_perceived_error.transport.ordered import check_concurrency
 
-__all__ = ["IN_FLIGHT_PER_SLOT", "MAX_BATCH_SIZE", "BatchPlan", "batch_plan", "in_batches"]
+__all__ = [
+    "BATCH_PER_SLOT",
+    "IN_FLIGHT_PER_SLOT",
+    "MAX_BATCH_SIZE",
+    "BatchPlan",
+    "batch_plan",
+    "in_batches",
+]
 
 ResultT = TypeVar("ResultT")
 
