@@ -8,11 +8,13 @@ converted to OpenAI messages (outside the timer); ours reads the raw records. Sk
 ours almost nothing and openevals a full call, so the table shows per trace and per model call.
 
 Rows: ours one trace per graph run, sync (``judge``) and async (``ajudge`` awaited in turn); ours
-batched (``ajudge_many`` at each ``--levels`` concurrency: one graph run per batch, batches of
-``min(concurrency, 64)`` traces doubling up to ``min(8 x concurrency, 64)``), on the raw records
-and, like openevals, on input converted outside the timer (the turns ours extracts, so reading the
-trace shape is not timed); openevals sync, async awaited in turn, and async with the same
-concurrency (``asyncio.gather`` under a semaphore). For scale, the last rows time LangGraph alone:
+sync batched (``judge_many`` in ``--levels`` threads, a graph run per batch of 1, then 2, 4, up to
+8 traces per thread); ours async batched (``ajudge_many`` at each ``--levels`` concurrency: one
+graph run per batch, batches of ``min(concurrency, 64)`` traces doubling up to
+``min(8 x concurrency, 64)``), on the raw records and, like openevals, on input converted outside
+the timer (the turns ours extracts, so reading the trace shape is not timed); openevals sync,
+async awaited in turn, and async with the same concurrency (``asyncio.gather`` under a
+semaphore). For scale, the last rows time LangGraph alone:
 an empty graph of one and of three nodes invoked the same number of times.
 
 With ``--freeze``, the inputs and judges built before the timed rounds are moved out of the
@@ -148,6 +150,10 @@ def main() -> None:
             ours_async()
         ),
     }
+    for level in args.levels:
+        runs[f"ours sync batched (`judge_many`, c = {level} threads: 1 -> 8 traces a run)"] = (
+            lambda level=level: list(ours.judge_many(records, concurrency=level))
+        )
     for level in args.levels:
         plan = batch_plan(level)
         sizes = f"{plan.first}" if plan.first == plan.largest else f"{plan.first} -> {plan.largest}"

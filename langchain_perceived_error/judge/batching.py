@@ -31,6 +31,7 @@ from collections.abc import (
     Awaitable,
     Callable,
     Iterable,
+    Iterator,
 )
 from contextlib import suppress
 from typing import Any, NamedTuple, TypeVar
@@ -42,9 +43,11 @@ __all__ = [
     "BATCH_PER_SLOT",
     "IN_FLIGHT_PER_SLOT",
     "MAX_BATCH_SIZE",
+    "MAX_THREAD_BATCH_SIZE",
     "BatchPlan",
     "batch_plan",
     "in_batches",
+    "thread_batches",
 ]
 
 ResultT = TypeVar("ResultT")
@@ -53,6 +56,8 @@ MAX_BATCH_SIZE = 64
 """Traces per graph run, at most."""
 BATCH_PER_SLOT = 8
 """A batch is at most this many traces per unit of concurrency (and :data:`MAX_BATCH_SIZE`)."""
+MAX_THREAD_BATCH_SIZE = 8
+"""Traces per graph run, at most, in the sync paths (a thread sends a batch's requests in turn)."""
 IN_FLIGHT_PER_SLOT = 8
 """Traces admitted but not yet returned behind a slow request, per unit of concurrency, at most
 (or four of the largest batches, if more)."""
@@ -144,6 +149,27 @@ async def _arrived(records: AsyncIterable[Any], plan: BatchPlan) -> AsyncIterato
         reader.cancel()
         with suppress(asyncio.CancelledError):
             await reader
+
+
+def thread_batches(records: Iterable[Any], concurrency: int) -> Iterator[tuple[int, list[Any]]]:
+    """``(input index of the first, batch)`` for the sync paths, which run a batch per thread.
+
+    A thread sends its batch's requests one after another, so the first round is ``concurrency``
+    batches of one trace (first results after one request), then rounds of batches of 2, 4, up to
+    :data:`MAX_THREAD_BATCH_SIZE` traces. Records are read only as each batch is taken.
+    """
+    check_concurrency(concurrency)
+    size, taken, chunk = 1, 0, []
+    first = 0
+    for index, record in enumerate(records):
+        chunk.append(record)
+        if len(chunk) == size:
+            yield first, chunk
+            first, chunk, taken = index + 1, [], taken + 1
+            if taken % concurrency == 0:
+                size = min(2 * size, MAX_THREAD_BATCH_SIZE)
+    if chunk:
+        yield first, chunk
 
 
 def _room(slots: RequestSlots, in_flight: int, plan: BatchPlan) -> bool:

@@ -3,8 +3,9 @@
 All entry points share one implementation: the compiled graph from
 :func:`~langchain_perceived_error.judge.graph.build_judge_graph` (a run judges one trace or a
 batch) plus :func:`~langchain_perceived_error.judge.graph.results_from_state`. ``judge`` /
-``ajudge`` run a batch of one; ``judge_many`` runs them in threads; the async many-trace paths run
-batches (:meth:`PerceivedErrorJudge.ajudge_batch`, scheduled by :mod:`.batching`). The sync and
+``ajudge`` run a batch of one; the many-trace paths run batches: ``judge_many`` a batch per
+thread (:meth:`PerceivedErrorJudge.judge_batch`), the async ones on the event loop
+(:meth:`PerceivedErrorJudge.ajudge_batch`), both cut and scheduled by :mod:`.batching`. The sync and
 async shells differ only in how they wait.
 """
 
@@ -15,12 +16,13 @@ from collections.abc import (
     AsyncGenerator,
     AsyncIterable,
     AsyncIterator,
+    Generator,
     Iterable,
     Iterator,
     Mapping,
     Sequence,
 )
-from contextlib import aclosing
+from contextlib import aclosing, closing
 from typing import Any, Literal, cast
 
 from langchain_core.runnables import RunnableConfig
@@ -29,7 +31,7 @@ from langgraph.types import RetryPolicy
 from langchain_perceived_error.core.budget import budget_for_model
 from langchain_perceived_error.core.prompts import PROMPT_VERSIONS, PromptStyle
 from langchain_perceived_error.core.schemas import JudgeResult, JudgeStatus
-from langchain_perceived_error.judge.batching import in_batches
+from langchain_perceived_error.judge.batching import in_batches, thread_batches
 from langchain_perceived_error.judge.graph import (
     DEFAULT_MAX_ATTEMPTS,
     REQUEST_SLOTS,
@@ -47,8 +49,8 @@ from langchain_perceived_error.transport.ordered import (
     WINDOW_PER_SLOT,
     as_completed,
     as_completed_async,
+    in_index_order,
     in_index_order_async,
-    in_order,
 )
 from langchain_perceived_error.transport.ratelimit import AdaptiveRateLimiter
 from langchain_perceived_error.transport.retries import DEFAULT_TRANSPORT_RETRY
@@ -229,13 +231,34 @@ class PerceivedErrorJudge:
         :data:`~langchain_perceived_error.judge.graph.REQUEST_SLOTS`, or callbacks).
         """
         started = time.perf_counter()
-        state: JudgeState = {"records": list(records)}
-        if contexts is not None:
-            state["contexts"] = list(contexts)
         try:
-            final = await self.graph.ainvoke(state, {**self._config, **(config or {})})
+            final = await self.graph.ainvoke(
+                _batch_state(records, contexts), {**self._config, **(config or {})}
+            )
         except Exception as e:
             return [self._finish(None, e, record, started) for record in records]
+        return self._batch_results(final, records, started)
+
+    def judge_batch(
+        self,
+        records: Sequence[Any],
+        *,
+        contexts: Sequence[Any] | None = None,
+        config: RunnableConfig | None = None,
+    ) -> list[JudgeResult]:
+        """Sync :meth:`ajudge_batch`: the batch's model requests are sent one after another."""
+        started = time.perf_counter()
+        try:
+            final = self.graph.invoke(
+                _batch_state(records, contexts), {**self._config, **(config or {})}
+            )
+        except Exception as e:
+            return [self._finish(None, e, record, started) for record in records]
+        return self._batch_results(final, records, started)
+
+    def _batch_results(
+        self, final: Any, records: Sequence[Any], started: float
+    ) -> list[JudgeResult]:
         return results_from_state(
             cast("JudgeState", final),
             record_ids=[record_id_of(record) for record in records],
@@ -248,12 +271,15 @@ class PerceivedErrorJudge:
     ) -> Iterator[JudgeResult]:
         """Judge records in threads, yielding results in input order.
 
-        At most ``concurrency`` judgements run at once, and one slow judgement never holds up
-        the others: results that finish before their turn wait in a bounded window (then in a
-        temporary file, see :mod:`~langchain_perceived_error.transport.ordered`), so an input
-        stream of any length runs in bounded memory.
+        At most ``concurrency`` model requests are in flight (a thread per batch, see
+        :meth:`judge_as_completed`), and one slow judgement never holds up the other threads:
+        results that finish before their turn wait in a bounded window (then in a temporary
+        file, see :mod:`~langchain_perceived_error.transport.ordered`), so an input stream of any
+        length runs in bounded memory.
         """
-        return in_order(self.judge, records, concurrency=concurrency, thread_name_prefix="judge")
+        pairs = self.judge_as_completed(records, concurrency=concurrency)
+        with closing(pairs):
+            yield from in_index_order(pairs, window=WINDOW_PER_SLOT * concurrency)
 
     async def ajudge_many(
         self,
@@ -277,11 +303,38 @@ class PerceivedErrorJudge:
 
     def judge_as_completed(
         self, records: Iterable[Any], *, concurrency: int = DEFAULT_CONCURRENCY
-    ) -> Iterator[tuple[int, JudgeResult]]:
-        """Judge records in threads, yielding ``(input index, result)`` as each one finishes."""
-        return as_completed(
-            self.judge, records, concurrency=concurrency, thread_name_prefix="judge"
-        )
+    ) -> Generator[tuple[int, JudgeResult], None, None]:
+        """Judge records in ``concurrency`` threads, yielding ``(input index, result)`` as each
+        batch finishes.
+
+        Each thread judges a batch in one graph run (:meth:`judge_batch`), sending its requests
+        one after another: a first round of batches of one trace, then of 2, 4, up to
+        :data:`~langchain_perceived_error.judge.batching.MAX_THREAD_BATCH_SIZE`
+        (:func:`~langchain_perceived_error.judge.batching.thread_batches`). A subclass that
+        overrides :meth:`judge` but not :meth:`judge_batch` is run through its ``judge``, one
+        trace at a time, as before.
+        """
+        cls = type(self)
+        if cls.judge is not PerceivedErrorJudge.judge and (
+            cls.judge_batch is PerceivedErrorJudge.judge_batch
+        ):
+            return as_completed(
+                self.judge, records, concurrency=concurrency, thread_name_prefix="judge"
+            )
+        return self._judge_batches_as_completed(records, concurrency)
+
+    def _judge_batches_as_completed(
+        self, records: Iterable[Any], concurrency: int
+    ) -> Generator[tuple[int, JudgeResult], None, None]:
+        def run(batch: tuple[int, list[Any]]) -> tuple[int, list[JudgeResult]]:
+            return batch[0], self.judge_batch(batch[1])
+
+        batches = thread_batches(records, concurrency)
+        pairs = as_completed(run, batches, concurrency=concurrency, thread_name_prefix="judge")
+        with closing(pairs):
+            for _, (first, results) in pairs:
+                for offset, result in enumerate(results):
+                    yield first + offset, result
 
     def ajudge_as_completed(
         self,
@@ -326,6 +379,13 @@ class PerceivedErrorJudge:
     ) -> list[JudgeResult]:
         """Async :meth:`batch`."""
         return [r async for r in self.ajudge_many(records, concurrency=concurrency)]
+
+
+def _batch_state(records: Sequence[Any], contexts: Sequence[Any] | None) -> JudgeState:
+    state: JudgeState = {"records": list(records)}
+    if contexts is not None:
+        state["contexts"] = list(contexts)
+    return state
 
 
 def resolve_judge(

@@ -22,7 +22,6 @@ from langchain_perceived_error.judge.graph import (
     REQUEST_SLOTS,
     RequestSlots,
     build_judge_graph,
-    results_from_state,
 )
 from langchain_perceived_error.transport.ratelimit import AdaptiveRateLimiter
 from langchain_perceived_error.transport.retries import is_transient_error
@@ -86,21 +85,32 @@ class PerTraceModel(BaseChatModel):
             generations=[ChatGeneration(message=AIMessage(content=entry, usage_metadata=usage))]
         )
 
-    def _generate(self, messages: list[BaseMessage], stop: Any = None, run_manager: Any = None,
-                  **kwargs: Any) -> ChatResult:  # fmt: skip
-        return self._answer(messages)
-
-    async def _agenerate(self, messages: list[BaseMessage], stop: Any = None,
-                         run_manager: Any = None, **kwargs: Any) -> ChatResult:  # fmt: skip
+    def _enter(self) -> None:
         with self._lock:
             self._in_flight += 1
             self._max_in_flight = max(self._max_in_flight, self._in_flight)
+
+    def _leave(self) -> None:
+        with self._lock:
+            self._in_flight -= 1
+
+    def _generate(self, messages: list[BaseMessage], stop: Any = None, run_manager: Any = None,
+                  **kwargs: Any) -> ChatResult:  # fmt: skip
+        self._enter()
+        try:
+            time.sleep(self.delay_s)
+            return self._answer(messages)
+        finally:
+            self._leave()
+
+    async def _agenerate(self, messages: list[BaseMessage], stop: Any = None,
+                         run_manager: Any = None, **kwargs: Any) -> ChatResult:  # fmt: skip
+        self._enter()
         try:
             await asyncio.sleep(self.delay_s)
             return self._answer(messages)
         finally:
-            with self._lock:
-                self._in_flight -= 1
+            self._leave()
 
 
 SCRIPTS = {
@@ -121,9 +131,7 @@ def test_one_run_judges_a_batch_each_trace_on_its_own(mode):
     if mode == "async":
         results = asyncio.run(judge.ajudge_batch(records))
     else:  # the sync graph: the same run over the batch, its requests one after another
-        state = judge.graph.invoke({"records": records}, {"recursion_limit": 12})
-        ids = [r["id"] for r in records]
-        results = results_from_state(state, record_ids=ids, model="m", started=time.perf_counter())
+        results = judge.judge_batch(records)
     by_id = {r.id: r for r in results}
     assert [r.id for r in results] == [*SCRIPTS, "single"]
     assert (by_id["ok"].status, by_id["ok"].perceived_error, by_id["ok"].attempts) == (
@@ -293,3 +301,36 @@ async def test_an_error_of_an_async_source_is_raised_after_the_records_before_it
     with pytest.raises(OSError, match="the pipe broke"):
         await consume()
     assert seen in ([], ["a"])  # never a result invented for the missing records
+
+
+def test_judge_many_runs_a_batch_per_thread_and_keeps_input_order(monkeypatch):
+    keys = [f"k{i}" for i in range(40)]
+    model = PerTraceModel(scripts={k: [TRUE] for k in keys}, delay_s=0.002)
+    judge = PerceivedErrorJudge(model, transport_retry=FAST_RETRY)
+    sizes: list[int] = []
+    original = judge.judge_batch
+
+    def counting(records, **kwargs):
+        sizes.append(len(records))
+        return original(records, **kwargs)
+
+    monkeypatch.setattr(judge, "judge_batch", counting)
+    results = list(judge.judge_many([trace(k) for k in keys], concurrency=3))
+    assert [r.id for r in results] == keys
+    assert all(r.status is JudgeStatus.JUDGED for r in results)
+    # a round of single traces (first results after one request), then doubling up to 8
+    assert sorted(sizes) == sorted([1, 1, 1, 2, 2, 2, 4, 4, 4, 8, 8, 3])
+    assert 1 < model.max_in_flight <= 3
+    pairs = list(judge.judge_as_completed([trace(k) for k in keys], concurrency=3))
+    assert sorted(index for index, _ in pairs) == list(range(40))
+    assert all(keys[index] == result.id for index, result in pairs)
+
+
+def test_a_subclass_that_overrides_judge_is_still_run_through_it():
+    class Tagged(PerceivedErrorJudge):
+        def judge(self, record: Any, *, context: Any = None) -> Any:
+            return super().judge(record, context=context).model_copy(update={"model": "tagged"})
+
+    judge = Tagged(PerTraceModel(scripts={"a": [TRUE], "b": [FALSE]}), transport_retry=FAST_RETRY)
+    results = list(judge.judge_many([trace("a"), trace("b")], concurrency=2))
+    assert [(r.id, r.model) for r in results] == [("a", "tagged"), ("b", "tagged")]
