@@ -155,7 +155,7 @@ def cascade_outcomes(
 
 
 def _subset(run: ModelRun, ids: set[str]) -> ModelRun:
-    return ModelRun(run.spec, run.model, [o for o in run.outcomes if o.id in ids], run.wall_s)
+    return dataclasses.replace(run, outcomes=[o for o in run.outcomes if o.id in ids])
 
 
 def _usd(
@@ -228,7 +228,10 @@ def compare_cascade(
     n = len(kept)
     up_ids = {o.id for o, up in zip(cheap_part.outcomes, escalated, strict=True) if up}
     called = sum(o.status is not JudgeStatus.SKIPPED for o in expensive_part.outcomes)
-    cascade_run = ModelRun("cascade", f"{cheap.model} -> {expensive.model}", kept)
+    same_prompt = cheap.prompt if cheap.prompt == expensive.prompt else None
+    cascade_run = ModelRun(
+        "cascade", f"{cheap.model} -> {expensive.model}", kept, prompt=same_prompt
+    )
     rows = [
         _row(f"{cheap.spec} alone", cheap_part, [cheap_part], 0.0 if n else None, prices, settings),
         _row(

@@ -2,9 +2,11 @@
 
 Files written by :func:`write_report` into the report directory:
 
-- ``report.json``: data, settings, definitions and one entry per model (every number of the table
-  with its interval, the confusion matrix, tokens, price and its source, cost, latency, cache).
-- ``report.md``: the same table in Markdown, with the definitions.
+- ``report.json``: data, settings, the prompt and its version, definitions and one entry per model
+  (every number of the table with its interval, the confusion matrix, tokens, price and its
+  source, cost, latency, cache, the prompt it sent).
+- ``report.md``: the same table in Markdown, under a header naming the data and the prompt, with
+  the definitions.
 - ``predictions.jsonl``: one line per model and item (id, label, status, verdict, reason, tokens,
   calls, cache hits, latency), for error analysis. It holds reasons that may quote the data, so
   keep third-party data's report directories out of version control.
@@ -34,7 +36,7 @@ from langchain_perceived_error.bench.data import DataSummary
 from langchain_perceived_error.bench.runner import BenchSettings, ModelRun
 from langchain_perceived_error.bench.scoring import ModelScore
 from langchain_perceived_error.core.metrics import METRIC_NAMES, Estimate
-from langchain_perceived_error.core.prompts import PROMPT_VERSION
+from langchain_perceived_error.core.prompts import PROMPT_VERSIONS, PromptStyle
 
 __all__ = [
     "CHARTS_INSTALL_HINT",
@@ -43,6 +45,7 @@ __all__ = [
     "BenchReport",
     "ChartsUnavailableError",
     "bench_table",
+    "prompt_summary",
     "render_markdown",
     "report_dict",
     "write_charts",
@@ -63,9 +66,14 @@ DEFINITIONS = {
     "model reports no usage",
     "usd_per_1k": "price-table cost of all calls / all labelled records x 1000 (skipped = $0); "
     "n/a when the model has no price",
+    "prompt": "the system prompt every model judge was sent (--prompt full|compact) and its "
+    "version; compare runs of the same version only; rules reads only the transcript, whatever "
+    "the prompt",
     "compact": "compact in tok and compact $/1k: the same calls with the compact prompt of a "
-    "judge fine-tuned on it (--prompt compact), estimated: reported input tokens less the "
-    "difference between the two system prompts per call",
+    "judge fine-tuned on it. With --prompt full (the default) they are estimated: reported input "
+    "tokens less the difference between the two system prompts per call. With --prompt compact "
+    "the compact prompt was sent, so they are the measured figures, equal to in tok and $/1k "
+    "(nothing subtracted)",
     "latency": "per record, summed model-call wall time (format retries included), over "
     "records that reached the model; a cache hit counts with its original call's latency",
     "cached_calls": "calls served from --cache / all model calls (live + cached)",
@@ -225,7 +233,8 @@ def render_markdown(report: BenchReport) -> str:
         f"- records: {data.records} read, {data.outside_slice} outside the slice, "
         f"{data.null_label} null labels dropped, {data.over_limit} over the limit, "
         f"**{data.used} used**",
-        f"- prompt `{PROMPT_VERSION}`, package {__version__}, {report.created_at}",
+        f"- {prompt_summary(report.settings.prompt)}",
+        f"- package {__version__}, {report.created_at}",
         f"- bootstrap: {report.settings.resamples} resamples, seed {report.settings.seed}, "
         f"{report.settings.confidence:.0%} intervals",
         "",
@@ -264,6 +273,20 @@ def render_markdown(report: BenchReport) -> str:
     return "\n".join(lines)
 
 
+def prompt_summary(prompt: PromptStyle) -> str:
+    """One line naming the prompt the judges were sent, its version and what the compact columns
+    then hold (the report.md header; printed above the table)."""
+    columns = (
+        "the measured tokens and cost are the compact prompt's; the compact columns repeat them"
+        if prompt == "compact"
+        else "the compact columns are estimated from them"
+    )
+    return (
+        f"prompt: {prompt} ({PROMPT_VERSIONS[prompt]}), sent by every model judge (rules reads "
+        f"only the transcript); {columns}"
+    )
+
+
 def _calibration_line(score: ModelScore) -> str:
     c = score.calibration
     if c is None:
@@ -299,6 +322,8 @@ def _score_dict(score: ModelScore) -> dict[str, Any]:
     return {
         "spec": score.spec,
         "model": score.model,
+        "prompt": score.prompt,
+        "prompt_version": None if score.prompt is None else PROMPT_VERSIONS[score.prompt],
         "counts": {
             "labelled": score.n,
             "judged": score.judged,
@@ -317,6 +342,7 @@ def _score_dict(score: ModelScore) -> dict[str, Any]:
             "total_output": score.total_output_tokens,
             "total_cached_input": score.total_cached_input_tokens,
             "compact_mean_input": score.compact_mean_input_tokens,
+            "compact_measured": score.compact_measured,
         },
         "price": None if score.price is None else score.price.model_dump(),
         "cost": {
@@ -337,7 +363,8 @@ def report_dict(report: BenchReport) -> dict[str, Any]:
     return {
         "schema_version": REPORT_SCHEMA_VERSION,
         "package_version": __version__,
-        "prompt_version": PROMPT_VERSION,
+        "prompt": report.settings.prompt,
+        "prompt_version": PROMPT_VERSIONS[report.settings.prompt],
         "created_at": report.created_at,
         "data": report.data.to_dict(),
         "settings": report.settings.to_dict(),

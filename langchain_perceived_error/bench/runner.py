@@ -32,6 +32,7 @@ from langchain_perceived_error.core.metrics import (
     DEFAULT_RESAMPLES,
     DEFAULT_SEED,
 )
+from langchain_perceived_error.core.prompts import PromptStyle
 from langchain_perceived_error.core.schemas import JudgeResult, JudgeStatus
 from langchain_perceived_error.judge.graph import DEFAULT_MAX_ATTEMPTS
 from langchain_perceived_error.judge.models import ModelSpec, model_name, resolve_model
@@ -125,6 +126,10 @@ class BenchSettings:
     confidence: float = DEFAULT_CONFIDENCE
     target_precision: float | None = None
     """Calibration: report the lowest confidence threshold whose precision reaches this."""
+    prompt: PromptStyle = "full"
+    """The system prompt every judge :func:`build_judges` makes sends (``--prompt``): ``full``
+    for base and frontier models, ``compact`` for a model fine-tuned on it. The ``rules`` judge
+    reads only the transcript, whatever the prompt."""
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict."""
@@ -183,6 +188,10 @@ class ModelRun:
     model: str
     outcomes: list[ItemOutcome] = field(default_factory=list)
     wall_s: float = 0.0
+    prompt: PromptStyle | None = "full"
+    """The system prompt the judge sent (its ``prompt``); None when the run mixes two (a
+    cascade of judges with different prompts). Scoring reads it: with ``compact`` the measured
+    tokens are the compact prompt's."""
 
 
 def _outcome(item: LabelledItem, result: JudgeResult, recorder: _CallRecorder) -> ItemOutcome:
@@ -222,13 +231,18 @@ def build_judges(
 
     Resolving every spec first makes a bad spec or a missing key fail before any judging;
     ``timeout`` bounds each model request (see :func:`resolve_model`).
-    ``judge_options`` go to :class:`PerceivedErrorJudge` (e.g. ``transport_retry``).
+    ``judge_options`` go to :class:`PerceivedErrorJudge` (e.g. ``transport_retry``); the prompt
+    is ``settings.prompt``, so that the report records the prompt the judges sent.
 
     Raises:
         ModelSpecError: for a spec that cannot be resolved.
+        TypeError: when ``judge_options`` holds ``prompt`` (give ``BenchSettings(prompt=...)``).
 
     """
     settings = settings or BenchSettings()
+    if "prompt" in judge_options:
+        msg = "build_judges() takes the prompt from settings: pass BenchSettings(prompt=...)"
+        raise TypeError(msg)
     judges = []
     for spec in models:
         # without a disk cache, a CallTimer times calls the same way (miss to reply)
@@ -239,6 +253,7 @@ def build_judges(
             model,
             max_attempts=settings.max_attempts,
             include_tools=settings.include_tools,
+            prompt=settings.prompt,
             **judge_options,
         )
         judges.append((_spec_label(spec) or model_name(model), judge))
@@ -282,7 +297,8 @@ async def arun_benchmark(
     for label, judge in judges:
         started = time.perf_counter()
         outcomes = await _judge_items(judge, items, settings.concurrency, on_outcome)
-        runs.append(ModelRun(label, judge.model_name, outcomes, time.perf_counter() - started))
+        wall_s = time.perf_counter() - started
+        runs.append(ModelRun(label, judge.model_name, outcomes, wall_s, prompt=judge.prompt))
     return runs
 
 

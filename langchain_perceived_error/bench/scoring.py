@@ -20,10 +20,14 @@ How skipped and failed records count (the same rules for every model):
   confidence, ECE and Brier with bootstrap intervals, the reliability bins, the precision-recall
   curve and the threshold reaching ``settings.target_precision``; None when the judge gave no
   confidence at all.
-- compact tokens and cost: what the same calls would take with the compact prompt of a judge
-  fine-tuned on it (``--prompt compact``): each call's reported input tokens less the estimated
-  difference between the two system prompts (the one token estimator, 4 characters a token), the
-  cost from the price table as above; None when the model reports no usage or has no price.
+- compact tokens and cost: the tokens and cost of the same calls with the compact prompt of a
+  judge fine-tuned on it. When the run sent the full prompt (``ModelRun.prompt``, from
+  ``bench --prompt full``, the default) they are ESTIMATED: each call's reported input tokens
+  less the estimated difference between the two system prompts (the one token estimator, 4
+  characters a token), the cost from the price table as above. When it sent the compact prompt
+  (``--prompt compact``) they are the MEASURED figures, the same as the input tokens and cost
+  (nothing is subtracted: the difference is already absent). None when the model reports no
+  usage or has no price, or when the run mixes both prompts (``ModelRun.prompt`` is None).
 - latency: per record, the summed wall time of its model calls (format retries included), over
   records with at least one call; p50 and p95. Calls are timed as
   :mod:`~langchain_perceived_error.bench.runner` describes: a cached re-run reports the same
@@ -48,7 +52,11 @@ from langchain_perceived_error.core.metrics import (
     percentile,
     proportion_estimate,
 )
-from langchain_perceived_error.core.prompts import COMPACT_SYSTEM_PROMPT, SYSTEM_PROMPT
+from langchain_perceived_error.core.prompts import (
+    COMPACT_SYSTEM_PROMPT,
+    SYSTEM_PROMPT,
+    PromptStyle,
+)
 from langchain_perceived_error.core.schemas import JudgeStatus
 from langchain_perceived_error.core.tokens import estimate_tokens
 
@@ -85,7 +93,8 @@ class ModelScore:
     usd_per_1k: float | None
     batch_usd_per_1k: float | None
     compact_mean_input_tokens: float | None
-    """Mean input tokens per record with the compact prompt (estimated; module docstring)."""
+    """Mean input tokens per record with the compact prompt (estimated from a full-prompt run,
+    measured in a compact-prompt run; module docstring)."""
     compact_usd_per_1k: float | None
     latency_p50_s: float | None
     latency_p95_s: float | None
@@ -93,6 +102,13 @@ class ModelScore:
     cache_hits: int
     wall_s: float
     calibration: CalibrationReport | None = None
+    prompt: PromptStyle | None = "full"
+    """The system prompt the run sent (``ModelRun.prompt``)."""
+
+    @property
+    def compact_measured(self) -> bool:
+        """Whether the compact columns are measured (a compact-prompt run), not estimated."""
+        return self.prompt == "compact"
 
 
 def _mean(values: Sequence[int]) -> float | None:
@@ -105,6 +121,23 @@ def _cost(price: ModelPrice | None, tokens: tuple[int, int, int], reported: bool
     if not reported and (price.input or price.output):
         return None  # a paid model that reported no tokens: unknown, not $0
     return price.cost(tokens[0], tokens[1], tokens[2])
+
+
+def _compact(
+    run: ModelRun, price: ModelPrice | None, tokens: tuple[int, int, int], *, reported: bool
+) -> tuple[list[int] | None, float | None]:
+    """Per-record input tokens and the total cost with the compact prompt (module docstring)."""
+    if run.prompt is None:  # a mix of both prompts: neither measured nor estimable
+        return None, None
+    if run.prompt == "compact":  # the compact prompt was sent: measured, nothing to subtract
+        measured = [o.input_tokens for o in run.outcomes if o.reached_model]
+        return [t for t in measured if t is not None], _cost(price, tokens, reported)
+    compact = [
+        max(0, o.input_tokens - COMPACT_SAVING_PER_CALL * (o.model_calls + o.cache_hits))
+        for o in run.outcomes
+        if o.reached_model and o.input_tokens is not None
+    ]
+    return compact, _cost(price, (sum(compact), tokens[1], min(tokens[2], sum(compact))), reported)
 
 
 def score_run(
@@ -133,14 +166,7 @@ def score_run(
     usd = _cost(price, tokens, bool(inputs or outputs))
     batch = price.batch() if price else None
     batch_usd = _cost(batch, tokens, bool(inputs or outputs))
-    compact = [
-        max(0, o.input_tokens - COMPACT_SAVING_PER_CALL * (o.model_calls + o.cache_hits))
-        for o in called
-        if o.input_tokens is not None
-    ]
-    compact_usd = _cost(
-        price, (sum(compact), tokens[1], min(tokens[2], sum(compact))), bool(inputs or outputs)
-    )
+    compact, compact_usd = _compact(run, price, tokens, reported=bool(inputs or outputs))
     latencies = sorted(o.model_latency_s for o in called if o.model_latency_s is not None)
     n = len(outcomes)
     calibrated = [(o.confidence, o.label) for o in judged if o.confidence is not None]
@@ -179,7 +205,7 @@ def score_run(
         usd_total=usd,
         usd_per_1k=None if usd is None or not n else usd / n * 1000,
         batch_usd_per_1k=None if batch_usd is None or not n else batch_usd / n * 1000,
-        compact_mean_input_tokens=_mean(compact),
+        compact_mean_input_tokens=None if compact is None else _mean(compact),
         compact_usd_per_1k=None if compact_usd is None or not n else compact_usd / n * 1000,
         latency_p50_s=percentile(latencies, 0.5) if latencies else None,
         latency_p95_s=percentile(latencies, 0.95) if latencies else None,
@@ -187,4 +213,5 @@ def score_run(
         cache_hits=sum(o.cache_hits for o in outcomes),
         wall_s=run.wall_s,
         calibration=calibration,
+        prompt=run.prompt,
     )

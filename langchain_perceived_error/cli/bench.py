@@ -31,6 +31,7 @@ from langchain_perceived_error.bench.report import (
     DEFINITIONS,
     BenchReport,
     bench_table,
+    prompt_summary,
     render_markdown,
     report_dict,
 )
@@ -44,9 +45,10 @@ from langchain_perceived_error.cli.cascade import (
     parse_cascade,
 )
 from langchain_perceived_error.cli.errors import InputError, Terminated, UsageError
-from langchain_perceived_error.cli.options import RedactOption, TimeoutOption
+from langchain_perceived_error.cli.options import PromptOption, RedactOption, TimeoutOption
 from langchain_perceived_error.cli.paths import check_not_input, check_paths, prepare_report_dir
 from langchain_perceived_error.core.metrics import DEFAULT_RESAMPLES, DEFAULT_SEED
+from langchain_perceived_error.core.prompts import PROMPT_VERSIONS
 from langchain_perceived_error.judge.cascade import DEFAULT_MIN_SETTLED, DEFAULT_TARGET_ACCURACY
 from langchain_perceived_error.judge.graph import DEFAULT_MAX_ATTEMPTS
 from langchain_perceived_error.judge.runner import DEFAULT_CONCURRENCY
@@ -146,6 +148,7 @@ def bench_command(
         ),
     ] = DEFAULT_TARGET_PRECISION,
     timeout: TimeoutOption = DEFAULT_REQUEST_TIMEOUT_S,
+    prompt: PromptOption = "full",
     cascade: Annotated[
         str | None,
         typer.Option(
@@ -180,7 +183,11 @@ def bench_command(
     ] = DEFAULT_MIN_SETTLED,
 ) -> None:
     """Judge a labelled set with each model and compare accuracy, calibration, cost and
-    latency."""
+    latency.
+
+    Every model judge (both judges of --cascade too) is sent the --prompt; the report records it
+    and its version. The rules judge reads only the transcript, whatever the prompt.
+    """
     model = list(model or [])
     pair = parse_cascade(cascade) if cascade is not None else None
     if pair is None and cascade_thresholds is not None:
@@ -207,6 +214,7 @@ def bench_command(
         resamples=resamples,
         seed=seed,
         target_precision=target_precision,
+        prompt=prompt,
     )
     try:
         table_of_prices = price_table(prices)
@@ -254,7 +262,12 @@ def bench_command(
             calibration_share=cascade_calibration_share,
             prices=table_of_prices,
             settings=settings,
-            chosen_on={"data": str(data), "label_field": label_field, "records": len(items)},
+            chosen_on={
+                "data": str(data),
+                "label_field": label_field,
+                "records": len(items),
+                "prompt_version": PROMPT_VERSIONS[prompt],
+            },
         )
     _print_results(bench_report, output_format, label_field, disk_cache, comparison)
     if report is not None:
@@ -296,6 +309,7 @@ def _print_results(
         highlight=False,
         markup=False,
     )
+    out.print(f"  {prompt_summary(report.settings.prompt)}", highlight=False, markup=False)
     out.print(bench_table(report.scores))
     for name, text in DEFINITIONS.items():
         out.print(f"  {name}: {text}", highlight=False, markup=False)

@@ -106,7 +106,8 @@ PromptOption = Annotated[
         "The rules judge ignores it.",
     ),
 ]
-"""One prompt choice for ``sft build``, ``judge`` and ``batch submit``; use with ``= "full"``."""
+"""One prompt choice for ``sft build``, ``judge``, ``batch submit`` and ``bench``; use with
+``= "full"``."""
 
 TimeoutOption = Annotated[
     float,

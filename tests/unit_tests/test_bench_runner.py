@@ -230,6 +230,54 @@ def test_tokens_cost_latency_and_positive_rate(data_file):
     assert score.latency_p95_s >= score.latency_p50_s
 
 
+def test_a_compact_prompt_run_measures_the_compact_columns_without_subtracting_again(data_file):
+    from langchain_perceived_error.bench.scoring import COMPACT_SAVING_PER_CALL
+
+    items, _ = load_labelled(data_file, MAPPING)
+    scores = {}
+    for prompt in ("full", "compact"):
+        settings = BenchSettings(concurrency=4, resamples=200, prompt=prompt)
+        model = KeywordModel(usage=(300, 40))  # what a compact-prompt call reports
+        judges = build_judges([model], settings=settings, transport_retry=FAST_RETRY)
+        (run,) = run_benchmark(items, judges, settings=settings)
+        assert run.prompt == prompt
+        scores[prompt] = score_run(run, prices=PRICES, settings=settings)
+    compact, full = scores["compact"], scores["full"]
+    # compact run: 6 calls x (300 x $1 + 40 x $10) / 1M = $0.0042 over 7 records; measured, so
+    # the compact columns are the measured figures, not 300 less the prompts' difference again
+    assert compact.compact_measured
+    assert not full.compact_measured
+    assert compact.mean_input_tokens == compact.compact_mean_input_tokens == 300
+    assert compact.usd_per_1k == pytest.approx(0.0042 / 7 * 1000)
+    assert compact.compact_usd_per_1k == pytest.approx(0.0042 / 7 * 1000)
+    # the same reported usage from a full-prompt run is estimated down (floored at 0)
+    assert COMPACT_SAVING_PER_CALL > 300
+    assert full.compact_mean_input_tokens == 0
+    assert full.compact_usd_per_1k == pytest.approx(6 * 40 * 10 / 1e6 / 7 * 1000)
+
+
+def test_build_judges_takes_the_prompt_from_the_settings_only():
+    with pytest.raises(TypeError, match="BenchSettings"):
+        build_judges(["rules"], prompt="compact")
+    ((_, judge),) = build_judges(["rules"], settings=BenchSettings(prompt="compact"))
+    assert judge.prompt == "compact"
+
+
+def test_a_cascade_of_two_prompts_estimates_no_compact_columns(data_file):
+    from langchain_perceived_error.bench.cascade import compare_cascade
+
+    items, _ = load_labelled(data_file, MAPPING)
+    runs = []
+    for prompt in ("full", "compact"):
+        settings = BenchSettings(resamples=50, prompt=prompt)
+        runs += run_benchmark(items, build_judges([KeywordModel()], settings=settings))
+    comparison = compare_cascade(*runs, prices=PRICES, settings=settings)
+    alone_full, alone_compact, mixed = (row.score for row in comparison.rows)
+    assert (alone_full.prompt, alone_compact.prompt, mixed.prompt) == ("full", "compact", None)
+    assert alone_compact.compact_mean_input_tokens == 1000  # measured
+    assert (mixed.compact_mean_input_tokens, mixed.compact_usd_per_1k) == (None, None)
+
+
 def test_failures_count_as_wrong_end_to_end(data_file):
     items, _ = load_labelled(data_file, MAPPING)
     model = ScriptedChatModel(script=["not json at all"])

@@ -197,3 +197,99 @@ def test_a_cascade_records_the_prompt_versions_of_its_judges():
     mixed = CascadeJudge(full, compact, _thresholds(0.9, 0.1))
     assert mixed.prompt_version == f"{PROMPT_VERSIONS['full']}+{PROMPT_VERSIONS['compact']}"
     assert mixed.prompt == "compact"
+
+
+def _bench_file(tmp_path, items):
+    path = tmp_path / "labelled.jsonl"
+    lines = [
+        json.dumps({"id": f"r{n}", "messages": _messages(it.turns), "pe": it.label.perceived_error})
+        for n, it in enumerate(items)
+    ]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def _scripted_models(monkeypatch):
+    """Every spec ``bench`` resolves becomes a ScriptedChatModel recording its calls."""
+    from langchain_perceived_error.bench import runner as bench_runner
+
+    models: dict[str, ScriptedChatModel] = {}
+
+    def scripted(spec, timeout):
+        models[spec] = ScriptedChatModel(
+            script=[render_verdict(True, "The user corrects it.")], model_name=spec
+        )
+        return models[spec]
+
+    monkeypatch.setattr(bench_runner, "resolve_model", scripted)
+    return models
+
+
+def test_bench_prompt_option_sends_that_prompt_byte_for_byte_and_records_it(tmp_path, monkeypatch):
+    items = records(4)
+    data = _bench_file(tmp_path, items)
+    models = _scripted_models(monkeypatch)
+    for prompt in ("compact", "full"):
+        out = tmp_path / prompt
+        args = ["bench", str(data), "-m", "a:tuned", "-m", "b:other", "--label-field", "pe"]
+        result = runner.invoke(
+            app, [*args, "--resamples", "20", "--report", str(out), "--prompt", prompt]
+        )
+        assert result.exit_code == 0, result.output
+        assert f"prompt: {prompt} ({PROMPT_VERSIONS[prompt]})" in result.stdout
+        for spec in ("a:tuned", "b:other"):  # every judge of the run
+            sent = [convert_to_openai_messages(call) for call in models[spec].calls]
+            assert len(sent) == len(items)
+            served = sorted(
+                [json.dumps(m, ensure_ascii=False).encode() for m in messages] for messages in sent
+            )
+            expected = sorted(_served_bytes(item.turns, prompt) for item in items)
+            assert served == expected
+            system = COMPACT_SYSTEM_PROMPT if prompt == "compact" else SYSTEM_PROMPT
+            assert {messages[0]["content"] for messages in sent} == {system}
+        report = json.loads((out / "report.json").read_text())
+        assert (report["prompt"], report["prompt_version"]) == (prompt, PROMPT_VERSIONS[prompt])
+        assert report["settings"]["prompt"] == prompt
+        assert {(m["prompt"], m["prompt_version"]) for m in report["models"]} == {
+            (prompt, PROMPT_VERSIONS[prompt])
+        }
+        assert {m["tokens"]["compact_measured"] for m in report["models"]} == {prompt == "compact"}
+        header = (out / "report.md").read_text().split("\n\n| model")[0]
+        assert f"prompt: {prompt} ({PROMPT_VERSIONS[prompt]})" in header
+    refused = runner.invoke(app, ["bench", str(data), "-m", "rules", "--prompt", "tiny"])
+    assert refused.exit_code == 2
+
+
+def test_bench_cascade_sends_the_prompt_to_both_judges(tmp_path, monkeypatch):
+    items = records(6)
+    data = _bench_file(tmp_path, items)
+    models = _scripted_models(monkeypatch)
+    args = ["bench", str(data), "--cascade", "a:cheap,b:dear", "--label-field", "pe"]
+    out = tmp_path / "out"
+    result = runner.invoke(
+        app, [*args, "--resamples", "20", "--prompt", "compact", "--report", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    for spec in ("a:cheap", "b:dear"):
+        assert len(models[spec].calls) == len(items)
+        assert {call[0].content for call in models[spec].calls} == {COMPACT_SYSTEM_PROMPT}
+    thresholds = json.loads((out / "cascade.json").read_text())
+    assert thresholds["chosen_on"]["prompt_version"] == PROMPT_VERSIONS["compact"]
+
+
+def test_bench_rules_ignores_the_prompt_choice(tmp_path):
+    from tests.unit_tests.test_cli import SAMPLE
+
+    predictions = {}
+    for prompt in ("full", "compact"):
+        out = tmp_path / prompt
+        args = ["bench", str(SAMPLE), "-m", "rules", "--label-field", "expected_perceived_error"]
+        result = runner.invoke(
+            app, [*args, "--resamples", "20", "--report", str(out), "--prompt", prompt]
+        )
+        assert result.exit_code == 0, result.output
+        lines = (out / "predictions.jsonl").read_text().splitlines()
+        keep = ("id", "status", "predicted", "reason", "confidence", "evidence_turn")
+        predictions[prompt] = [{k: json.loads(line)[k] for k in keep} for line in lines]
+    assert predictions["full"] == predictions["compact"]
+    assert any(p["predicted"] for p in predictions["full"])
