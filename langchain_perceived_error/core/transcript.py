@@ -646,12 +646,17 @@ def _render(
     ``tool_names`` None: tool activity is left out, so its lines are not built (the content is
     still read, so what cannot be read fails alike).
     """
-    if FAST_PATHS and isinstance(message.content, str) and _is_plain_text(message):
-        # One text block, no tool activity: what the general path below makes of it.
-        if kind != "tool":
-            return message.content.strip(), []
-        if tool_names is None:
-            return "", []
+    content = message.content
+    if FAST_PATHS and isinstance(content, str):
+        # What the general path below makes of string content: its one text block, stripped.
+        # Tool calls and reasoning beside it give no text, and no line when tools are left out;
+        # only a provider's translator (``model_provider``) could read the string otherwise.
+        if tool_names is None and not (
+            isinstance(message, AIMessage) and message.response_metadata.get("model_provider")
+        ):
+            return ("" if kind == "tool" else content.strip()), []
+        if kind != "tool" and _is_plain_text(message):
+            return content.strip(), []
     if kind == "tool":
         if tool_names is None:
             _blocks(message)
