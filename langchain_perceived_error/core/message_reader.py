@@ -3,9 +3,9 @@
 :func:`read_serialized` builds, for a dict in one of the shapes below, the message that
 :mod:`~langchain_perceived_error.core.transcript`'s general reader builds for it: the same class
 called with the same arguments. It skips only the dispatch around that call (``load``'s reviver
-walk and warnings filter, ``convert_to_messages``' copies and type tests), which costs more than
-building the message. Anything else, and anything the call rejects, gives None: the general reader
-then reads the dict, or names what is wrong with it, exactly as before.
+walk and warnings filter, ``convert_to_messages``' copies and type tests). Anything else, and
+anything the call rejects, gives None: the general reader then reads the dict, or names what is
+wrong with it, exactly as before.
 
 - an lc constructor dict (``dumpd``) of a ``HumanMessage``, ``AIMessage``, ``SystemMessage`` or
   ``ToolMessage`` under its Python id, whose kwargs are message fields holding no serialized
@@ -13,22 +13,50 @@ then reads the dict, or names what is wrong with it, exactly as before.
 - a ``message_to_dict`` dict ``{"type": ..., "data": {...}}`` of those four types:
   ``messages_from_dict`` calls ``cls(**data)``;
 - an OpenAI-style ``{"role": ...}`` dict or a flat ``{"type": ..., "content": ...}`` dict with a
-  human, AI, system or tool role and only known keys: ``convert_to_messages`` turns it into the
-  constructor call that :func:`_typed_message` makes (LangChain's ``_create_message_from_message_type``,
-  restricted to those roles; its quirks, such as unknown keys going to ``additional_kwargs``, kept).
+  human, AI, system or tool role and only known keys: ``convert_to_messages`` makes the
+  constructor call :func:`_typed_message` makes (LangChain's ``_create_message_from_message_type``
+  restricted to those roles, its quirks kept: unknown keys go to ``additional_kwargs``).
 
-``tests/unit_tests/test_message_reader.py`` compares both readers on every stored trace shape and on
-generated ones.
+Building a pydantic message costs more than the transcript then does with it, so where that message
+would be text and nothing else (see :class:`TextMessage`) no message is built: a ``TextMessage``
+stands for it. :func:`plain_message` gives one for a plain ``{"role", "content"}`` dict or
+``(role, text)`` pair.
+
+``tests/unit_tests/test_message_reader.py`` compares both readers on every stored trace shape, on
+generated ones and on near misses of text-only messages.
 """
 
 from __future__ import annotations
 
 import json
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Literal
 
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage, ToolMessage
 
-__all__ = ["read_serialized"]
+__all__ = ["TextMessage", "plain_message", "read_serialized"]
+
+
+@dataclass(frozen=True, slots=True)
+class TextMessage:
+    """A message that is its text, standing for the LangChain message the general reader builds.
+
+    Given only where that message would be a ``HumanMessage``, ``SystemMessage`` (kind "skip") or
+    ``AIMessage`` whose construction succeeds and whose transcript is its string content: no tool
+    calls (none given, none in ``additional_kwargs`` for the backward-compatible parser to find),
+    no usage metadata, no ``model_provider`` whose translator could read the string otherwise,
+    no ``reasoning_content``. It has what the transcript reads of such a message: its kind,
+    content, id, and ``content_blocks`` (the one text block LangChain gives for it).
+    """
+
+    kind: Literal["human", "ai", "skip"]
+    content: str
+    id: str | None = None
+
+    @property
+    def content_blocks(self) -> list[dict[str, Any]]:
+        return [{"type": "text", "text": self.content}] if self.content else []
+
 
 _CLASSES = (HumanMessage, AIMessage, SystemMessage, ToolMessage)
 # The ids ``dumpd`` writes for these classes; ``load`` maps each back to its class (tested).
@@ -66,11 +94,44 @@ _TYPE_CLASSES: dict[str, type[BaseMessage]] = {
 }
 # Keys a role or flat dict may carry besides its role and content (``refusal``: OpenAI's).
 _TYPED_KEYS = (_FIELDS - {"content", "type"}) | {"refusal"}
+_TEXT_KINDS: dict[type[BaseMessage], tuple[Literal["human", "ai", "skip"], str]] = {
+    HumanMessage: ("human", "human"),  # (kind, the class's ``type``)
+    SystemMessage: ("skip", "system"),
+    AIMessage: ("ai", "ai"),
+}
+_TEXT_FIELDS = frozenset(
+    {"content", "type", "id", "name", "additional_kwargs", "response_metadata"}
+)
+_TEXT_AI_FIELDS = _TEXT_FIELDS | {"example", "tool_calls", "invalid_tool_calls", "usage_metadata"}
+_TEXT_FIELDS_OF: dict[type[BaseMessage], frozenset[str]] = {
+    HumanMessage: _TEXT_FIELDS | {"example"},
+    SystemMessage: _TEXT_FIELDS,
+    AIMessage: _TEXT_AI_FIELDS,
+}
+_PLAIN_KINDS: dict[str, Literal["human", "ai", "skip"]] = {
+    "human": "human",
+    "user": "human",
+    "ai": "ai",
+    "assistant": "ai",
+    "system": "skip",
+}
 _MAX_DEPTH = 32  # deeper kwargs are left to the general reader (``load`` stops at 200)
 _ESCAPED_KEY = "__lc_escaped__"  # ``dumpd``'s marker for user dicts that hold an "lc" key
 
 
-def read_serialized(item: Any) -> BaseMessage | None:
+def plain_message(role: Any, content: Any) -> TextMessage | None:
+    """A plain ``{"role", "content"}`` dict's or ``(role, text)`` pair's message, else None.
+
+    The general reader builds ``HumanMessage``, ``AIMessage`` or ``SystemMessage(content=content)``
+    for a string ``content`` and one of these roles.
+    """
+    kind = _PLAIN_KINDS.get(role) if isinstance(role, str) else None
+    if kind is None or not isinstance(content, str):
+        return None
+    return TextMessage(kind, content)
+
+
+def read_serialized(item: Any) -> BaseMessage | TextMessage | None:
     """The message the general reader builds for ``item``, or None when it is not a shape above."""
     if type(item) is not dict:
         return None
@@ -84,7 +145,42 @@ def read_serialized(item: Any) -> BaseMessage | None:
         return None  # the general reader reads it, or names what is wrong with it
 
 
-def _lc_message(item: dict[str, Any]) -> BaseMessage | None:
+def _construct(cls: type[BaseMessage], kwargs: dict[str, Any]) -> BaseMessage | TextMessage:
+    """``cls(**kwargs)``, or the :class:`TextMessage` standing for it."""
+    return _text_message(cls, kwargs) or cls(**kwargs)
+
+
+def _text_message(cls: type[BaseMessage], kwargs: dict[str, Any]) -> TextMessage | None:
+    """The TextMessage for ``cls(**kwargs)`` when that call succeeds with string content and
+    nothing beside it the transcript reads (see :class:`TextMessage`), else None."""
+    known = _TEXT_KINDS.get(cls)
+    if known is None or not kwargs.keys() <= _TEXT_FIELDS_OF[cls]:
+        return None
+    kind, type_name = known
+    content, message_id, name = kwargs.get("content"), kwargs.get("id"), kwargs.get("name")
+    extra, metadata = kwargs.get("additional_kwargs", {}), kwargs.get("response_metadata", {})
+    if not (
+        type(content) is str
+        and (message_id is None or type(message_id) is str)
+        and (name is None or type(name) is str)
+        and kwargs.get("type", type_name) == type_name
+        and type(extra) is dict
+        and type(metadata) is dict
+    ):
+        return None
+    if cls is AIMessage and not (
+        kwargs.get("tool_calls", []) == []
+        and kwargs.get("invalid_tool_calls", []) == []
+        and kwargs.get("usage_metadata") is None
+        and "tool_calls" not in extra
+        and not metadata.get("model_provider")
+        and "reasoning_content" not in extra
+    ):
+        return None
+    return TextMessage(kind, content, message_id)
+
+
+def _lc_message(item: dict[str, Any]) -> BaseMessage | TextMessage | None:
     if item.keys() != _LC_KEYS or item["lc"] != 1 or item["type"] != "constructor":
         return None
     ident, kwargs = item["id"], item["kwargs"]
@@ -93,7 +189,7 @@ def _lc_message(item: dict[str, Any]) -> BaseMessage | None:
     cls = _LC_CLASSES.get(tuple(ident))
     if cls is None or not kwargs.keys() <= _FIELDS or not _holds_no_serialized(kwargs, 0):
         return None
-    return cls(**kwargs)
+    return _construct(cls, kwargs)
 
 
 def _holds_no_serialized(value: Any, depth: int) -> bool:
@@ -109,15 +205,15 @@ def _holds_no_serialized(value: Any, depth: int) -> bool:
     return True
 
 
-def _dict_message(item: dict[str, Any]) -> BaseMessage | None:
+def _dict_message(item: dict[str, Any]) -> BaseMessage | TextMessage | None:
     data = item["data"]
     cls = _DICT_CLASSES.get(item.get("type"))  # type: ignore[arg-type]  # unhashable: TypeError
     if cls is None or type(data) is not dict:
         return None
-    return cls(**data)
+    return _construct(cls, data)
 
 
-def _typed_message(item: dict[str, Any]) -> BaseMessage | None:
+def _typed_message(item: dict[str, Any]) -> BaseMessage | TextMessage | None:
     if "role" in item:
         kind, content = item["role"], item.get("content")
         rest = {k: v for k, v in item.items() if k != "role" and k != "content"}
@@ -154,7 +250,7 @@ def _typed_message(item: dict[str, Any]) -> BaseMessage | None:
         return ToolMessage(content=content or "", artifact=artifact, **kwargs)
     if cls is not SystemMessage and (example := extra.pop("example", False)):
         kwargs["example"] = example
-    return cls(content=content or "", **kwargs)
+    return _construct(cls, {"content": content or "", **kwargs})
 
 
 def _tool_call(call: Any) -> Any:

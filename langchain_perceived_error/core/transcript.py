@@ -54,7 +54,11 @@ from langchain_core.messages import (
 )
 from langsmith.schemas import RunBase
 
-from langchain_perceived_error.core.message_reader import read_serialized
+from langchain_perceived_error.core.message_reader import (
+    TextMessage,
+    plain_message,
+    read_serialized,
+)
 from langchain_perceived_error.core.schemas import Role, Turn
 
 __all__ = ["TranscriptError", "extract_thread", "extract_transcript"]
@@ -62,6 +66,8 @@ __all__ = ["TranscriptError", "extract_thread", "extract_transcript"]
 logger = logging.getLogger(__name__)
 
 _Kind = Literal["human", "ai", "tool", "skip"]
+# A LangChain message, or (fast paths) the text-only stand-in ``message_reader`` gives for one.
+_Message = BaseMessage | TextMessage
 
 _FOREIGN_ROLES: dict[str, _Kind] = {  # roles LangChain does not know, read as ChatMessage roles
     "tool-call": "skip",  # smolagents: repeats the assistant's "Called Tool: ..." message
@@ -148,7 +154,7 @@ def extract_thread(runs: Sequence[Any], *, include_tools: bool = False) -> list[
 # -- shape detection --------------------------------------------------------------------------
 
 
-def _messages(obj: Any) -> list[BaseMessage]:
+def _messages(obj: Any) -> list[_Message]:
     run = _as_run(obj)
     if run is not None:
         return _run_messages(run)
@@ -165,7 +171,7 @@ def _messages(obj: Any) -> list[BaseMessage]:
     raise _unrecognised(obj)
 
 
-def _mapping_messages(obj: Mapping[str, Any]) -> list[BaseMessage]:
+def _mapping_messages(obj: Mapping[str, Any]) -> list[_Message]:
     if _is_list(obj.get("runs")):
         return _thread_messages(obj["runs"])
     if "messages" in obj:
@@ -215,7 +221,7 @@ def _looks_like_message(obj: Any) -> bool:
 # -- messages ---------------------------------------------------------------------------------
 
 
-def _message_list(value: Any, *, where: str = "the message list") -> list[BaseMessage]:
+def _message_list(value: Any, *, where: str = "the message list") -> list[_Message]:
     if not _is_list(value):
         msg = f"{where} holds {_describe(value)}; expected a list of messages"
         raise TranscriptError(msg)
@@ -229,12 +235,12 @@ def _message_list(value: Any, *, where: str = "the message list") -> list[BaseMe
         except TranscriptError as e:
             msg = f"{where}, item {index}: {e}"
             raise TranscriptError(msg) from e
-    return [message_chunk_to_message(message) for message in _merge_chunks(messages)]
+    return [_whole(message) for message in _merge_chunks(messages)]
 
 
-def _merge_chunks(messages: Iterable[BaseMessage]) -> list[BaseMessage]:
+def _merge_chunks(messages: Iterable[_Message]) -> list[_Message]:
     """Consecutive streamed chunks of one message (same type and id) summed into one chunk."""
-    merged: list[BaseMessage] = []
+    merged: list[_Message] = []
     for message in messages:
         previous = merged[-1] if merged else None
         if (
@@ -250,12 +256,17 @@ def _merge_chunks(messages: Iterable[BaseMessage]) -> list[BaseMessage]:
     return merged
 
 
-def _to_message(item: Any) -> BaseMessage:
+def _to_message(item: Any) -> _Message:
     """One whole message (a streamed chunk becomes the message it stands for)."""
-    return message_chunk_to_message(_read_message(item))
+    return _whole(_read_message(item))
 
 
-def _read_message(item: Any) -> BaseMessage:
+def _whole(message: _Message) -> _Message:
+    """A streamed chunk as the message it stands for; other messages as they are."""
+    return message if isinstance(message, TextMessage) else message_chunk_to_message(message)
+
+
+def _read_message(item: Any) -> _Message:
     """One message from any supported message shape, validated to have a known role."""
     try:
         message = _convert(item)
@@ -269,7 +280,7 @@ def _read_message(item: Any) -> BaseMessage:
     return message
 
 
-def _convert(item: Any) -> BaseMessage:
+def _convert(item: Any) -> _Message:
     if isinstance(item, BaseMessage):
         return item
     plain = _plain_message(item)
@@ -297,7 +308,7 @@ def _convert(item: Any) -> BaseMessage:
     raise TranscriptError(msg)
 
 
-def _plain_message(item: Any) -> BaseMessage | None:
+def _plain_message(item: Any) -> _Message | None:
     """The message of a plain role dict or ``(role, text)`` pair with string content, else None."""
     if isinstance(item, dict) and item.keys() <= _PLAIN_KEYS:
         role, content = item.get("role"), item.get("content")
@@ -305,6 +316,8 @@ def _plain_message(item: Any) -> BaseMessage | None:
         role, content = item
     else:
         return None
+    if FAST_PATHS:
+        return plain_message(role, content)
     cls = _PLAIN_ROLE_CLASSES.get(role) if isinstance(role, str) else None
     if cls is None or not isinstance(content, str):
         return None
@@ -369,7 +382,9 @@ def _is_serialized(value: Any) -> bool:
     return isinstance(value, Mapping) and value.get("lc") == 1 and "type" in value and "id" in value
 
 
-def _kind(message: BaseMessage) -> _Kind:
+def _kind(message: _Message) -> _Kind:
+    if isinstance(message, TextMessage):
+        return message.kind
     if isinstance(message, HumanMessage):
         return "human"
     if isinstance(message, AIMessage):
@@ -387,7 +402,7 @@ def _kind(message: BaseMessage) -> _Kind:
 # -- runs -------------------------------------------------------------------------------------
 
 
-def _run_messages(run: Mapping[str, Any]) -> list[BaseMessage]:
+def _run_messages(run: Mapping[str, Any]) -> list[_Message]:
     inputs, outputs = run.get("inputs"), run.get("outputs")
     repeated = _outputs_repeating_inputs(inputs, outputs)
     if repeated is not None:
@@ -424,7 +439,7 @@ def _outputs_repeating_inputs(inputs: Any, outputs: Any) -> list[Any] | None:
 
 def _side_messages(
     io: Any, keys: Sequence[str], default: type[BaseMessage], *, where: str
-) -> list[BaseMessage] | None:
+) -> list[_Message] | None:
     """Messages of a run's inputs or outputs; [] when absent, None when unrecognised."""
     if io is None or (isinstance(io, Mapping) and not io):
         return []
@@ -454,7 +469,7 @@ def _answer_value(io: Mapping[str, Any], keys: Sequence[str]) -> Any:
     return None
 
 
-def _value_messages(value: Any, default: type[BaseMessage]) -> list[BaseMessage] | None:
+def _value_messages(value: Any, default: type[BaseMessage]) -> list[_Message] | None:
     """Messages of one input or output value: a string, a message, messages or a state."""
     if isinstance(value, str):
         return [default(content=value)] if value.strip() else []
@@ -467,7 +482,7 @@ def _value_messages(value: Any, default: type[BaseMessage]) -> list[BaseMessage]
     return None
 
 
-def _generation_messages(generations: Any) -> list[BaseMessage]:
+def _generation_messages(generations: Any) -> list[_Message]:
     first = generations[0] if _is_list(generations) and generations else None
     if _is_list(first):
         first = first[0] if first else None
@@ -480,7 +495,7 @@ def _generation_messages(generations: Any) -> list[BaseMessage]:
     return [AIMessage(content=text)] if isinstance(text, str) and text.strip() else []
 
 
-def _choice_messages(choices: Any) -> list[BaseMessage]:
+def _choice_messages(choices: Any) -> list[_Message]:
     first = choices[0] if _is_list(choices) and choices else None
     message = first.get("message") if isinstance(first, Mapping) else None
     if message is None:
@@ -497,12 +512,12 @@ def _run_label(run: Any) -> str:
 # -- threads and de-duplication ---------------------------------------------------------------
 
 
-def _thread_messages(runs: Any) -> list[BaseMessage]:
+def _thread_messages(runs: Any) -> list[_Message]:
     if not _is_list(runs):
         msg = f"a thread must be a list of runs; found {_describe(runs)}"
         raise TranscriptError(msg)
     ordered = _by_start_time(runs)
-    history: list[BaseMessage] = []
+    history: list[_Message] = []
     skipped: list[tuple[str, TranscriptError]] = []
     for index, run in enumerate(ordered):
         try:
@@ -544,7 +559,7 @@ def _start_time(item: Any) -> datetime | None:
     return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
 
 
-def _merge(history: list[BaseMessage], new: list[BaseMessage]) -> list[BaseMessage]:
+def _merge(history: list[_Message], new: list[_Message]) -> list[_Message]:
     """``history`` followed by what ``new`` adds to it, each message once."""
     same = _Same()
     if _is_subsequence(history, new, same):
@@ -563,7 +578,7 @@ def _merge(history: list[BaseMessage], new: list[BaseMessage]) -> list[BaseMessa
     return [*history, *new[overlap:]]
 
 
-def _is_subsequence(part: Sequence[BaseMessage], whole: Sequence[BaseMessage], same: _Same) -> bool:
+def _is_subsequence(part: Sequence[_Message], whole: Sequence[_Message], same: _Same) -> bool:
     remaining = iter(whole)
     return all(any(same(message, other) for other in remaining) for message in part)
 
@@ -577,7 +592,7 @@ class _Same:
     def __init__(self) -> None:
         self._keys: dict[int, tuple[str, str, str, str]] = {}
 
-    def __call__(self, first: BaseMessage, second: BaseMessage) -> bool:
+    def __call__(self, first: _Message, second: _Message) -> bool:
         if first.id and second.id:
             return first.id == second.id
         if _kind(first) != _kind(second):  # the keys' first fields differ: no need to build them
@@ -587,14 +602,14 @@ class _Same:
             return False  # so do their second fields (the dumped content)
         return self._key(first) == self._key(second)
 
-    def _key(self, message: BaseMessage) -> tuple[str, str, str, str]:
+    def _key(self, message: _Message) -> tuple[str, str, str, str]:
         key = self._keys.get(id(message))
         if key is None:
             key = self._keys[id(message)] = _content_key(message)
         return key
 
 
-def _content_key(message: BaseMessage) -> tuple[str, str, str, str]:
+def _content_key(message: _Message) -> tuple[str, str, str, str]:
     calls = [(call["name"], call["args"]) for call in getattr(message, "tool_calls", [])]
     return (
         _kind(message),
@@ -607,7 +622,7 @@ def _content_key(message: BaseMessage) -> tuple[str, str, str, str]:
 # -- turns ------------------------------------------------------------------------------------
 
 
-def _to_turns(messages: Iterable[BaseMessage], *, include_tools: bool) -> list[Turn]:
+def _to_turns(messages: Iterable[_Message], *, include_tools: bool) -> list[Turn]:
     turns: list[tuple[Role, list[str]]] = []
     tool_names: dict[str, str] = {}
     for message in messages:
@@ -639,13 +654,15 @@ def _attach_tool_lines(turns: list[tuple[Role, list[str]]], lines: list[str]) ->
 
 
 def _render(
-    message: BaseMessage, kind: _Kind, tool_names: dict[str, str] | None
+    message: _Message, kind: _Kind, tool_names: dict[str, str] | None
 ) -> tuple[str, list[str]]:
     """A message's visible text (with placeholders) and its tool activity as compact lines.
 
     ``tool_names`` None: tool activity is left out, so its lines are not built (the content is
     still read, so what cannot be read fails alike).
     """
+    if isinstance(message, TextMessage):
+        return message.content.strip(), []  # its one text block: what the general path makes
     content = message.content
     if FAST_PATHS and isinstance(content, str):
         # What the general path below makes of string content: its one text block, stripped.
@@ -677,7 +694,7 @@ def _render(
     return text.joined(), tool_lines
 
 
-def _blocks(message: BaseMessage) -> list[Mapping[str, Any]]:
+def _blocks(message: _Message) -> list[Mapping[str, Any]]:
     if _is_plain_text(message):  # the common case, without LangChain's five block translators
         return [{"type": "text", "text": message.content}] if message.content else []
     try:
@@ -687,8 +704,10 @@ def _blocks(message: BaseMessage) -> list[Mapping[str, Any]]:
         raise TranscriptError(msg) from e
 
 
-def _is_plain_text(message: BaseMessage) -> bool:
+def _is_plain_text(message: _Message) -> bool:
     """String content and nothing ``content_blocks`` would add to it (tool calls, reasoning)."""
+    if isinstance(message, TextMessage):
+        return True
     if not isinstance(message.content, str):
         return False
     if isinstance(message, AIMessage):

@@ -1,12 +1,14 @@
 """The fast paths of transcript reading give exactly what the general path gives.
 
-``core.message_reader`` builds the commonest serialized messages without LangChain's dispatch,
-and ``transcript._render`` renders string content without ``content_blocks``. With
-``transcript.FAST_PATHS`` off every message takes the general path. These tests read every trace
-shape the repository holds (the bundled sample, the benchmark's traces, the nasty-records corpus,
-the recorded payloads under tests/data/real, the threads of tests/fixtures) and generated ones
-both ways, whole and message by message, and require the same turns, the same messages, and the
-same errors.
+``core.message_reader`` builds the commonest serialized messages without LangChain's dispatch
+(or, for text-only ones, a ``TextMessage`` standing for the message), and ``transcript._render``
+renders string content without ``content_blocks``. With ``transcript.FAST_PATHS`` off every
+message takes the general path. These tests read every trace shape the repository holds (the
+bundled sample, the benchmark's traces, the nasty-records corpus, the recorded payloads under
+tests/data/real, the threads of tests/fixtures) and generated ones both ways, whole and message by
+message, and require the same turns, the same errors, and the same messages: equal LangChain
+messages, or a ``TextMessage`` where the general path's message gives the transcript exactly what
+it gives (kind, content, id, de-duplication key, content blocks, rendering with and without tools).
 """
 
 from __future__ import annotations
@@ -30,8 +32,8 @@ from langchain_core.messages import (
 )
 
 from langchain_perceived_error.core import message_reader, transcript
+from langchain_perceived_error.core.message_reader import TextMessage
 from langchain_perceived_error.core.transcript import (
-    TranscriptError,
     extract_thread,
     extract_transcript,
 )
@@ -92,10 +94,31 @@ def both_ways(monkeypatch: pytest.MonkeyPatch, read: Any, obj: Any, **kwargs: An
     return fast, general
 
 
-def message_fields(message: Any) -> Any:
-    if not isinstance(message, BaseMessage):
-        return message  # an error
-    return type(message), message.model_dump(), message.model_fields_set
+def read_one(item: Any) -> Any:
+    """What the transcript reads of ``item``'s message, under the current ``FAST_PATHS``."""
+    message = transcript._read_message(item)
+    kind = transcript._kind(message)
+    seen: tuple[Any, ...] = (
+        kind,
+        message.content,
+        message.id,
+        transcript._content_key(message),
+        transcript._blocks(message),
+        list(message.content_blocks),
+    )
+    if kind != "skip":
+        seen += (transcript._render(message, kind, None), transcript._render(message, kind, {}))
+    if isinstance(message, TextMessage):
+        return "text", seen
+    return "message", seen, type(message), message.model_dump(), message.model_fields_set
+
+
+def same_message(fast: Any, general: Any) -> bool:
+    """Equal outcomes (messages or errors), or a TextMessage where the general message reads
+    the same."""
+    if fast == general:
+        return True
+    return fast[0] == "text" and general[0] == "message" and fast[1] == general[1]
 
 
 def test_every_stored_trace_reads_the_same_both_ways(monkeypatch):
@@ -115,18 +138,21 @@ def test_every_stored_trace_reads_the_same_both_ways(monkeypatch):
 
 
 def test_every_stored_message_and_part_reads_the_same_both_ways(monkeypatch):
-    read = 0
+    read, text_only = 0, 0
     for record in stored_records():
         for part in parts(record):
-            fast, general = both_ways(monkeypatch, transcript._read_message, part)
-            assert message_fields(fast) == message_fields(general), part
-            read += message_reader.read_serialized(part) is not None
+            fast, general = both_ways(monkeypatch, read_one, part)
+            assert same_message(fast, general), part
+            fast_read = message_reader.read_serialized(part)
+            read += fast_read is not None
+            text_only += isinstance(fast_read, TextMessage)
             for include_tools in (False, True):  # a part may itself be a trace
                 fast, general = both_ways(
                     monkeypatch, extract_transcript, part, include_tools=include_tools
                 )
                 assert fast == general, part
-    assert read > 300  # the fast reader does serve the stored shapes
+    assert read > 300  # the fast reader does serve the stored shapes ...
+    assert 100 < text_only < read  # ... as TextMessages and as LangChain messages
 
 
 @pytest.mark.parametrize("cls", [HumanMessage, AIMessage, SystemMessage, ToolMessage])
@@ -136,8 +162,9 @@ def test_load_maps_each_id_the_fast_reader_knows_to_its_class(cls):
     kwargs = {"content": "x", "tool_call_id": "c1"} if cls is ToolMessage else {"content": "x"}
     item = {"lc": 1, "type": "constructor", "id": list(ident[0]), "kwargs": kwargs}
     assert type(transcript._load(item)) is cls  # ``load(..., allowed_objects="messages")``
-    assert type(message_reader.read_serialized(item)) is cls
-    assert message_reader.read_serialized(dumpd(cls(**kwargs))) == cls(**kwargs)
+    named = {**item, "kwargs": {**kwargs, "content": ["x"]}}  # list content: not a TextMessage
+    assert type(message_reader.read_serialized(named)) is cls
+    assert message_reader.read_serialized(named) == transcript._load(named)
 
 
 def test_the_fast_reader_leaves_other_shapes_to_the_general_one():
@@ -286,11 +313,72 @@ GENERATED = settings(
 @given(items=st.lists(serialized(), min_size=1, max_size=4), include_tools=st.booleans())
 def test_generated_messages_read_the_same_both_ways(monkeypatch, items, include_tools):
     for item in items:
-        fast, general = both_ways(monkeypatch, transcript._read_message, item)
-        assert message_fields(fast) == message_fields(general), item
+        fast, general = both_ways(monkeypatch, read_one, item)
+        assert same_message(fast, general), item
     fast, general = both_ways(monkeypatch, extract_transcript, items, include_tools=include_tools)
     assert fast == general
     state = {"messages": items}
     run = {"inputs": state, "outputs": {"messages": [*items, items[-1]]}}
     fast, general = both_ways(monkeypatch, extract_thread, [run, run], include_tools=include_tools)
     assert fast == general
+
+
+# -- near misses: text-only messages with one field that may make them more than text ---------
+
+RAW_CALL = {"id": "c1", "type": "function", "function": {"name": "f", "arguments": '{"a": 1}'}}
+USAGE = {"input_tokens": 1, "output_tokens": 2, "total_tokens": 3}
+CHANGES: list[tuple[str, Any]] = [
+    ("id", 5),
+    ("id", None),
+    ("id", "m1"),
+    ("name", 5),
+    ("name", "n"),
+    ("type", "ai"),
+    ("type", "human"),
+    ("additional_kwargs", {"tool_calls": [RAW_CALL]}),
+    ("additional_kwargs", {"function_call": {"name": "f", "arguments": "{}"}}),
+    ("additional_kwargs", {"reasoning_content": "r"}),
+    ("additional_kwargs", {"reasoning_content": 5}),
+    ("additional_kwargs", None),
+    ("additional_kwargs", {"refusal": "no"}),
+    ("response_metadata", {"model_provider": "openai"}),
+    ("response_metadata", {"model_provider": "anthropic"}),
+    ("response_metadata", {"output_version": "v1"}),
+    ("response_metadata", []),
+    ("usage_metadata", USAGE),
+    ("usage_metadata", "x"),
+    ("tool_calls", None),
+    ("tool_calls", [{"name": "f", "args": {}, "id": "c1"}]),
+    ("tool_calls", [RAW_CALL]),
+    ("tool_calls", ()),
+    ("invalid_tool_calls", [{"name": "f", "args": "{", "id": "c1", "error": None}]),
+    ("invalid_tool_calls", None),
+    ("example", True),
+    ("content", None),
+    ("content", 5),
+    ("content", ["x"]),
+    ("content", "  padded  "),
+    ("tool_call_id", "c1"),
+    ("status", "error"),
+    ("other", 1),
+]
+BASES = [HumanMessage(content="hi", id="h1"), AIMessage(content="yes"), SystemMessage(content="s")]
+
+
+@pytest.mark.parametrize("shape", SHAPES, ids=lambda shape: shape.__name__)
+def test_near_misses_of_text_messages_read_the_same_both_ways(monkeypatch, shape):
+    compared = 0
+    for base in BASES:
+        for key, value in CHANGES:
+            item = shape(base)
+            target = item.get("kwargs") or item.get("data") or item
+            target[key] = value
+            fast, general = both_ways(monkeypatch, read_one, item)
+            assert same_message(fast, general), item
+            for include_tools in (False, True):
+                fast, general = both_ways(
+                    monkeypatch, extract_transcript, [item], include_tools=include_tools
+                )
+                assert fast == general, item
+            compared += 1
+    assert compared == len(BASES) * len(CHANGES)
