@@ -1,7 +1,8 @@
 """The core: the pure steps from a trace to a verdict, with no model call and no network.
 
 Owns the data models (:mod:`.schemas`), reading input files safely (:mod:`.files`,
-:mod:`.records`), trace-to-turns extraction (:mod:`.transcript`), eligibility (:mod:`.eligibility`),
+:mod:`.records`), trace-to-turns extraction (:mod:`.transcript`, its fast message reader
+:mod:`.message_reader`), eligibility (:mod:`.eligibility`),
 the token estimator and budget (:mod:`.tokens`, :mod:`.budget`), redaction applied to turns
 (:mod:`.preparation`), the judge prompt (:mod:`.prompts`), verdict parsing (:mod:`.parsing`), and
 the turn a reason quotes with the reply-metadata keys for confidence and evidence

@@ -27,6 +27,11 @@ Non-text parts become placeholders such as ``[image]``; serialized objects neste
 cannot be loaded (``not_implemented``, constructors outside the messages allowlist) are dropped
 from its metadata and become ``[unreadable]`` in its content; empty turns are dropped. Anything
 unrecognised or malformed raises :class:`TranscriptError`.
+
+The commonest serialized messages are read by :mod:`~langchain_perceived_error.core.message_reader`
+without LangChain's generic dispatch, text-only ones as a ``TextMessage`` rather than a pydantic
+message, and string content is rendered without ``content_blocks``: the same turns and errors as
+the general path (``FAST_PATHS = False``), which the differential tests compare.
 """
 
 from __future__ import annotations
