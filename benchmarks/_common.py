@@ -189,9 +189,15 @@ def openevals_judge(model: BaseChatModel, *, use_async: bool = False) -> Any:
 
 def openevals_input(record: Any) -> list[dict[str, Any]]:
     """The OpenAI-format messages a user would pass to openevals as ``outputs`` for a record."""
-    from langchain_perceived_error.core.transcript import _messages
+    from langchain_perceived_error.core import transcript
 
-    return convert_to_openai_messages(_messages(record))  # type: ignore[return-value]
+    # The general path's LangChain messages (the fast paths stand text-only messages in for them).
+    fast_paths, transcript.FAST_PATHS = transcript.FAST_PATHS, False
+    try:
+        messages = transcript._messages(record)
+    finally:
+        transcript.FAST_PATHS = fast_paths
+    return convert_to_openai_messages(messages)  # type: ignore[return-value]
 
 
 # -- data -----------------------------------------------------------------------------------------
