@@ -668,17 +668,10 @@ def _render(
     """
     if isinstance(message, TextMessage):
         return message.content.strip(), []  # its one text block: what the general path makes
-    content = message.content
-    if FAST_PATHS and isinstance(content, str):
-        # What the general path below makes of string content: its one text block, stripped.
-        # Tool calls and reasoning beside it give no text, and no line when tools are left out;
-        # only a provider's translator (``model_provider``) could read the string otherwise.
-        if tool_names is None and not (
-            isinstance(message, AIMessage) and message.response_metadata.get("model_provider")
-        ):
-            return ("" if kind == "tool" else content.strip()), []
-        if kind != "tool" and _is_plain_text(message):
-            return content.strip(), []
+    if FAST_PATHS:
+        fast = _fast_render(message, kind, include_tools=tool_names is not None)
+        if fast is not None:
+            return fast, []
     if kind == "tool":
         if tool_names is None:
             _blocks(message)
@@ -697,6 +690,47 @@ def _render(
         elif line:
             tool_lines.append(line)
     return text.joined(), tool_lines
+
+
+def _fast_render(message: BaseMessage, kind: _Kind, *, include_tools: bool) -> str | None:
+    """What the general path renders for text-only content, without ``content_blocks``; None
+    when it has no tool lines to make and content that is not all text.
+
+    String content is one text block; list content of strings and ``text`` blocks is text blocks
+    run together. Tool calls and reasoning beside the text give no text of their own, and no line
+    when tools are left out. Only a provider's translator (``model_provider``) or v1 output could
+    read the content otherwise.
+    """
+    if include_tools and (kind == "tool" or not _is_plain_text(message)):
+        return None  # tool lines to make
+    if isinstance(message, AIMessage) and (
+        message.response_metadata.get("model_provider")
+        or message.response_metadata.get("output_version") == "v1"
+    ):
+        return None
+    content = message.content
+    if isinstance(content, str):
+        text: str | None = content.strip()
+    else:
+        text = _list_text(content)
+    return "" if text is not None and kind == "tool" else text
+
+
+def _list_text(content: list[Any]) -> str | None:
+    """Strings and ``text`` blocks run together and stripped, as ``_Text`` joins them; else None."""
+    pieces: list[str] = []
+    for part in content:
+        if isinstance(part, str):
+            pieces.append(part)
+        elif (
+            isinstance(part, dict)
+            and part.get("type") == "text"
+            and isinstance(part.get("text"), str)
+        ):
+            pieces.append(part["text"])
+        else:
+            return None
+    return "".join(pieces).strip()
 
 
 def _blocks(message: _Message) -> list[Mapping[str, Any]]:
