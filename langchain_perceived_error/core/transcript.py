@@ -615,7 +615,12 @@ class _Same:
 
 
 def _content_key(message: _Message) -> tuple[str, str, str, str]:
-    calls = [(call["name"], call["args"]) for call in getattr(message, "tool_calls", [])]
+    # An AIMessage's tool calls are LangChain's {"name", "args", ...}; another message may carry
+    # a provider's own list as an extra field (an OpenAI "function" call on a human message).
+    calls = [
+        (call.get("name"), call.get("args")) if isinstance(call, Mapping) else call
+        for call in getattr(message, "tool_calls", None) or []
+    ]
     return (
         _kind(message),
         json.dumps(message.content, sort_keys=True, default=str),

@@ -658,3 +658,23 @@ def test_a_thread_whose_every_item_is_unreadable_names_the_first():
 def test_extract_thread_rejects_non_sequences(runs):
     with pytest.raises(TranscriptError, match="a thread must be a list of runs"):
         extract_thread(runs)
+
+
+def test_a_human_message_carrying_a_providers_tool_calls_merges_in_a_thread():
+    # found by the differential tests of core/message_reader: a bare KeyError escaped the merge
+    human = {
+        "lc": 1,
+        "type": "constructor",
+        "id": ["langchain", "schema", "messages", "HumanMessage"],
+        "kwargs": {
+            "content": "hi",
+            "tool_calls": [
+                {"id": "", "type": "function", "function": {"name": "f", "arguments": "{}"}}
+            ],
+        },
+    }
+    run = {"inputs": {"messages": [human]}, "outputs": {"output": "hello"}}
+    assert extract_thread([run, run]) == [
+        Turn(role="human", text="hi"),
+        Turn(role="ai", text="hello"),
+    ]
