@@ -181,6 +181,10 @@ def _fit_side(
     return best
 
 
+def _picked(values: Sequence[Any] | None, positions: Sequence[int]) -> list[Any] | None:
+    return None if values is None else [values[i] for i in positions]
+
+
 def choose_thresholds(
     outcomes: Sequence[tuple[JudgeStatus, bool | None, float | None, bool]],
     *,
@@ -273,6 +277,24 @@ class CascadeJudge(PerceivedErrorJudge):
             return first
         return self._escalated(first, await self.expensive.ajudge(record, context=context))
 
+    def judge_batch(
+        self,
+        records: Sequence[Any],
+        *,
+        contexts: Sequence[Any] | None = None,
+        config: RunnableConfig | None = None,
+    ) -> list[JudgeResult]:
+        """Sync :meth:`ajudge_batch` (sync ``judge_many`` calls this, a batch per thread)."""
+        records = list(records)
+        firsts = self.cheap.judge_batch(records, contexts=contexts, config=config)
+        rest = self._unsettled(firsts)
+        if not rest:
+            return firsts
+        seconds = self.expensive.judge_batch(
+            [records[i] for i in rest], contexts=_picked(contexts, rest), config=config
+        )
+        return self._combined(firsts, rest, seconds)
+
     async def ajudge_batch(
         self,
         records: Sequence[Any],
@@ -285,17 +307,24 @@ class CascadeJudge(PerceivedErrorJudge):
         paths call this)."""
         records = list(records)
         firsts = await self.cheap.ajudge_batch(records, contexts=contexts, config=config)
-        rest = [i for i, first in enumerate(firsts) if not self.thresholds.settles(first)]
+        rest = self._unsettled(firsts)
         if not rest:
             return firsts
         slots = ((config or {}).get("configurable") or {}).get(REQUEST_SLOTS)
         if isinstance(slots, RequestSlots):
             slots.admit()  # a second graph run for this batch, counted like the first
         seconds = await self.expensive.ajudge_batch(
-            [records[i] for i in rest],
-            contexts=None if contexts is None else [contexts[i] for i in rest],
-            config=config,
+            [records[i] for i in rest], contexts=_picked(contexts, rest), config=config
         )
+        return self._combined(firsts, rest, seconds)
+
+    def _unsettled(self, firsts: Sequence[JudgeResult]) -> list[int]:
+        """Positions of the cheap judge's results its thresholds do not settle."""
+        return [i for i, first in enumerate(firsts) if not self.thresholds.settles(first)]
+
+    def _combined(
+        self, firsts: Sequence[JudgeResult], rest: Sequence[int], seconds: Sequence[JudgeResult]
+    ) -> list[JudgeResult]:
         results = list(firsts)
         for index, second in zip(rest, seconds, strict=True):
             results[index] = self._escalated(firsts[index], second)

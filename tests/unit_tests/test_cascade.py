@@ -158,6 +158,14 @@ def test_the_cheap_judge_settles_what_it_is_sure_of_and_escalates_the_rest():
     assert single.model == "rules"
     assert len(expensive_model.calls) == 1  # only the flagged record reached it
     assert judge.model_name == "cascade(rules -> scripted)"
+    # a batch per graph run (what sync judge_many runs per thread) routes the same way
+    batched = judge.judge_batch([CLEAN, FLAGGED, SINGLE])
+    assert [(r.model, r.perceived_error) for r in batched] == [
+        ("rules", False),
+        ("scripted", False),
+        ("rules", None),
+    ]
+    assert len(expensive_model.calls) == 2
 
 
 async def test_the_async_cascade_routes_the_same_way():
