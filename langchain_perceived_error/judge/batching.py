@@ -27,17 +27,17 @@ from collections import deque
 from collections.abc import (
     AsyncGenerator,
     AsyncIterable,
-    AsyncIterator,
     Awaitable,
     Callable,
     Iterable,
     Iterator,
 )
-from contextlib import suppress
-from typing import Any, NamedTuple, TypeVar
+from contextlib import aclosing, suppress
+from itertools import islice
+from typing import Any, Literal, NamedTuple, TypeVar
 
 from langchain_perceived_error.judge.graph import RequestSlots
-from langchain_perceived_error.transport.ordered import check_concurrency
+from langchain_perceived_error.transport.ordered import aiter_of, check_concurrency
 
 __all__ = [
     "BATCH_PER_SLOT",
@@ -85,66 +85,57 @@ def batch_plan(concurrency: int) -> BatchPlan:
     return BatchPlan(first, largest, steady, max(IN_FLIGHT_PER_SLOT * concurrency, 2 * steady))
 
 
+def _sizes(first: int, largest: int, per_round: int = 1) -> Iterator[int]:
+    """Batch sizes: ``per_round`` of ``first``, then of twice that, up to ``largest`` for good."""
+    size = first
+    while True:
+        for _ in range(per_round):
+            yield size
+        size = min(2 * size, largest)
+
+
 async def _chunks(
     records: Iterable[Any] | AsyncIterable[Any], plan: BatchPlan
-) -> AsyncIterator[list[Any]]:
-    """``records`` in lists of ``plan.first``, then twice the last, up to ``plan.largest``.
+) -> AsyncGenerator[list[Any], None]:
+    """``records`` in lists of at most ``plan.first``, then twice that, up to ``plan.largest``.
 
-    Records are read only as each list is taken; the last list may be shorter. An async source
-    may be a stream (standard input, a queue of new traces): its lists hold the records that have
-    arrived, at least one, so that records read are judged without waiting for the next ones.
+    Each list holds the records that have arrived, at least one: a stream (standard input read on
+    a thread, a queue of new traces) gives what it has, so the records read are judged without
+    waiting for the next ones; an iterable's records have all arrived, so its lists are full. A
+    task reads the source at most ``plan.largest`` records ahead. An error of the source is raised
+    after the list of the records before it.
     """
-    if isinstance(records, AsyncIterable):
-        async for arrived in _arrived(records, plan):
-            yield arrived
-        return
-    size = plan.first
-    chunk: list[Any] = []
-    for record in records:
-        chunk.append(record)
-        if len(chunk) == size:
-            yield chunk
-            chunk, size = [], min(2 * size, plan.largest)
-    if chunk:
-        yield chunk
-
-
-async def _arrived(records: AsyncIterable[Any], plan: BatchPlan) -> AsyncIterator[list[Any]]:
-    """The lists of :func:`_chunks` from an async source: each waits for its first record only.
-
-    A task reads the source at most ``plan.largest`` records ahead; an error it meets is raised
-    here, after the records before it.
-    """
-    arrived: asyncio.Queue[tuple[str, Any]] = asyncio.Queue(maxsize=plan.largest)
+    arrived: asyncio.Queue[tuple[Literal["record", "error", "end"], Any]] = asyncio.Queue(
+        maxsize=plan.largest
+    )
 
     async def read() -> None:
+        source = aiter_of(records)
         try:
-            async for record in records:
-                await arrived.put(("record", record))
+            async with aclosing(source):
+                async for record in source:
+                    await arrived.put(("record", record))
         except Exception as e:  # raised to the consumer, in its place
             await arrived.put(("error", e))
         else:
             await arrived.put(("end", None))
 
     reader = asyncio.ensure_future(read())
-    size, ended = plan.first, False
     try:
-        while not ended:
+        for size in _sizes(plan.first, plan.largest):
             chunk: list[Any] = []
             kind, value = await arrived.get()
-            while True:
-                if kind == "error":
-                    raise value
-                if kind == "end":
-                    ended = True
-                    break
+            while kind == "record":
                 chunk.append(value)
                 if len(chunk) == size or arrived.empty():
                     break
                 kind, value = arrived.get_nowait()
             if chunk:
                 yield chunk
-                size = min(2 * size, plan.largest)
+            if kind == "error":
+                raise value
+            if kind == "end":
+                return
     finally:
         reader.cancel()
         with suppress(asyncio.CancelledError):
@@ -159,17 +150,13 @@ def thread_batches(records: Iterable[Any], concurrency: int) -> Iterator[tuple[i
     :data:`MAX_THREAD_BATCH_SIZE` traces. Records are read only as each batch is taken.
     """
     check_concurrency(concurrency)
-    size, taken, chunk = 1, 0, []
-    first = 0
-    for index, record in enumerate(records):
-        chunk.append(record)
-        if len(chunk) == size:
-            yield first, chunk
-            first, chunk, taken = index + 1, [], taken + 1
-            if taken % concurrency == 0:
-                size = min(2 * size, MAX_THREAD_BATCH_SIZE)
-    if chunk:
-        yield first, chunk
+    source, first = iter(records), 0
+    for size in _sizes(1, MAX_THREAD_BATCH_SIZE, per_round=concurrency):
+        batch = list(islice(source, size))
+        if not batch:
+            return
+        yield first, batch
+        first += len(batch)
 
 
 def _room(slots: RequestSlots, in_flight: int, plan: BatchPlan) -> bool:
@@ -195,7 +182,8 @@ async def in_batches(
     """``(input index, result)`` for every record, a batch at a time as each batch finishes.
 
     ``run(batch, slots)`` judges one batch, its model requests taking ``slots``. A consumer that
-    stops early cancels the batches still running.
+    stops early cancels the batches still running. An error of the source stops the admission of
+    batches: the batches running finish and their results come out, then the error is raised.
     """
     plan = batch_plan(concurrency)
     slots = RequestSlots(concurrency)
@@ -204,7 +192,7 @@ async def in_batches(
     running: dict[asyncio.Future[list[ResultT]], tuple[int, int]] = {}
     finished: deque[asyncio.Future[list[ResultT]]] = deque()
     admitted = in_flight = 0
-    exhausted = False
+    exhausted, source_error = False, None
 
     def on_done(task: asyncio.Future[list[ResultT]]) -> None:
         finished.append(task)
@@ -225,6 +213,9 @@ async def in_batches(
                 except StopAsyncIteration:
                     exhausted = True
                     break
+                except Exception as e:  # the source broke: finish what runs, then raise
+                    exhausted, source_error = True, e
+                    break
                 slots.admit()
                 started = asyncio.ensure_future(run(batch, slots))
                 running[started] = (admitted, len(batch))
@@ -239,6 +230,8 @@ async def in_batches(
                     yield first + offset, result
             if not running:
                 if exhausted:
+                    if source_error is not None:
+                        raise source_error
                     return
                 slots.starting = 0  # a batch that ended before counting itself
                 if next_chunk is None:
@@ -250,3 +243,6 @@ async def in_batches(
             task.cancel()
         if next_chunk is not None:
             next_chunk.cancel()
+            with suppress(asyncio.CancelledError, Exception):  # its error, if any, is moot now
+                await next_chunk
+        await source.aclose()

@@ -27,7 +27,6 @@ import tempfile
 from collections.abc import (
     AsyncGenerator,
     AsyncIterable,
-    AsyncIterator,
     Awaitable,
     Callable,
     Generator,
@@ -41,6 +40,7 @@ from typing import IO, Generic, TypeVar
 __all__ = [
     "WINDOW_BYTES",
     "WINDOW_PER_SLOT",
+    "aiter_of",
     "as_completed",
     "as_completed_async",
     "check_concurrency",
@@ -104,7 +104,7 @@ async def as_completed_async(
     check_concurrency(concurrency)
     finished: asyncio.Queue[asyncio.Future[ResultT]] = asyncio.Queue()
     running: dict[asyncio.Future[ResultT], int] = {}
-    source, index, exhausted = _aiter(items), 0, False
+    source, index, exhausted = aiter_of(items), 0, False
     try:
         while True:
             while not exhausted and len(running) < concurrency:
@@ -242,7 +242,8 @@ async def in_order_async(
                 yield result
 
 
-async def _aiter(items: Iterable[ItemT] | AsyncIterable[ItemT]) -> AsyncIterator[ItemT]:
+async def aiter_of(items: Iterable[ItemT] | AsyncIterable[ItemT]) -> AsyncGenerator[ItemT, None]:
+    """``items`` as an async generator, whether they are an iterable or an async one."""
     if isinstance(items, AsyncIterable):
         async for item in items:
             yield item

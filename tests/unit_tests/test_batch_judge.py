@@ -285,11 +285,15 @@ async def test_records_of_a_slow_stream_are_judged_without_waiting_for_the_next_
     assert seen == keys
 
 
-async def test_an_error_of_an_async_source_is_raised_after_the_records_before_it():
-    judge = PerceivedErrorJudge(PerTraceModel(scripts={"a": [TRUE]}), transport_retry=FAST_RETRY)
+@pytest.mark.parametrize("before", [1, 3, 20])
+async def test_an_error_of_an_async_source_is_raised_after_the_records_before_it(before):
+    keys = [f"k{i}" for i in range(before)]
+    model = PerTraceModel(scripts={k: [TRUE] for k in keys}, delay_s=0.002)
+    judge = PerceivedErrorJudge(model, transport_retry=FAST_RETRY)
 
     async def broken() -> Any:
-        yield trace("a")
+        for key in keys:
+            yield trace(key)
         raise OSError("the pipe broke")
 
     seen: list[str | None] = []
@@ -300,7 +304,7 @@ async def test_an_error_of_an_async_source_is_raised_after_the_records_before_it
 
     with pytest.raises(OSError, match="the pipe broke"):
         await consume()
-    assert seen in ([], ["a"])  # never a result invented for the missing records
+    assert seen == keys  # every record read before the error is judged and comes out
 
 
 def test_judge_many_runs_a_batch_per_thread_and_keeps_input_order(monkeypatch):
