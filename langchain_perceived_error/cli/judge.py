@@ -8,7 +8,7 @@ import sys
 from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator
 from contextlib import ExitStack
 from pathlib import Path
-from typing import Annotated, Any, Literal, NoReturn, TextIO
+from typing import Annotated, Any, BinaryIO, Literal, NoReturn, TextIO
 
 import typer
 
@@ -177,6 +177,19 @@ async def _run_judge(
         await judge.aclose()
 
 
+def _own_stdin(total: int | None) -> BinaryIO | None:
+    """For a streamed input (``total`` unknown), a file object of its own on stdin's descriptor.
+
+    A stream is read on a thread that may still be blocked in a read when the run ends (Ctrl-C,
+    a writer that never closes). The interpreter, closing ``sys.stdin`` at exit while that thread
+    holds its lock, would abort the process; this object is never closed (its descriptor is
+    stdin's, left open), so nothing waits for the blocked read.
+    """
+    if total is not None:
+        return None
+    return open(sys.stdin.fileno(), "rb", closefd=False)
+
+
 def _resume_command() -> str:
     """The command line of this run, with ``--resume`` (added once)."""
     args = [shlex.quote(a) for a in sys.argv[1:]]
@@ -330,9 +343,9 @@ def judge_command(
     target = None if output is None else _writing_target(output, resume)
     if resume and target is not None:
         kept = _kept_ids(target)
-    records = _skip_done(read_records(inputs, report), kept)
     total = count_records(inputs)
     with ExitStack() as stack:
+        records = _skip_done(read_records(inputs, report, _own_stdin(total)), kept)
         out = (
             sys.stdout
             if target is None

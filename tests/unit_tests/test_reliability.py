@@ -256,6 +256,41 @@ def test_an_interrupted_judge_says_what_it_wrote_and_how_to_resume(tmp_path, sig
     assert [line["id"] for line in read_lines(output.read_text())] == ids
 
 
+@pytest.mark.parametrize(("sig", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_an_interrupt_while_stdin_waits_for_a_writer_exits_cleanly(tmp_path, sig, code):
+    # The writer never closes the pipe: the reader thread is still blocked in a read at exit,
+    # which made the interpreter abort (closing sys.stdin while that thread held its lock).
+    output = tmp_path / "out.jsonl"
+    partial = tmp_path / "out.jsonl.partial"
+    _records(tmp_path / "in.jsonl", 1)
+    env = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY")}
+    command = [sys.executable, "-m", "langchain_perceived_error", "judge", "-",
+               "--model", "rules", "-o", str(output)]  # fmt: skip
+    proc = subprocess.Popen(
+        command, cwd=ROOT, env=env, stdin=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    assert proc.stdin is not None
+    assert proc.stderr is not None
+    proc.stdin.write((tmp_path / "in.jsonl").read_bytes())
+    proc.stdin.flush()
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and (
+        not partial.exists() or partial.read_bytes().count(b"\n") < 1
+    ):
+        time.sleep(0.05)
+    proc.send_signal(sig)
+    try:
+        returncode = proc.wait(timeout=60)  # stdin still open: the read is still blocked
+    finally:
+        proc.stdin.close()
+    with proc.stderr:
+        stderr = proc.stderr.read().decode()
+    assert returncode == code, stderr
+    assert "Fatal Python error" not in stderr
+    assert "Traceback" not in stderr
+    assert partial.read_bytes().count(b"\n") == 1  # the record read was judged and written
+
+
 def _deleted_files_open(pid: int, directory: Path) -> int:
     """How many anonymous (deleted) files in ``directory`` the process holds open."""
     count = 0
