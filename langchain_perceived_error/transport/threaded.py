@@ -42,13 +42,18 @@ async def aiter_in_thread(items: Iterator[T], *, ahead: int) -> AsyncIterator[T]
             stopped.set()
 
     def read() -> None:
+        iterator = iter(items)
         try:
-            for item in items:
-                room.acquire()
+            while True:
+                room.acquire()  # before reading: at most ``ahead`` read and not yet taken
                 if stopped.is_set():
                     return
+                try:
+                    item = next(iterator)
+                except StopIteration:
+                    post(_END)
+                    return
                 post(item)
-            post(_END)
         except BaseException as e:  # handed to the consumer, raised there
             post(_Raised(e))
 
