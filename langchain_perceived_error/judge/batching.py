@@ -1,4 +1,4 @@
-"""Judge many traces in batches: one graph run per batch, the next one a round before slots idle.
+"""Judge many traces in batches: a graph run per batch, the next one while two rounds remain.
 
 The async many-trace paths (:meth:`~langchain_perceived_error.PerceivedErrorJudge.ajudge_many`,
 ``ajudge_as_completed``, the CLI's ``judge``) cut the input into batches and judge each in one run
@@ -9,7 +9,9 @@ because a graph run costs about as much CPU as judging a dozen traces (measured 
 ``benchmarks/perf_cpu.py``: at concurrency 8, batches of 8 cost 1.4x openevals' CPU per trace,
 batches of 64 0.85x). At most ``concurrency`` model requests are in flight across the batches (a
 shared :class:`~langchain_perceived_error.judge.graph.RequestSlots`), so a batch larger than the
-concurrency waits for slots; it does not send more at once.
+concurrency waits for slots; it does not send more at once. From a stream a batch takes the
+records that have arrived (:func:`_chunks`). The sync paths run a batch per thread instead
+(:func:`thread_batches`: 1, then 2, 4, up to :data:`MAX_THREAD_BATCH_SIZE` traces).
 
 A batch ends with its slowest request, so one batch at a time would leave slots idle behind a slow
 request; instead a new batch is started whenever fewer than two rounds of requests are still to

@@ -156,9 +156,10 @@ class RequestSlots:
         batch is uncounted.
 
         One round is not enough: a batch started only when a slot is already free would leave it
-        idle while the batch's ``extract`` reads its traces. Started a round ahead, its requests
-        are queued for the slots when they free (measured with ``benchmarks/perf_throughput.py``,
-        fixed latency, c = 16 / 64: 97 / 91% of ideal with one round, 99 / 94% with two).
+        idle while the batch's ``extract`` reads its traces. Started while two rounds remain, its
+        requests are queued for the slots when they free (measured with
+        ``benchmarks/perf_throughput.py``, fixed latency, c = 16 / 64: 97 / 91% of ideal with one
+        round, 99 / 94% with two).
         """
         return self.starting <= 0 and self.demand < 2 * self.limit
 

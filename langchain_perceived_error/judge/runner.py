@@ -346,8 +346,8 @@ class PerceivedErrorJudge:
 
         Results come as each batch finishes (:mod:`~langchain_perceived_error.judge.batching`:
         batches of ``min(concurrency, 64)`` traces first, then doubling up to
-        ``min(8 x concurrency, 64)``, each started a round of requests before a slot would sit
-        idle); at most ``concurrency`` model requests are in flight.
+        ``min(8 x concurrency, 64)``, each started while two rounds of requests remain); at most
+        ``concurrency`` model requests are in flight.
         """
         return self._ajudge_as_completed(records, concurrency)
 
