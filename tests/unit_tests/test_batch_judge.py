@@ -113,6 +113,24 @@ class PerTraceModel(BaseChatModel):
             self._leave()
 
 
+def batch_sizes(monkeypatch: pytest.MonkeyPatch, judge: PerceivedErrorJudge) -> list[int]:
+    """The size of every batch ``judge`` runs from now on (sync and async batch methods)."""
+    sizes: list[int] = []
+    sync, asynchronous = judge.judge_batch, judge.ajudge_batch
+
+    def counting(records: Any, **kwargs: Any) -> Any:
+        sizes.append(len(records))
+        return sync(records, **kwargs)
+
+    async def acounting(records: Any, **kwargs: Any) -> Any:
+        sizes.append(len(records))
+        return await asynchronous(records, **kwargs)
+
+    monkeypatch.setattr(judge, "judge_batch", counting)
+    monkeypatch.setattr(judge, "ajudge_batch", acounting)
+    return sizes
+
+
 SCRIPTS = {
     "ok": [TRUE],
     "format": ["not json", FALSE],
@@ -213,14 +231,7 @@ async def test_ajudge_many_runs_batches_and_keeps_input_order(monkeypatch):
     keys = [f"k{i}" for i in range(23)]
     model = PerTraceModel(scripts={k: [TRUE] for k in keys}, delay_s=0.005)
     judge = PerceivedErrorJudge(model, transport_retry=FAST_RETRY)
-    sizes: list[int] = []
-    original = judge.ajudge_batch
-
-    async def counting(records, **kwargs):
-        sizes.append(len(records))
-        return await original(records, **kwargs)
-
-    monkeypatch.setattr(judge, "ajudge_batch", counting)
+    sizes = batch_sizes(monkeypatch, judge)
     results = [r async for r in judge.ajudge_many([trace(k) for k in keys], concurrency=5)]
     assert [r.id for r in results] == keys
     assert sizes == [5, 10, 8]  # one round of requests first, then doubling (at most 8 x 5)
@@ -245,14 +256,7 @@ async def test_batches_double_up_to_eight_per_slot(monkeypatch):
     keys = [f"k{i}" for i in range(60)]
     model = PerTraceModel(scripts={k: [TRUE] for k in keys})
     judge = PerceivedErrorJudge(model, transport_retry=FAST_RETRY)
-    sizes: list[int] = []
-    original = judge.ajudge_batch
-
-    async def counting(records, **kwargs):
-        sizes.append(len(records))
-        return await original(records, **kwargs)
-
-    monkeypatch.setattr(judge, "ajudge_batch", counting)
+    sizes = batch_sizes(monkeypatch, judge)
     results = [r async for r in judge.ajudge_many([trace(k) for k in keys], concurrency=3)]
     assert [r.id for r in results] == keys
     assert sizes == [3, 6, 12, 24, 15]
@@ -311,14 +315,7 @@ def test_judge_many_runs_a_batch_per_thread_and_keeps_input_order(monkeypatch):
     keys = [f"k{i}" for i in range(40)]
     model = PerTraceModel(scripts={k: [TRUE] for k in keys}, delay_s=0.002)
     judge = PerceivedErrorJudge(model, transport_retry=FAST_RETRY)
-    sizes: list[int] = []
-    original = judge.judge_batch
-
-    def counting(records, **kwargs):
-        sizes.append(len(records))
-        return original(records, **kwargs)
-
-    monkeypatch.setattr(judge, "judge_batch", counting)
+    sizes = batch_sizes(monkeypatch, judge)
     results = list(judge.judge_many([trace(k) for k in keys], concurrency=3))
     assert [r.id for r in results] == keys
     assert all(r.status is JudgeStatus.JUDGED for r in results)
