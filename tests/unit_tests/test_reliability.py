@@ -215,6 +215,28 @@ def test_watch_label_and_bench_offer_redact():
         assert "--redact" in proc.stdout
 
 
+def _judge_from_a_pipe(output: Path, written: bytes, *options: str) -> subprocess.Popen[bytes]:
+    """``perceived-error judge - --model rules`` on a pipe left open after ``written``."""
+    env = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY")}
+    command = [sys.executable, "-m", "langchain_perceived_error", "judge", "-",
+               "--model", "rules", *options, "-o", str(output)]  # fmt: skip
+    proc = subprocess.Popen(
+        command, cwd=ROOT, env=env, stdin=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    assert proc.stdin is not None
+    proc.stdin.write(written)
+    proc.stdin.flush()
+    return proc
+
+
+def _wait_for_lines(path: Path, count: int) -> None:
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and (
+        not path.exists() or path.read_bytes().count(b"\n") < count
+    ):
+        time.sleep(0.05)
+
+
 @pytest.mark.parametrize(
     ("sig", "code", "word"),
     [(signal.SIGINT, 130, "interrupted"), (signal.SIGTERM, 143, "terminated")],
@@ -225,20 +247,8 @@ def test_an_interrupted_judge_says_what_it_wrote_and_how_to_resume(tmp_path, sig
     partial = tmp_path / "out.jsonl.partial"
     ids = _records(inputs, 40)
     lines = inputs.read_bytes().splitlines(keepends=True)
-    env = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY")}
-    command = [sys.executable, "-m", "langchain_perceived_error", "judge", "-",
-               "--model", "rules", "-c", "2", "-o", str(output)]  # fmt: skip
-    proc = subprocess.Popen(
-        command, cwd=ROOT, env=env, stdin=subprocess.PIPE, stderr=subprocess.PIPE
-    )
-    assert proc.stdin is not None
-    proc.stdin.write(b"".join(lines[:25]))
-    proc.stdin.flush()
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and (
-        not partial.exists() or partial.read_bytes().count(b"\n") < 20
-    ):
-        time.sleep(0.05)
+    proc = _judge_from_a_pipe(output, b"".join(lines[:25]), "-c", "2")
+    _wait_for_lines(partial, 20)
     proc.send_signal(sig)
     _, raw_stderr = proc.communicate(timeout=120)  # closes stdin after the signal
     stderr = raw_stderr.decode()
@@ -263,21 +273,10 @@ def test_an_interrupt_while_stdin_waits_for_a_writer_exits_cleanly(tmp_path, sig
     output = tmp_path / "out.jsonl"
     partial = tmp_path / "out.jsonl.partial"
     _records(tmp_path / "in.jsonl", 1)
-    env = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY")}
-    command = [sys.executable, "-m", "langchain_perceived_error", "judge", "-",
-               "--model", "rules", "-o", str(output)]  # fmt: skip
-    proc = subprocess.Popen(
-        command, cwd=ROOT, env=env, stdin=subprocess.PIPE, stderr=subprocess.PIPE
-    )
+    proc = _judge_from_a_pipe(output, (tmp_path / "in.jsonl").read_bytes())
     assert proc.stdin is not None
     assert proc.stderr is not None
-    proc.stdin.write((tmp_path / "in.jsonl").read_bytes())
-    proc.stdin.flush()
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and (
-        not partial.exists() or partial.read_bytes().count(b"\n") < 1
-    ):
-        time.sleep(0.05)
+    _wait_for_lines(partial, 1)
     proc.send_signal(sig)
     try:
         returncode = proc.wait(timeout=60)  # stdin still open: the read is still blocked
