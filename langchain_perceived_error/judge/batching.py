@@ -36,7 +36,7 @@ from collections.abc import (
 )
 from contextlib import aclosing, suppress
 from itertools import islice
-from typing import Any, Literal, NamedTuple, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 from langchain_perceived_error.judge.graph import RequestSlots
 from langchain_perceived_error.transport.ordered import aiter_of, check_concurrency
@@ -87,6 +87,16 @@ def batch_plan(concurrency: int) -> BatchPlan:
     return BatchPlan(first, largest, steady, max(IN_FLIGHT_PER_SLOT * concurrency, 2 * steady))
 
 
+_END = object()
+"""What :func:`_chunks`' reader queues after the source's last record."""
+
+
+class _SourceFailed(NamedTuple):
+    """What :func:`_chunks`' reader queues when the source raises."""
+
+    error: Exception
+
+
 def _sizes(first: int, largest: int, per_round: int = 1) -> Iterator[int]:
     """Batch sizes: ``per_round`` of ``first``, then of twice that, up to ``largest`` for good."""
     size = first
@@ -107,36 +117,35 @@ async def _chunks(
     task reads the source at most ``plan.largest`` records ahead. An error of the source is raised
     after the list of the records before it.
     """
-    arrived: asyncio.Queue[tuple[Literal["record", "error", "end"], Any]] = asyncio.Queue(
-        maxsize=plan.largest
-    )
+    # the records themselves, then _END or the source's error: no allocation per record
+    arrived: asyncio.Queue[Any] = asyncio.Queue(maxsize=plan.largest)
 
     async def read() -> None:
         source = aiter_of(records)
         try:
             async with aclosing(source):
                 async for record in source:
-                    await arrived.put(("record", record))
+                    await arrived.put(record)
         except Exception as e:  # raised to the consumer, in its place
-            await arrived.put(("error", e))
+            await arrived.put(_SourceFailed(e))
         else:
-            await arrived.put(("end", None))
+            await arrived.put(_END)
 
     reader = asyncio.ensure_future(read())
     try:
         for size in _sizes(plan.first, plan.largest):
             chunk: list[Any] = []
-            kind, value = await arrived.get()
-            while kind == "record":
-                chunk.append(value)
+            item = await arrived.get()
+            while item is not _END and not isinstance(item, _SourceFailed):
+                chunk.append(item)
                 if len(chunk) == size or arrived.empty():
                     break
-                kind, value = arrived.get_nowait()
+                item = arrived.get_nowait()
             if chunk:
                 yield chunk
-            if kind == "error":
-                raise value
-            if kind == "end":
+            if isinstance(item, _SourceFailed):
+                raise item.error
+            if item is _END:
                 return
     finally:
         reader.cancel()
