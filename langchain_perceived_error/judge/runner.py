@@ -314,10 +314,7 @@ class PerceivedErrorJudge:
         overrides :meth:`judge` but not :meth:`judge_batch` is run through its ``judge``, one
         trace at a time, as before.
         """
-        cls = type(self)
-        if cls.judge is not PerceivedErrorJudge.judge and (
-            cls.judge_batch is PerceivedErrorJudge.judge_batch
-        ):
+        if self._judges_trace_by_trace("judge", "judge_batch"):
             return as_completed(
                 self.judge, records, concurrency=concurrency, thread_name_prefix="judge"
             )
@@ -357,16 +354,21 @@ class PerceivedErrorJudge:
         async def run(batch: list[Any], slots: RequestSlots) -> list[JudgeResult]:
             return await self.ajudge_batch(batch, config={"configurable": {REQUEST_SLOTS: slots}})
 
-        cls = type(self)
-        if cls.ajudge is not PerceivedErrorJudge.ajudge and (
-            cls.ajudge_batch is PerceivedErrorJudge.ajudge_batch
-        ):  # a subclass that judges one trace its own way: keep to its ajudge, trace by trace
+        if self._judges_trace_by_trace("ajudge", "ajudge_batch"):
             pairs = as_completed_async(self.ajudge, records, concurrency=concurrency)
         else:
             pairs = in_batches(run, records, concurrency=concurrency)
         async with aclosing(pairs):
             async for pair in pairs:
                 yield pair
+
+    def _judges_trace_by_trace(self, one: str, batch: str) -> bool:
+        """Whether this is a subclass that overrides method ``one`` but not ``batch``: it judges
+        one trace its own way, so the many-trace paths keep to ``one``, trace by trace."""
+        cls = type(self)
+        return getattr(cls, one) is not getattr(PerceivedErrorJudge, one) and (
+            getattr(cls, batch) is getattr(PerceivedErrorJudge, batch)
+        )
 
     def batch(
         self, records: Iterable[Any], *, concurrency: int = DEFAULT_CONCURRENCY
