@@ -198,14 +198,26 @@ def _resume_command() -> str:
     return " ".join(["perceived-error", *args])
 
 
+def _complete_lines(path: Path) -> int:
+    """How many complete (newline-ended) lines ``path`` holds."""
+    count = 0
+    with path.open("rb") as stream:
+        while chunk := stream.read(1 << 20):
+            count += chunk.count(b"\n")
+    return count
+
+
 def _interrupted(
-    error: KeyboardInterrupt, summary: RunSummary, target: Path | None, order: Order
+    error: KeyboardInterrupt, summary: RunSummary, target: Path | None, order: Order, kept: int
 ) -> NoReturn:
     code = 143 if isinstance(error, Terminated) else 130
     what = "terminated" if code == 143 else "interrupted"
+    # The file, not the summary, says what was written: the signal may land between a line's
+    # write and its count.
+    written = summary.total if target is None else _complete_lines(target) - kept
     if target is not None and order != "input":
         say(
-            f"{what}: {summary.total} result lines written this run to {target}; a run in "
+            f"{what}: {written} result lines written this run to {target}; a run in "
             "completion order cannot be resumed: run it again (with --order input to be able "
             "to resume)"
         )
@@ -216,7 +228,7 @@ def _interrupted(
         )
     else:
         say(
-            f"{what}: {summary.total} result lines written this run to {target} "
+            f"{what}: {written} result lines written this run to {target} "
             f"(kept for --resume); resume with: {_resume_command()}"
         )
     raise typer.Exit(code) from None
@@ -365,7 +377,7 @@ def judge_command(
             )
         except KeyboardInterrupt as e:
             stack.close()
-            _interrupted(e, summary, target, order)
+            _interrupted(e, summary, target, order, len(kept))
     if output is not None and target is not None and target != output:
         target.replace(output)
     if kept:
