@@ -114,6 +114,11 @@ PromptStyle = Literal["full", "compact"]
 model fine-tuned on it (the SFT files and the judge must use the same one)."""
 
 SYSTEM_PROMPTS: dict[PromptStyle, str] = {"full": SYSTEM_PROMPT, "compact": COMPACT_SYSTEM_PROMPT}
+
+_SYSTEM_MESSAGES: dict[PromptStyle, SystemMessage] = {
+    style: SystemMessage(content=text) for style, text in SYSTEM_PROMPTS.items()
+}
+"""One system message per style, shared by every judge request (read, never changed)."""
 PROMPT_VERSIONS: dict[PromptStyle, str] = {
     "full": PROMPT_VERSION,
     "compact": "perceived-error-compact-v2",
@@ -195,9 +200,13 @@ def parse_rendered_transcript(text: str) -> list[Turn]:
 
 
 def build_judge_messages(turns: Sequence[Turn], prompt: PromptStyle = "full") -> list[BaseMessage]:
-    """The exact messages a judge model receives for a transcript, with the ``prompt`` style."""
+    """The exact messages a judge model receives for a transcript, with the ``prompt`` style.
+
+    The system message is one instance shared by every call (a judge sends thousands of them;
+    chat models read their input messages and never change them): copy it before changing it.
+    """
     return [
-        SystemMessage(content=SYSTEM_PROMPTS[prompt]),
+        _SYSTEM_MESSAGES[prompt],
         HumanMessage(content=TRANSCRIPT_PREFIX + render_transcript(turns)),
     ]
 

@@ -213,7 +213,12 @@ panel's verdicts. A builder that raises ``ValueError`` fails that trace (recorde
 
 
 class ItemState(TypedDict, total=False):
-    """One trace of the batch, as it goes through the graph."""
+    """One trace of the batch, as it goes through the graph.
+
+    ``messages`` and ``retry_messages`` are working keys: an item that has a ``status`` no longer
+    carries them (a finished batch does not keep its prompts alive, nor show them in the graph's
+    traced output).
+    """
 
     record: Any
     context: Any
@@ -222,8 +227,6 @@ class ItemState(TypedDict, total=False):
     retry_messages: list[BaseMessage]
     raw_output: str | None
     finish_reason: str | None
-    response_metadata: dict[str, Any]
-    """The last answer's ``response_metadata`` (finish reason, logprobs when asked for, ...)."""
     verdict: Verdict | None
     status: JudgeStatus | None
     skip_reason: str | None
@@ -269,9 +272,14 @@ def _add(total: int | None, value: Any) -> int | None:
     return (total or 0) + value
 
 
+_WORKING_KEYS = frozenset({"messages", "retry_messages"})
+"""What an item needs only while it waits for a verdict: dropped when it finishes."""
+
+
 def _done(item: ItemState, status: JudgeStatus, **update: Any) -> ItemState:
     """``item`` finished with ``status`` (and ``update``)."""
-    return {**item, **update, "status": status, "done_at": time.perf_counter()}  # type: ignore[typeddict-item]
+    done = {key: value for key, value in item.items() if key not in _WORKING_KEYS}
+    return {**done, **update, "status": status, "done_at": time.perf_counter()}  # type: ignore[typeddict-item]
 
 
 def _pending(items: Sequence[ItemState]) -> list[int]:
@@ -339,7 +347,7 @@ def _make_extract(
         prepared = prepare_turns(
             turns, redact=redact, max_input_tokens=max_input_tokens, redactor=redactor
         )
-        item["turns"], item["retry_messages"] = prepared.turns, []
+        item["turns"] = prepared.turns
         if prepared.redactions is not None:
             item["redactions"] = prepared.redactions
         if max_input_tokens is not None:
@@ -375,8 +383,7 @@ def _answered(item: ItemState, reply: BaseMessage) -> ItemState:
     metadata = reply.response_metadata or {}
     return {
         **item,
-        "raw_output": reply.text,
-        "response_metadata": metadata,
+        "raw_output": str(reply.text),  # a plain str: the accessor is an object the GC tracks
         "finish_reason": metadata.get("finish_reason") or metadata.get("stop_reason"),
         "attempts": item.get("attempts", 0) + 1,
         "input_tokens": _add(item.get("input_tokens"), usage and usage.get("input_tokens")),
