@@ -17,7 +17,9 @@ async awaited in turn, and async with the same concurrency (``asyncio.gather`` u
 semaphore). For scale, the last rows time LangGraph alone:
 an empty graph of one and of three nodes invoked the same number of times.
 
-With ``--freeze``, the inputs and judges built before the timed rounds are moved out of the
+Every timed run starts with a full garbage collection (untimed), so each judge pays for the
+collections its own run causes and not for objects earlier runs left to the collector. With
+``--freeze``, the inputs and judges built before the timed rounds are moved out of the
 garbage collector's reach (``gc.freeze()``) so that no judge is charged for the collector scanning
 the benchmark's own data. Without it, a judge that keeps more objects alive while it works (ours:
 a batch of traces and their messages per graph run) triggers more full collections, each of which
@@ -48,8 +50,16 @@ from langchain_perceived_error.judge.batching import batch_plan
 
 
 def cpu_seconds(run: Callable[[], Any], repeat: int) -> float:
+    """The least CPU time of ``repeat`` runs, each started with a clean garbage collector.
+
+    The full collection before each run (untimed) charges every judge only for the collections
+    its own run causes: CPython starts a full collection once enough objects have survived two
+    younger ones, whoever allocated them, so without it a run could pay for the objects that the
+    runs before it kept alive (or ride on a collection they paid for).
+    """
     best = float("inf")
     for _ in range(repeat):
+        gc.collect()
         started = time.process_time()
         run()
         best = min(best, time.process_time() - started)
