@@ -55,6 +55,19 @@ def test_valid_answer_is_judged_with_tokens_and_model_name():
     assert model.calls == [build_judge_messages(result.turns)]
 
 
+def test_finished_items_keep_no_prompt_and_requests_share_one_system_message():
+    model = ScriptedChatModel(script=["not json", TRUE, FALSE])
+    graph = build_judge_graph(model)
+    state = graph.invoke({"records": [CONVERSATION, [*CONVERSATION[:2], CONVERSATION[2]]]})
+    assert [item["status"] for item in state["items"]] == [JudgeStatus.JUDGED] * 2
+    assert state["items"][0]["attempts"] == 2  # the retry's messages were there while it waited
+    for item in state["items"]:
+        assert not {"messages", "retry_messages", "response_metadata"} & item.keys()
+    first, second = build_judge_messages([]), build_judge_messages([])
+    assert first[0] is second[0] and first[1] is not second[1]
+    assert len({id(call[0]) for call in model.calls}) == 1
+
+
 def test_invalid_then_valid_retries_with_the_validation_error():
     model, judge = make(["I think the user was upset.", f"```json\n{FALSE}\n```"])
     result = judge.judge(CONVERSATION)
