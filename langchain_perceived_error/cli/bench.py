@@ -196,7 +196,9 @@ def bench_command(
     if not model and pair is None:
         msg = "give at least one --model (or --cascade CHEAP,EXPENSIVE)"
         raise UsageError(msg)
-    given = load_thresholds(cascade_thresholds, *pair) if pair and cascade_thresholds else None
+    given = (
+        load_thresholds(cascade_thresholds, *pair, prompt) if pair and cascade_thresholds else None
+    )
     repeated = sorted({spec for spec in model if model.count(spec) > 1})
     if repeated:
         msg = f"--model {', '.join(repeated)} is given more than once"

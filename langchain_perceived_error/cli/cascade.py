@@ -14,6 +14,7 @@ from typing import Annotated
 import typer
 
 from langchain_perceived_error.cli.errors import UsageError
+from langchain_perceived_error.core.prompts import PROMPT_VERSIONS, PromptStyle
 from langchain_perceived_error.judge.cascade import (
     CascadeJudge,
     CascadeThresholds,
@@ -78,8 +79,11 @@ def parse_cascade(value: str) -> tuple[str, str]:
     return cheap, expensive
 
 
-def load_thresholds(path: Path | None, cheap: str, expensive: str) -> CascadeThresholds:
-    """The thresholds file for these two judges; exit 2 when missing, unreadable or for others."""
+def load_thresholds(
+    path: Path | None, cheap: str, expensive: str, prompt: PromptStyle = "full"
+) -> CascadeThresholds:
+    """The thresholds file for these two judges sending ``prompt``; exit 2 when missing,
+    unreadable, or chosen for other judges or another prompt."""
     if path is None:
         msg = "--cascade needs --cascade-thresholds FILE (thresholds chosen on labelled data)"
         raise UsageError(
@@ -90,16 +94,20 @@ def load_thresholds(path: Path | None, cheap: str, expensive: str) -> CascadeThr
     try:
         thresholds = CascadeThresholds.load(path)
         thresholds.check_judges(cheap, expensive)
+        thresholds.check_prompt(PROMPT_VERSIONS[prompt])
     except CascadeThresholdsError as e:
         raise UsageError(str(e)) from e
     return thresholds
 
 
 def cascade_judge(
-    value: str, thresholds_path: Path | None, build: Callable[[str], PerceivedErrorJudge]
+    value: str,
+    thresholds_path: Path | None,
+    build: Callable[[str], PerceivedErrorJudge],
+    prompt: PromptStyle = "full",
 ) -> CascadeJudge:
     """The cascade for ``--cascade value``: ``build(spec)`` makes each judge (with the command's
-    own options), after the thresholds file was checked."""
+    own options, ``prompt`` among them), after the thresholds file was checked."""
     cheap, expensive = parse_cascade(value)
-    thresholds = load_thresholds(thresholds_path, cheap, expensive)
+    thresholds = load_thresholds(thresholds_path, cheap, expensive, prompt)
     return CascadeJudge(build(cheap), build(expensive), thresholds)

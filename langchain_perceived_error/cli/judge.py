@@ -349,7 +349,11 @@ def judge_command(
             prompt=prompt,
         )
 
-    judge = build(model) if cascade is None else cascade_judge(cascade, cascade_thresholds, build)
+    judge = (
+        build(model)
+        if cascade is None
+        else cascade_judge(cascade, cascade_thresholds, build, prompt)
+    )
     summary, report = RunSummary(model=judge.model_name), ReadReport()
     kept: list[str | None] = []
     target = None if output is None else _writing_target(output, resume)

@@ -39,6 +39,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from langchain_perceived_error.core.schemas import JudgeResult, JudgeStatus
 from langchain_perceived_error.judge.graph import REQUEST_SLOTS, RequestSlots
+from langchain_perceived_error.judge.models import RULES
 from langchain_perceived_error.judge.runner import PerceivedErrorJudge
 
 __all__ = [
@@ -139,6 +140,28 @@ class CascadeThresholds(BaseModel):
                 f"not {cheap},{expensive}"
             )
             raise CascadeThresholdsError(msg)
+
+    def check_prompt(self, prompt_version: str) -> None:
+        """Refuse thresholds chosen with another prompt than the one the cheap judge will send.
+
+        A model's confidence depends on the prompt it reads, so thresholds chosen on one prompt
+        say nothing about another. The rules judge reads no prompt, and a file that does not
+        record its prompt (``chosen_on["prompt_version"]``, written by ``bench`` since the
+        compact prompt exists) is taken as it is.
+
+        Raises:
+            CascadeThresholdsError: naming both versions.
+
+        """
+        chosen = self.chosen_on.get("prompt_version")
+        if self.cheap == RULES or chosen is None or chosen == prompt_version:
+            return
+        msg = (
+            f"the cascade thresholds were chosen with the prompt {chosen}, but {self.cheap} "
+            f"would be sent {prompt_version}: choose them again with that prompt "
+            "(bench --prompt ...), or judge with the prompt they were chosen with"
+        )
+        raise CascadeThresholdsError(msg)
 
 
 def settles(

@@ -25,6 +25,7 @@ from langchain_perceived_error.bench.runner import (
     run_benchmark,
 )
 from langchain_perceived_error.cli import app
+from langchain_perceived_error.core.prompts import PROMPT_VERSIONS
 from langchain_perceived_error.core.schemas import JudgeStatus
 from langchain_perceived_error.judge.cascade import (
     CascadeJudge,
@@ -129,6 +130,15 @@ def test_thresholds_file_round_trip_and_clear_errors(tmp_path: Path):
     assert CascadeThresholds.load(path) == t
     with pytest.raises(CascadeThresholdsError, match="chosen for rules,scripted, not rules,other"):
         t.check_judges("rules", "other")
+    t.check_prompt(PROMPT_VERSIONS["compact"])  # the rules judge reads no prompt
+    chosen = {"prompt_version": PROMPT_VERSIONS["compact"]}
+    model_cheap = t.model_copy(update={"cheap": SPEC, "expensive": "rules", "chosen_on": chosen})
+    model_cheap.check_prompt(PROMPT_VERSIONS["compact"])
+    with pytest.raises(
+        CascadeThresholdsError, match=f"chosen with the prompt {chosen['prompt_version']}"
+    ):
+        model_cheap.check_prompt(PROMPT_VERSIONS["full"])
+    model_cheap.model_copy(update={"chosen_on": {}}).check_prompt(PROMPT_VERSIONS["full"])
     path.write_text('{"cheap": "rules"}')
     with pytest.raises(CascadeThresholdsError, match="not a cascade thresholds file: expensive"):
         CascadeThresholds.load(path)
@@ -403,6 +413,10 @@ def test_bench_cascade_then_judge_with_its_thresholds(fireworks_says_no, tmp_pat
         (["--cascade-thresholds", "x.json"], "needs --cascade"),
         (["--cascade", f"rules,{SPEC}", "--cascade-thresholds", "{other}"], "chosen for rules,x"),
         (["--cascade", f"rules,{SPEC}", "--cascade-thresholds", "{missing}"], "cannot read"),
+        (
+            ["--cascade", f"{SPEC},rules", "--cascade-thresholds", "{compact}"],
+            "chosen with the prompt perceived-error-compact",
+        ),
     ],
 )
 def test_judge_cascade_misuse_exits_2(
@@ -410,8 +424,18 @@ def test_judge_cascade_misuse_exits_2(
 ):
     other = tmp_path / "other.json"
     CascadeThresholds(cheap="rules", expensive="x", target_accuracy=0.9, min_settled=1).save(other)
+    compact = tmp_path / "compact.json"
+    CascadeThresholds(
+        cheap=SPEC,
+        expensive="rules",
+        target_accuracy=0.9,
+        min_settled=1,
+        chosen_on={"prompt_version": PROMPT_VERSIONS["compact"]},
+    ).save(compact)
     argv = [
-        a.replace("{other}", str(other)).replace("{missing}", str(tmp_path / "nope.json"))
+        a.replace("{other}", str(other))
+        .replace("{missing}", str(tmp_path / "nope.json"))
+        .replace("{compact}", str(compact))
         for a in args
     ]
     answer = CliRunner().invoke(app, ["judge", str(SAMPLE), *argv])
