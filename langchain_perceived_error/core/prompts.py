@@ -160,6 +160,13 @@ def normalise_line_breaks(text: str) -> str:
 
 
 def _clean_text(text: str) -> str:
+    if "<" not in text and text.isprintable():
+        # one line without a tag (every line boundary is unprintable): what the general path gives
+        return text.strip()
+    return _clean_lines(text)
+
+
+def _clean_lines(text: str) -> str:
     text = _TAG_RE.sub(NEUTRALISED_TAG, normalise_line_breaks(text))
     text = _BLANK_RUN_RE.sub("\n\n", text)
     return "\n".join(line.rstrip() for line in text.strip().split("\n"))

@@ -64,7 +64,8 @@ def test_finished_items_keep_no_prompt_and_requests_share_one_system_message():
     for item in state["items"]:
         assert not {"messages", "retry_messages", "response_metadata"} & item.keys()
     first, second = build_judge_messages([]), build_judge_messages([])
-    assert first[0] is second[0] and first[1] is not second[1]
+    assert first[0] is second[0]
+    assert first[1] is not second[1]
     assert len({id(call[0]) for call in model.calls}) == 1
 
 
