@@ -14,6 +14,7 @@ from collections import Counter
 from pathlib import Path
 
 from langchain_perceived_error import JudgeStatus, PerceivedErrorJudge
+from langchain_perceived_error.judge import ModelSpecError
 
 SAMPLE = Path(__file__).parent / "data" / "sample_traces.jsonl"
 
@@ -48,4 +49,7 @@ def main(model: str = "rules") -> Counter[str]:
 
 
 if __name__ == "__main__":
-    main(*sys.argv[1:2])
+    try:
+        main(*sys.argv[1:2])
+    except ModelSpecError as e:  # a mistyped model spec, or its provider's package missing
+        sys.exit("error: " + " ".join(str(e).split()))

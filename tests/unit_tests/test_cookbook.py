@@ -25,3 +25,17 @@ def test_01_judge_traces_runs_offline(capsys):
     out = capsys.readouterr().out
     assert out.count("FLAGGED ") == counts["flagged"]
     assert f"{len(records)} records with rules" in out
+
+
+def test_07_cascade_routes_what_the_thresholds_do_not_settle(capsys):
+    module = load("07_cascade")
+    records = module.load_labelled()
+    counts = module.main()
+    settled, sent = counts["settled by rules"], counts["sent to stand-in"]
+    assert settled + sent + counts["skipped"] == len(records) == 52
+    assert settled > 0
+    assert sent > 0
+    assert counts["flagged"] == 0  # the stand-in never flags, and no flag of the rules settles
+    out = capsys.readouterr().out
+    assert "flagged stands at confidence >= None" in out
+    assert f"sent to stand-in: {sent}" in out
