@@ -119,6 +119,7 @@ _SYSTEM_MESSAGES: dict[PromptStyle, SystemMessage] = {
     style: SystemMessage(content=text) for style, text in SYSTEM_PROMPTS.items()
 }
 """One system message per style, shared by every judge request (read, never changed)."""
+
 PROMPT_VERSIONS: dict[PromptStyle, str] = {
     "full": PROMPT_VERSION,
     "compact": "perceived-error-compact-v2",
