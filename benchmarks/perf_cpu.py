@@ -18,7 +18,10 @@ semaphore). For scale, the last rows time LangGraph alone:
 an empty graph of one and of three nodes invoked the same number of times.
 
 Every timed run starts with a full garbage collection (untimed), so each judge pays for the
-collections its own run causes and not for objects earlier runs left to the collector. With
+collections its own run causes and not for objects earlier runs left to the collector; the last
+column counts the full collections a judge's runs started themselves (a judge that keeps many
+objects alive while it works starts them; in a long run it pays one every so many traces, which a
+short ``--n`` may leave out of its best round: compare a larger ``--n``). With
 ``--freeze``, the inputs and judges built before the timed rounds are moved out of the
 garbage collector's reach (``gc.freeze()``) so that no judge is charged for the collector scanning
 the benchmark's own data. Without it, a judge that keeps more objects alive while it works (ours:
@@ -48,22 +51,33 @@ from langchain_perceived_error import JudgeStatus, PerceivedErrorJudge
 from langchain_perceived_error.core.transcript import TranscriptError, extract_transcript
 from langchain_perceived_error.judge.batching import batch_plan
 
+FULL_COLLECTIONS = [0]
+"""Full (generation 2) collections started so far in this process."""
 
-def cpu_seconds(run: Callable[[], Any], repeat: int) -> float:
-    """The least CPU time of ``repeat`` runs, each started with a clean garbage collector.
 
-    The full collection before each run (untimed) charges every judge only for the collections
-    its own run causes: CPython starts a full collection once enough objects have survived two
-    younger ones, whoever allocated them, so without it a run could pay for the objects that the
-    runs before it kept alive (or ride on a collection they paid for).
+def _count_full_collections(phase: str, info: dict[str, Any]) -> None:
+    if phase == "start" and info["generation"] == 2:
+        FULL_COLLECTIONS[0] += 1
+
+
+def cpu_seconds(run: Callable[[], Any], repeat: int) -> tuple[float, int]:
+    """The least CPU time of ``repeat`` runs, each started with a clean garbage collector, and
+    the full collections those runs started (all of them, not only the fastest's).
+
+    The full collection before each run (untimed, not counted) charges every judge only for the
+    collections its own run causes: CPython starts a full collection once enough objects have
+    survived two younger ones, whoever allocated them, so without it a run could pay for the
+    objects that the runs before it kept alive (or ride on a collection they paid for).
     """
-    best = float("inf")
+    best, full = float("inf"), 0
     for _ in range(repeat):
         gc.collect()
+        before = FULL_COLLECTIONS[0]
         started = time.process_time()
         run()
         best = min(best, time.process_time() - started)
-    return best
+        full += FULL_COLLECTIONS[0] - before
+    return best, full
 
 
 class _EmptyState(TypedDict, total=False):
@@ -85,7 +99,7 @@ def graph_floor(nodes: int, n: int, repeat: int) -> float:
         for _ in range(n):
             graph.invoke({"record": 1})
 
-    return cpu_seconds(run, repeat)
+    return cpu_seconds(run, repeat)[0]
 
 
 def _turns_or_record(record: Any) -> Any:
@@ -189,26 +203,33 @@ def main() -> None:
         pstats.Stats(profiler).sort_stats("cumulative").print_stats(30)
 
     best = dict.fromkeys(runs, float("inf"))
+    full = dict.fromkeys(runs, 0)  # full collections a judge's own runs started, all rounds
+    gc.callbacks.append(_count_full_collections)
     for _ in range(args.repeat):  # interleaved: every judge once per round
         for name, run in runs.items():
-            best[name] = min(best[name], cpu_seconds(run, 1))
+            seconds, collections = cpu_seconds(run, 1)
+            best[name] = min(best[name], seconds)
+            full[name] += collections
     floor = {nodes: graph_floor(nodes, len(records), args.repeat) for nodes in (1, 3)}
+    gc.callbacks.remove(_count_full_collections)
     n = len(records)
     t_oe = best["openevals sync (`create_llm_as_judge`)"]
     rows = []
     for name, t in best.items():
         calls = n if name.startswith("openevals") else judged
-        rows.append([name, n, calls, t, t / n * 1e3, t / calls * 1e3, f"{t / t_oe:.2f}x"])
+        rows.append(
+            [name, n, calls, t, t / n * 1e3, t / calls * 1e3, f"{t / t_oe:.2f}x", full[name]]
+        )
     rows += [
         [f"for scale: an empty {k}-node LangGraph graph", n, 0, t, t / n * 1e3, "-",
-         f"{t / t_oe:.2f}x"]
+         f"{t / t_oe:.2f}x", "-"]
         for k, t in floor.items()
     ]  # fmt: skip
     c.print_table(
         f"CPU time, fake model answering instantly ({args.data.name} cycled to {n} traces, "
         f"best of {args.repeat} interleaved rounds)",
         ["judge", "traces", "model calls", "CPU s", "ms / trace", "ms / model call",
-         "vs openevals sync"],
+         "vs openevals sync", f"full GCs in {args.repeat} rounds"],
         rows,
     )  # fmt: skip
     print(f"\nmachine: {c.machine()}; setup frozen out of the GC: {args.freeze}")
