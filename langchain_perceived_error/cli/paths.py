@@ -2,8 +2,9 @@
 
 Every writing command calls :func:`check_paths` before it reads or opens anything: an input that
 cannot be read, or an output that is (or resolves to, through links) one of the inputs, is a
-folder, or lies in a folder that does not exist or cannot be written, stops the command with one
-line. Outputs are written with :func:`atomic_write`: an anonymous temporary file beside the
+folder or another file that is not a regular one (``/dev/null``, a pipe: the temporary file renamed
+into place would replace it), or lies in a folder that does not exist or cannot be written, stops
+the command with one line. Outputs are written with :func:`atomic_write`: an anonymous temporary file beside the
 target, renamed into place on success, so a crash never leaves a half-written file where a good one
 was, and a kill leaves no temporary file behind.
 """
@@ -78,6 +79,9 @@ def check_outputs(outputs: Iterable[Path | None], inputs: Iterable[str | Path] =
         if output.is_dir():
             msg = f"cannot write {output}: it is a folder"
             raise UsageError(msg, "give a file path")
+        if output.exists() and not output.is_file():  # a temporary file would be renamed over it
+            msg = f"cannot write {output}: it is not a regular file (a device, pipe or socket)"
+            raise UsageError(msg, "give a file path, or leave out the option to write to stdout")
         folder = output.parent
         if not folder.is_dir():
             msg = f"cannot write {output}: the folder {folder} does not exist"

@@ -208,3 +208,25 @@ def test_a_bad_option_prints_one_line_and_no_usage_block(work):
         "error: Invalid value for '--target-precision': Input should be less than or equal to 1 "
         "(perceived-error bench -h shows the options)"
     ]
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["judge", "traces.jsonl", "-m", "rules", "-o", "a_pipe"],
+        ["label", "traces.jsonl", "-p", "rules", "-p", "rules", "-o", "a_pipe"],
+    ],
+    ids=["judge", "label"],
+)
+def test_an_output_that_is_a_pipe_or_device_is_refused_and_left_in_place(work, args):
+    # `-o /dev/null` run as root used to replace the device with a regular file (renamed over it)
+    os.mkfifo(work / "a_pipe")
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 2, result.output
+    errors = [line for line in result.output.splitlines() if line.startswith("error: ")]
+    assert errors == [
+        "error: cannot write a_pipe: it is not a regular file (a device, pipe or socket) "
+        "(give a file path, or leave out the option to write to stdout)"
+    ]
+    assert stat.S_ISFIFO((work / "a_pipe").stat().st_mode)
+    assert sorted(p.name for p in work.iterdir() if p.name.startswith("a_pipe")) == ["a_pipe"]
