@@ -274,8 +274,15 @@ class ErrorBoundary(TyperGroup):
 
     @staticmethod
     def _usage(error: typer.TyperException, ctx: Any) -> NoReturn:
-        """Click's usage errors (exit 2) as one line with a pointer to ``-h``, not a usage block."""
+        """Click's usage errors (exit 2) as one line with a pointer to ``-h``, not a usage block.
+
+        A command group given without its subcommand (``perceived-error sft``) shows its help, as
+        the root does with no command: that "error" is the whole help text, not one line.
+        """
         code = getattr(error, "exit_code", 1)
+        if type(error).__name__ == "NoArgsIsHelpError":  # click's class; typer re-exports none
+            say(error.format_message())
+            raise typer.Exit(code)
         command = getattr(error, "ctx", None) or ctx
         hint = f"{command.command_path} -h shows the options" if code == 2 else None
         fail(error.format_message(), code, hint)

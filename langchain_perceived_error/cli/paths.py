@@ -4,9 +4,9 @@ Every writing command calls :func:`check_paths` before it reads or opens anythin
 cannot be read, or an output that is (or resolves to, through links) one of the inputs, is a
 folder or another file that is not a regular one (``/dev/null``, a pipe: the temporary file renamed
 into place would replace it), or lies in a folder that does not exist or cannot be written, stops
-the command with one line. Outputs are written with :func:`atomic_write`: an anonymous temporary file beside the
-target, renamed into place on success, so a crash never leaves a half-written file where a good one
-was, and a kill leaves no temporary file behind.
+the command with one line. Outputs are written with :func:`atomic_write`: an anonymous temporary
+file beside the target, renamed into place on success, so a crash never leaves a half-written file
+where a good one was, and a kill leaves no temporary file behind.
 """
 
 from __future__ import annotations

@@ -230,3 +230,13 @@ def test_an_output_that_is_a_pipe_or_device_is_refused_and_left_in_place(work, a
     ]
     assert stat.S_ISFIFO((work / "a_pipe").stat().st_mode)
     assert sorted(p.name for p in work.iterdir() if p.name.startswith("a_pipe")) == ["a_pipe"]
+
+
+@pytest.mark.parametrize("group", ["sft", "batch", "dataset"])
+def test_a_group_without_its_subcommand_shows_its_help_not_one_squashed_line(group):
+    result = CliRunner().invoke(app, [group])
+    assert result.exit_code == 2, result.output
+    lines = result.output.splitlines()
+    assert lines[0].startswith(f"Usage: perceived-error {group} [OPTIONS] COMMAND")
+    assert "Commands:" in lines
+    assert not any(line.startswith("error: ") for line in lines)
