@@ -314,7 +314,7 @@ def _print_results(
     out.print(f"  {prompt_summary(report.settings.prompt)}", highlight=False, markup=False)
     out.print(bench_table(report.scores))
     for name, text in DEFINITIONS.items():
-        out.print(f"  {name}: {text}", highlight=False, markup=False)
+        out.print(f"  {name}: {text}", highlight=False, markup=False, soft_wrap=True)
     if disk_cache is not None:
         out.print(
             f"  cache: {disk_cache.path} ({disk_cache.hits} hits, {disk_cache.misses} misses)",
@@ -324,4 +324,4 @@ def _print_results(
     if comparison is not None:
         out.print(cascade_table(comparison))
         for name, text in CASCADE_DEFINITIONS.items():
-            out.print(f"  {name}: {text}", highlight=False, markup=False)
+            out.print(f"  {name}: {text}", highlight=False, markup=False, soft_wrap=True)

@@ -173,4 +173,4 @@ def cost_command(
     out.print(cost_table(projection))
     out.print("assumptions:", style="bold")
     for line in projection.assumptions:
-        out.print(f"  - {line}", highlight=False)
+        out.print(f"  - {line}", highlight=False, markup=False, soft_wrap=True)  # user text

@@ -240,3 +240,11 @@ def test_a_group_without_its_subcommand_shows_its_help_not_one_squashed_line(gro
     assert lines[0].startswith(f"Usage: perceived-error {group} [OPTIONS] COMMAND")
     assert "Commands:" in lines
     assert not any(line.startswith("error: ") for line in lines)
+
+
+def test_bench_prints_each_definition_on_one_line_when_piped(work):
+    args = ["bench", "traces.jsonl", "-m", "rules", "--label-field", "expected_perceived_error"]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    compact = next(line for line in result.stdout.splitlines() if line.startswith("  compact: "))
+    assert compact.endswith("(nothing subtracted)")  # was cut at 240 columns, mid-sentence

@@ -192,3 +192,16 @@ def test_command_given_tokens_override_the_sample():
     assert data["profile"]["eligible_rate"] == 1
     assert not math.isclose(data["profile"]["output_tokens"], 0)
     assert data["profile"]["source"].startswith("input tokens given; the rest measured on")
+
+
+def test_command_prints_a_bracketed_sample_name_as_it_is_and_every_assumption_on_one_line(
+    tmp_path,
+):
+    sample = tmp_path / "runs[prod].jsonl"
+    sample.write_bytes(SAMPLE.read_bytes())
+    result = invoke("--traces-per-day", 1000, "--sample", sample, "--model", OSS)
+    assert result.exit_code == 0, result.output
+    assert f"measured on {sample}:" in result.stdout  # was ".../runs.jsonl": read as markup
+    lines = result.stdout.split("assumptions:", 1)[1].strip("\n").splitlines()
+    assert lines
+    assert all(line.startswith("  - ") for line in lines), lines  # none broken in two
