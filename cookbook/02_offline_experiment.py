@@ -47,6 +47,7 @@ from langchain_perceived_error.evaluation.simulation import (
 from langchain_perceived_error.evaluation.targets import (
     replay_target,
 )
+from langchain_perceived_error.judge import ModelSpecError
 
 # -- data (hand-written for this cookbook) ---------------------------------------------------------
 
@@ -345,6 +346,11 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     models = args.model or ["rules"]
     if args.upload and not os.environ.get("LANGSMITH_API_KEY"):
         parser.error("--upload needs LANGSMITH_API_KEY")
+    for model in models:  # a mistyped spec or a missing key: one line now, not a traceback later
+        try:
+            PerceivedErrorJudge(model)
+        except ModelSpecError as e:
+            parser.error(" ".join(str(e).split()))
     client = Client() if args.upload else offline_client()
     return {
         "recorded": judge_recorded(client, upload=args.upload, model=models[0]),

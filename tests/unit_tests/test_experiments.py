@@ -592,3 +592,25 @@ def test_cookbook_02_runs_all_three_uses_offline(langsmith_server, monkeypatch, 
 
     with pytest.raises(SystemExit):
         module.main(["--upload"])  # no LANGSMITH_API_KEY: refused before anything is sent
+
+
+def test_cookbook_02_names_a_model_without_its_key_in_one_line_before_judging(monkeypatch, capsys):
+    spec = importlib.util.spec_from_file_location(
+        "cookbook_02", COOKBOOK / "02_offline_experiment.py"
+    )
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    monkeypatch.delenv("FIREWORKS_API_KEY", raising=False)
+
+    with pytest.raises(SystemExit) as exited:
+        module.main(["--model", "rules", "--model", "fireworks:accounts/x/models/y"])
+    assert exited.value.code == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""  # refused before section a. ran
+    assert "Traceback" not in captured.err
+    assert captured.err.splitlines()[-1].endswith(  # after argparse's usage line and prog name
+        ": error: FIREWORKS_API_KEY is not set: export it to judge with "
+        "fireworks:accounts/x/models/y, or use --model rules"
+    )
