@@ -8,7 +8,8 @@ Every command runs inside :class:`ErrorBoundary` (the root group's ``invoke``), 
 - anything unexpected into one line that names the file holding the full traceback (or, with
   ``--debug``, the traceback itself);
 - a bad option or argument of a command (click's usage errors) into one line, exit 2;
-- SIGINT / SIGTERM into exit 130 / 143 (commands print what they had written first).
+- SIGINT / SIGTERM into exit 130 / 143 (commands print what they had written first; an
+  interrupt no command reported, such as one while the input is counted, gets one line).
 
 Everything the process writes to stdout and stderr while a command runs passes
 :class:`ScrubbedStream`, so no secret (a key-like environment variable, an ``--api-key``, a
@@ -263,10 +264,10 @@ class ErrorBoundary(TyperGroup):
                 raise
             except typer.TyperException as error:  # a bad option or argument of a command
                 self._usage(error, ctx)
-            except Terminated:
-                raise typer.Exit(143) from None
-            except KeyboardInterrupt:
-                raise typer.Exit(130) from None
+            except KeyboardInterrupt as interrupt:  # one the command did not report itself
+                what = "terminated" if isinstance(interrupt, Terminated) else "interrupted"
+                say(f"{what}: the command stopped before it finished")
+                raise typer.Exit(143 if what == "terminated" else 130) from None
             except Exception as error:
                 if describe(error) is not None:
                     fail(error)

@@ -17,7 +17,7 @@ import pytest
 from typer.testing import CliRunner
 
 from langchain_perceived_error.cli import app
-from langchain_perceived_error.cli.errors import EXIT_CODES
+from langchain_perceived_error.cli.errors import EXIT_CODES, Terminated
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = ROOT / "cookbook" / "data" / "sample_traces.jsonl"
@@ -248,3 +248,18 @@ def test_bench_prints_each_definition_on_one_line_when_piped(work):
     assert result.exit_code == 0, result.output
     compact = next(line for line in result.stdout.splitlines() if line.startswith("  compact: "))
     assert compact.endswith("(nothing subtracted)")  # was cut at 240 columns, mid-sentence
+
+
+@pytest.mark.parametrize(
+    ("raised", "code", "said"),
+    [(KeyboardInterrupt, 130, "interrupted"), (Terminated, 143, "terminated")],
+)
+def test_an_interrupt_before_judging_starts_says_so(work, monkeypatch, raised, code, said):
+    # e.g. Ctrl-C while a large input is counted: exit 130 used to come without a word
+    def counting(*args, **kwargs):
+        raise raised
+
+    monkeypatch.setattr("langchain_perceived_error.cli.judge.count_records", counting)
+    result = CliRunner().invoke(app, ["judge", "traces.jsonl", "-m", "rules", "-o", "o.jsonl"])
+    assert result.exit_code == code, result.output
+    assert result.output.splitlines() == [f"{said}: the command stopped before it finished"]
