@@ -102,6 +102,13 @@ def partial_path(output: Path) -> Path:
     return output.with_name(output.name + ".partial")
 
 
+def _refuse_to_drop_partial(partial: Path) -> None:
+    """A run without ``--resume`` would start ``partial`` again: refuse while it holds results."""
+    if partial.is_file() and partial.stat().st_size > 0:
+        msg = f"{partial} holds the results of an interrupted run"
+        raise UsageError(msg, f"add --resume to continue it, or delete {partial} to start again")
+
+
 def _writing_target(output: Path, resume: bool) -> Path:
     """The file to write: ``FILE.partial``, or with ``--resume`` an output written without one."""
     partial = partial_path(output)
@@ -218,8 +225,8 @@ def _interrupted(
     if target is not None and order != "input":
         say(
             f"{what}: {written} result lines written this run to {target}; a run in "
-            "completion order cannot be resumed: run it again (with --order input to be able "
-            "to resume)"
+            "completion order cannot be resumed: move or delete that file and run it again "
+            "(with --order input to be able to resume)"
         )
     elif target is None:
         say(
@@ -336,6 +343,8 @@ def judge_command(
         msg = "--resume needs --order input"
         raise UsageError(msg)
     check_paths(inputs, [output, None if output is None else partial_path(output)])
+    if output is not None and not resume:
+        _refuse_to_drop_partial(partial_path(output))
 
     def build(spec: str | None) -> PerceivedErrorJudge:
         return PerceivedErrorJudge(

@@ -263,3 +263,23 @@ def test_an_interrupt_before_judging_starts_says_so(work, monkeypatch, raised, c
     result = CliRunner().invoke(app, ["judge", "traces.jsonl", "-m", "rules", "-o", "o.jsonl"])
     assert result.exit_code == code, result.output
     assert result.output.splitlines() == [f"{said}: the command stopped before it finished"]
+
+
+def test_a_run_without_resume_keeps_the_results_an_interrupted_run_left(work):
+    first_id = json.loads(SAMPLE.read_text().splitlines()[0])["id"]
+    partial = work / "o.jsonl.partial"
+    partial.write_text(json.dumps({"id": first_id, "status": "judged"}) + "\n")
+    kept = partial.read_bytes()
+    args = ["judge", "traces.jsonl", "-m", "rules", "-o", "o.jsonl"]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 2, result.output  # it used to start again and drop those lines
+    assert result.output.splitlines() == [
+        "error: o.jsonl.partial holds the results of an interrupted run (add --resume to "
+        "continue it, or delete o.jsonl.partial to start again)"
+    ]
+    assert partial.read_bytes() == kept
+    resumed = CliRunner().invoke(app, [*args, "--resume"])
+    assert resumed.exit_code == 0, resumed.output
+    lines = (work / "o.jsonl").read_text().splitlines()
+    assert len(lines) == SAMPLE.read_text().count("\n")
+    assert json.loads(lines[0]) == {"id": first_id, "status": "judged"}
