@@ -181,8 +181,27 @@ def read_labelled(path: str | Path) -> Iterator[LabelledRecord]:
         try:
             yield LabelledRecord.model_validate(expect_object(where, value))
         except ValidationError as e:
-            msg = f"{where}: not a labelled record: {e}"
+            msg = (
+                f"{where}: not a labelled record ({_problems(e)}): labelled records are the "
+                "lines `perceived-error label` writes"
+            )
             raise LabelFileError(msg) from e
+
+
+def _problems(error: ValidationError) -> str:
+    """``missing: a, b; not expected: c; d.e: <message>``, short enough for one line."""
+    missing, extra, other = [], [], []
+    for problem in error.errors():
+        field = ".".join(str(part) for part in problem["loc"])
+        if problem["type"] == "missing":
+            missing.append(field)
+        elif problem["type"] == "extra_forbidden":
+            extra.append(field)
+        else:
+            other.append(f"{field}: {problem['msg']}")
+    parts = [f"missing: {', '.join(missing)}"] if missing else []
+    parts += [f"not expected: {', '.join(extra)}"] if extra else []
+    return "; ".join(parts + other)
 
 
 # -- judge output joined with its input ------------------------------------------------------------

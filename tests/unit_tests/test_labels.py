@@ -454,3 +454,21 @@ def test_cli_label_imports_human_feedback_from_a_project(
     )
     assert record.label.reason == HUMAN_REASONS[True]
     assert "imported from project" in " ".join(result.output.split())
+
+
+def test_a_trace_file_given_as_labelled_records_gets_a_short_line_naming_the_fields(
+    tmp_path: Path,
+):
+    trace = {"id": "t1", "messages": [{"role": "user", "content": "Hi"}], "note": "a trace"}
+    path = _write(tmp_path / "traces.jsonl", [trace])
+    with pytest.raises(LabelFileError) as raised:
+        list(read_labelled(path))
+    assert str(raised.value) == (  # was pydantic's dump: 6 errors, 1,300 characters
+        f"{path}:1: not a labelled record (missing: turns, label, provenance; not expected: "
+        "messages, note): labelled records are the lines `perceived-error label` writes"
+    )
+    record = _record().model_dump(mode="json")
+    record["label"]["perceived_error"] = "maybe"
+    _write(path, [record])
+    with pytest.raises(LabelFileError, match=r"\(label\.perceived_error: Input should be a valid"):
+        list(read_labelled(path))
