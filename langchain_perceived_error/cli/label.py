@@ -475,5 +475,8 @@ def label_command(
     if inputs and read.records == 0:
         msg = "no input records could be read"
         raise InputError(msg)
+    if report.records and report.unreadable == report.records:  # as `judge`: nothing judged
+        msg = f"none of the {report.records} records could be read (see `unreadable` above)"
+        raise InputError(msg)
     if read.unreadable_sources:
         raise typer.Exit(1)

@@ -283,3 +283,14 @@ def test_a_run_without_resume_keeps_the_results_an_interrupted_run_left(work):
     lines = (work / "o.jsonl").read_text().splitlines()
     assert len(lines) == SAMPLE.read_text().count("\n")
     assert json.loads(lines[0]) == {"id": first_id, "status": "judged"}
+
+
+def test_label_of_records_none_of_which_can_be_read_exits_1_as_judge_does(work):
+    (work / "nulls.jsonl").write_text("null\nnull\n[1, 2]\n")
+    judged = CliRunner().invoke(app, ["judge", "nulls.jsonl", "-m", "rules"])
+    assert judged.exit_code == 1, judged.output
+    args = ["label", "nulls.jsonl", "-p", "rules", "-p", "rules", "-o", "out.jsonl"]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 1, result.output  # was 0, with nothing labelled
+    errors = [line for line in result.output.splitlines() if line.startswith("error: ")]
+    assert errors == ["error: none of the 3 records could be read (see `unreadable` above)"]
