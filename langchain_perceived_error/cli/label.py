@@ -421,8 +421,10 @@ def label_command(
                 include_tools=include_tools,
                 redact=redact,
             )
-        except (ModelSpecError, ValueError, CacheError) as e:
+        except (ModelSpecError, CacheError) as e:
             exit_with(e, 2)
+        except ValueError as e:  # the panel's own checks (two members at least): their text only
+            exit_with(str(e), 2)
     needs_langsmith = queue is not None or import_project is not None
     clients = (
         langsmith_clients(api_url, api_key, workspace_id, timeout) if needs_langsmith else None

@@ -92,6 +92,8 @@ MISTAKES = [
     (["cost", "--traces-per-day", "10", "-m", "bogus", "--input-tokens", "9",
       "--output-tokens", "9"], 2, "no price is known for bogus"),
     (["judge", "traces.jsonl", "--resume"], 2, "--resume needs --output FILE"),
+    (["label", "traces.jsonl", "-p", "rules", "-o", "out.jsonl"], 2,
+     "error: a panel needs at least two models, got 1"),
     # bad options and arguments: one line pointing at -h, not click's usage block
     (["judge", "traces.jsonl", "--bogus"], 2, "No such option: --bogus (perceived-error judge -h"),
     (["bench", "traces.jsonl", "--target-precision", "abc"], 2, "'--target-precision'"),
