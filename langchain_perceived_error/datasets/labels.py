@@ -63,6 +63,7 @@ __all__ = [
     "read_labelled",
     "source_ids",
     "text_or_none",
+    "validation_problems",
     "write_labelled",
 ]
 
@@ -182,13 +183,13 @@ def read_labelled(path: str | Path) -> Iterator[LabelledRecord]:
             yield LabelledRecord.model_validate(expect_object(where, value))
         except ValidationError as e:
             msg = (
-                f"{where}: not a labelled record ({_problems(e)}): labelled records are the "
-                "lines `perceived-error label` writes"
+                f"{where}: not a labelled record ({validation_problems(e)}): labelled records "
+                "are the lines `perceived-error label` writes"
             )
             raise LabelFileError(msg) from e
 
 
-def _problems(error: ValidationError) -> str:
+def validation_problems(error: ValidationError) -> str:
     """``missing: a, b; not expected: c; d.e: <message>``, short enough for one line."""
     missing, extra, other = [], [], []
     for problem in error.errors():

@@ -30,6 +30,7 @@ from langchain_perceived_error.datasets.labels import (
     LoadReport,
     expect_object,
     read_json_lines,
+    validation_problems,
 )
 
 __all__ = ["ReviewItem", "ReviewVote", "read_review_answers", "read_reviews"]
@@ -135,7 +136,10 @@ def read_reviews(path: str | Path) -> Iterator[ReviewItem]:
         try:
             yield ReviewItem.model_validate(expect_object(where, value))
         except ValidationError as e:
-            msg = f"{where}: not a review item (perceived_error: true, false or null): {e}"
+            msg = (
+                f"{where}: not a review item ({validation_problems(e)}): perceived_error is "
+                "true, false or null, in the files `perceived-error label --review FILE` writes"
+            )
             raise LabelFileError(msg) from e
 
 

@@ -35,7 +35,12 @@ from langchain_perceived_error.datasets.langsmith_labels import (
     feedback_provenance,
     load_langsmith_labels,
 )
-from langchain_perceived_error.datasets.reviews import ReviewItem, ReviewVote, read_review_answers
+from langchain_perceived_error.datasets.reviews import (
+    ReviewItem,
+    ReviewVote,
+    read_review_answers,
+    read_reviews,
+)
 from langchain_perceived_error.judge.runner import PerceivedErrorJudge
 from langchain_perceived_error.online.clients import LangSmithClients
 from langchain_perceived_error.online.feedback import write_thread_feedback
@@ -472,3 +477,14 @@ def test_a_trace_file_given_as_labelled_records_gets_a_short_line_naming_the_fie
     _write(path, [record])
     with pytest.raises(LabelFileError, match=r"\(label\.perceived_error: Input should be a valid"):
         list(read_labelled(path))
+
+
+def test_a_review_file_line_that_is_no_review_item_gets_a_short_line(tmp_path: Path):
+    path = _write(tmp_path / "review.jsonl", [{"id": "x", "status": "judged"}])
+    with pytest.raises(LabelFileError) as raised:
+        list(read_reviews(path))
+    assert str(raised.value) == (  # was pydantic's dump, with a link per error
+        f"{path}:1: not a review item (missing: why, transcript, turns): "
+        "perceived_error is true, false or null, in the files "
+        "`perceived-error label --review FILE` writes"
+    )
