@@ -75,6 +75,9 @@ def check_outputs(outputs: Iterable[Path | None], inputs: Iterable[str | Path] =
     for output in outputs:
         if output is None:
             continue
+        if str(output) == STDIN:  # stdin for inputs; as an output it would be a file named "-"
+            msg = "cannot write '-': it would be a file named '-', not stdout"
+            raise UsageError(msg, "give a file name; judge writes to stdout without --output")
         check_not_input(output, inputs)
         if output.is_dir():
             msg = f"cannot write {output}: it is a folder"

@@ -296,3 +296,22 @@ def test_label_of_records_none_of_which_can_be_read_exits_1_as_judge_does(work):
     assert result.exit_code == 1, result.output  # was 0, with nothing labelled
     errors = [line for line in result.output.splitlines() if line.startswith("error: ")]
     assert errors == ["error: none of the 3 records could be read (see `unreadable` above)"]
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["judge", "traces.jsonl", "-m", "rules", "-o", "-"],
+        ["label", "traces.jsonl", "-p", "rules", "-p", "rules", "-o", "-"],
+    ],
+    ids=["judge", "label"],
+)
+def test_a_dash_as_output_is_refused_not_written_as_a_file_named_dash(work, args):
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 2, result.output
+    errors = [line for line in result.output.splitlines() if line.startswith("error: ")]
+    assert errors == [
+        "error: cannot write '-': it would be a file named '-', not stdout "
+        "(give a file name; judge writes to stdout without --output)"
+    ]
+    assert not (work / "-").exists()
