@@ -245,7 +245,10 @@ async def in_batches(
                         raise source_error
                     return
                 slots.starting = 0  # a batch that ended before counting itself
-                if next_chunk is None:
+                if next_chunk is None or next_chunk.done():
+                    # Nothing is left to wake the wait below: a chunk that arrived while the
+                    # batches ending now were running (no room then) set ``changed`` before the
+                    # ``clear()`` above. Take it now, with nothing running.
                     continue
             if not finished:
                 await slots.changed.wait()
