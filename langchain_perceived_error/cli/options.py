@@ -114,8 +114,9 @@ TimeoutOption = Annotated[
     typer.Option(
         "--timeout",
         min=1.0,
+        max=3600.0,
         help="Seconds one network request may take (connect and read) before it is retried "
-        "as a transient error.",
+        "as a transient error (at most an hour: every request has a timeout).",
     ),
 ]
 """Use with ``= DEFAULT_REQUEST_TIMEOUT_S`` (:mod:`langchain_perceived_error.transport.retries`)."""

@@ -98,6 +98,8 @@ MISTAKES = [
     (["judge", "traces.jsonl", "--bogus"], 2, "No such option: --bogus (perceived-error judge -h"),
     (["bench", "traces.jsonl", "--target-precision", "abc"], 2, "'--target-precision'"),
     (["queue", "--min-confidence", "2"], 2, "'--min-confidence'"),
+    (["judge", "traces.jsonl", "-m", "rules", "--timeout", "inf"], 2, "'--timeout'"),
+    (["judge", "traces.jsonl", "-m", "rules", "--timeout", "nan"], 2, "'--timeout'"),
     (["bench"], 2, "Missing argument"),
     (["no-such-command"], 2, "No such command"),
     # user text with brackets is text, not markup
