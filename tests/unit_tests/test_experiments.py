@@ -559,7 +559,7 @@ def test_conversation_messages_keep_tools_on_request():
 COOKBOOK = Path(__file__).resolve().parents[2] / "cookbook"
 
 
-def test_cookbook_02_runs_all_three_uses_offline(langsmith_server, monkeypatch, capsys):
+def _cookbook_02():
     spec = importlib.util.spec_from_file_location(
         "cookbook_02", COOKBOOK / "02_offline_experiment.py"
     )
@@ -567,6 +567,11 @@ def test_cookbook_02_runs_all_three_uses_offline(langsmith_server, monkeypatch, 
     assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
+    return module
+
+
+def test_cookbook_02_runs_all_three_uses_offline(langsmith_server, monkeypatch, capsys):
+    module = _cookbook_02()
     # the script's own offline client points at an unused port; point it here to count requests
     monkeypatch.setattr(module, "offline_client", langsmith_server.client)
     monkeypatch.delenv("LANGSMITH_API_KEY", raising=False)
@@ -595,13 +600,7 @@ def test_cookbook_02_runs_all_three_uses_offline(langsmith_server, monkeypatch, 
 
 
 def test_cookbook_02_names_a_model_without_its_key_in_one_line_before_judging(monkeypatch, capsys):
-    spec = importlib.util.spec_from_file_location(
-        "cookbook_02", COOKBOOK / "02_offline_experiment.py"
-    )
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = _cookbook_02()
     monkeypatch.delenv("FIREWORKS_API_KEY", raising=False)
 
     with pytest.raises(SystemExit) as exited:
