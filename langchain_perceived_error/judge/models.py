@@ -101,7 +101,7 @@ def _fireworks(model_id: str, timeout: float, **kwargs: Any) -> BaseChatModel:
     if not os.environ.get(FIREWORKS_KEY_VAR) and "api_key" not in kwargs:
         msg = (
             f"{FIREWORKS_KEY_VAR} is not set: export it to judge with fireworks:{model_id}, "
-            "or use --model rules"
+            "or use the offline judge 'rules' (no key needed)"
         )
         raise ModelSpecError(msg)
     from langchain_fireworks import ChatFireworks

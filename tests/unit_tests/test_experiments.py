@@ -611,5 +611,5 @@ def test_cookbook_02_names_a_model_without_its_key_in_one_line_before_judging(mo
     assert "Traceback" not in captured.err
     assert captured.err.splitlines()[-1].endswith(  # after argparse's usage line and prog name
         ": error: FIREWORKS_API_KEY is not set: export it to judge with "
-        "fireworks:accounts/x/models/y, or use --model rules"
+        "fireworks:accounts/x/models/y, or use the offline judge 'rules' (no key needed)"
     )
