@@ -35,7 +35,8 @@ LOWEST_PYTHON = "3.10"
 
 
 def _run(*args: str | Path) -> int:
-    print("+", " ".join(str(a) for a in args), flush=True)
+    # progress on stderr: `dev.py demo > results.jsonl` keeps stdout to the command's own output
+    print("+", " ".join(str(a) for a in args), file=sys.stderr, flush=True)
     return subprocess.call([str(a) for a in args], cwd=ROOT)
 
 
@@ -85,7 +86,7 @@ def _create(env: Path) -> Path:
         sys.exit(f"Python 3.10+ is needed, this is {sys.version.split()[0]}")
     python = _python(env)
     if not python.exists():
-        print(f"creating {env}", flush=True)
+        print(f"creating {env}", file=sys.stderr, flush=True)
         venv.EnvBuilder(with_pip=True).create(env)
     return python
 
