@@ -19,6 +19,7 @@ key-shaped token) is printed, whatever a server echoed back.
 from __future__ import annotations
 
 import asyncio
+import inspect
 import json
 import os
 import signal
@@ -26,6 +27,7 @@ import sys
 import tempfile
 import time
 import traceback
+import warnings
 from collections.abc import Coroutine, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -194,11 +196,38 @@ def _scrubbed_output() -> Iterator[None]:
 
 
 def _raise_terminated(signum: int, frame: FrameType | None) -> None:
+    _quiet_about_abandoned_coroutines()
     raise Terminated
 
 
 def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
+    _quiet_about_abandoned_coroutines()
     raise KeyboardInterrupt
+
+
+_ABANDONED = r"coroutine '.*' was never awaited"
+
+
+def _quiet_about_abandoned_coroutines() -> None:
+    """From an interrupt on, drop Python's reports about the coroutines it abandoned.
+
+    The interrupt lands in whatever bytecode runs: between a coroutine's creation and its first
+    step (Python then warns "coroutine ... was never awaited" when it is collected), or in one
+    whose ``finally`` needs the event loop that is gone by the time it is closed ("Exception
+    ignored in: <coroutine ...>"). The command says that it was interrupted and what it kept;
+    these reports are its own shutdown, so they are dropped, and nothing else is.
+    """
+    if getattr(sys.unraisablehook, "drops_abandoned_coroutines", False):
+        return
+    warnings.filterwarnings("ignore", message=_ABANDONED, category=RuntimeWarning)
+    previous = sys.unraisablehook
+
+    def hook(unraisable: Any) -> None:
+        if not inspect.iscoroutine(unraisable.object):
+            previous(unraisable)
+
+    hook.drops_abandoned_coroutines = True  # type: ignore[attr-defined]
+    sys.unraisablehook = hook
 
 
 def run_interruptibly(work: Coroutine[Any, Any, _T]) -> _T:

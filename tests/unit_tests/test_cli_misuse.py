@@ -317,3 +317,37 @@ def test_a_dash_as_output_is_refused_not_written_as_a_file_named_dash(work, args
         "(give a file name; judge writes to stdout without --output)"
     ]
     assert not (work / "-").exists()
+
+
+def test_after_an_interrupt_the_coroutines_it_abandoned_are_not_reported(monkeypatch):
+    # Ctrl-C lands in any bytecode: a coroutine created but not yet started is collected with a
+    # "never awaited" warning, one closed after its loop is gone raises into sys.unraisablehook
+    # (seen on stderr after `judge --order completion` was interrupted). Reports about other
+    # objects still go through.
+    import gc
+    import signal
+    import warnings
+    from types import SimpleNamespace
+
+    from langchain_perceived_error.cli import errors
+
+    passed_on: list[object] = []
+    monkeypatch.setattr(sys, "unraisablehook", lambda unraisable: passed_on.append(unraisable))
+
+    async def step() -> int:
+        return 1
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with pytest.raises(KeyboardInterrupt):
+            errors._raise_interrupt(signal.SIGINT, None)
+        abandoned = step()
+        del abandoned
+        gc.collect()
+        assert [w for w in caught if "was never awaited" in str(w.message)] == []
+        coroutine = step()
+        sys.unraisablehook(SimpleNamespace(object=coroutine))
+        coroutine.close()
+        other = SimpleNamespace(object="a file")
+        sys.unraisablehook(other)
+    assert passed_on == [other]
