@@ -8,6 +8,9 @@
   ``tool_result``), ``(role, text)`` pairs - mixed freely; an LLM-run batch ``[[...]]`` is read as
   its first prompt;
 - a LangGraph state ``{"messages": [...]}`` (other keys are ignored);
+- this package's own turns: ``{"turns": [{"role": "human" | "ai", "text": ...}, ...]}`` (a
+  ``LabelledRecord`` as ``label`` writes it, a result line's ``turns``) or such a list of turns,
+  read as they are;
 - a LangSmith run (a ``langsmith`` ``Run``/``RunTree`` or a dict with ``inputs``/``outputs``): an
   LLM run (``inputs.messages``, ``outputs.generations``), a chain or agent run (messages in
   ``inputs``/``outputs``), a ``wrap_openai`` run (``outputs.choices[].message``), or a run whose
@@ -100,6 +103,8 @@ _PLAIN_ROLE_CLASSES: dict[str, type[BaseMessage]] = {
     "system": SystemMessage,
 }
 _PLAIN_KEYS = frozenset({"role", "content"})
+_TURN_KEYS = frozenset({"role", "text"})
+_TURN_ROLES = frozenset({"human", "ai"})
 _INPUT_KEYS = ("input", "question", "query", "prompt", "message")
 _OUTPUT_KEYS = ("output", "answer", "response", "result", "content", "text")
 _HISTORY_KEYS = ("chat_history", "history")
@@ -181,6 +186,8 @@ def _mapping_messages(obj: Mapping[str, Any]) -> list[_Message]:
         return _thread_messages(obj["runs"])
     if "messages" in obj:
         return _message_list(obj["messages"], where="'messages'")
+    if _is_list(obj.get("turns")):
+        return _message_list(obj["turns"], where="'turns'")
     if _looks_like_message(obj):
         return [_to_message(obj)]
     raise _unrecognised(obj)
@@ -219,7 +226,7 @@ def _looks_like_message(obj: Any) -> bool:
     if not isinstance(obj, Mapping):
         return False
     if "role" in obj:  # OpenAI / Anthropic; an assistant message may carry only tool_calls
-        return "content" in obj or "tool_calls" in obj
+        return "content" in obj or "tool_calls" in obj or _turn_message(obj) is not None
     return _is_lc_dict(obj) or ("type" in obj and ("content" in obj or "data" in obj))
 
 
@@ -288,6 +295,9 @@ def _read_message(item: Any) -> _Message:
 def _convert(item: Any) -> _Message:
     if isinstance(item, BaseMessage):
         return item
+    turn = _turn_message(item)
+    if turn is not None:
+        return turn
     plain = _plain_message(item)
     if plain is not None:
         return plain
@@ -311,6 +321,26 @@ def _convert(item: Any) -> _Message:
         return convert_to_messages([(item[0], item[1])])[0]
     msg = f"{_describe(item)} is not a message"
     raise TranscriptError(msg)
+
+
+def _turn_message(item: Any) -> TextMessage | None:
+    """One of this package's own turns (``Turn`` as JSON: ``{"role": "human" | "ai", "text"}``,
+    nothing else) as the message it was read from; None for a dict of other keys.
+
+    Raises:
+        TranscriptError: for a dict of exactly those keys that is not such a turn.
+
+    """
+    if not (isinstance(item, Mapping) and item.keys() == _TURN_KEYS):
+        return None
+    role, text = item["role"], item["text"]
+    if role not in _TURN_ROLES or not isinstance(text, str):
+        msg = (
+            "a turn {'role', 'text'} needs the role 'human' or 'ai' and a string text, got "
+            f"role {role!r} and a {type(text).__name__} text"
+        )
+        raise TranscriptError(msg)
+    return TextMessage(role, text)
 
 
 def _plain_message(item: Any) -> _Message | None:

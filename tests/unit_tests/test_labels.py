@@ -488,3 +488,39 @@ def test_a_review_file_line_that_is_no_review_item_gets_a_short_line(tmp_path: P
         "perceived_error is true, false or null, in the files "
         "`perceived-error label --review FILE` writes"
     )
+
+
+def test_bench_reads_what_label_writes(tmp_path):
+    # `label` writes LabelledRecords: their `turns` are the package's own; bench reads them
+    import json
+
+    from typer.testing import CliRunner
+
+    from langchain_perceived_error.cli import app
+    from langchain_perceived_error.core.schemas import LabelledRecord, Provenance, Turn, Verdict
+
+    conversations = {
+        "corrected": (["Book Tuesday.", "Booked Wednesday.", "No, I said Tuesday!"], True),
+        "thanked": (["Book Tuesday.", "Booked Tuesday.", "Great, thanks."], False),
+    }
+    path = tmp_path / "labelled.jsonl"
+    lines = []
+    for record_id, (texts, flagged) in conversations.items():
+        record = LabelledRecord(
+            id=record_id,
+            turns=[Turn(role=r, text=t) for r, t in zip(["human", "ai", "human"], texts)],
+            label=Verdict(perceived_error=flagged, reason="as labelled"),
+            provenance=Provenance(kind="human", by="me"),
+        )
+        lines.append(record.model_dump_json())
+    path.write_text("\n".join(lines) + "\n")
+    result = CliRunner().invoke(
+        app,
+        ["bench", str(path), "-m", "rules", "--label-field", "label.perceived_error",
+         "--format", "json", "--resamples", "20"],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    printed = json.loads(result.stdout)
+    (score,) = printed["models"]
+    assert score["counts"] == {"labelled": 2, "judged": 2, "skipped": 0, "failed": 0}
+    assert score["confusion"] == {"tp": 1, "fp": 0, "fn": 0, "tn": 1}

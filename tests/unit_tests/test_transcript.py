@@ -678,3 +678,39 @@ def test_a_human_message_carrying_a_providers_tool_calls_merges_in_a_thread():
         Turn(role="human", text="hi"),
         Turn(role="ai", text="hello"),
     ]
+
+
+# -- this package's own turns -------------------------------------------------------------------
+
+
+def test_a_labelled_record_as_label_writes_it_is_read_to_its_own_turns():
+    from langchain_perceived_error.core.schemas import LabelledRecord, Provenance, Turn, Verdict
+
+    turns = [
+        Turn(role="human", text="Book Tuesday."),
+        Turn(role="ai", text="Booked Wednesday.\n  Anything else?"),
+        Turn(role="human", text="No, I said Tuesday."),
+    ]
+    record = LabelledRecord(
+        id="l1",
+        turns=turns,
+        label=Verdict(perceived_error=True, reason="The user corrects the day."),
+        provenance=Provenance(kind="panel", by="a,b"),
+    ).model_dump(mode="json")
+    assert extract_transcript(record) == turns
+    assert extract_transcript(record["turns"]) == turns  # a result line's `turns`, on its own
+
+
+@pytest.mark.parametrize(
+    ("turns", "message"),
+    [
+        ([{"role": "robot", "text": "x"}], "needs the role 'human' or 'ai'"),
+        ([{"role": "human", "text": 3}], "got role 'human' and a int text"),
+        ([{"role": "user", "text": "hi"}], "got role 'user' and a str text"),
+        ("not a list", "unrecognised trace shape"),
+    ],
+)
+def test_turns_that_are_not_the_package_s_own_are_named(turns: Any, message: str):
+    with pytest.raises(TranscriptError) as raised:
+        extract_transcript({"turns": turns})
+    assert message in str(raised.value)
