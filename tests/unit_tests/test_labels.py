@@ -508,7 +508,9 @@ def test_bench_reads_what_label_writes(tmp_path):
     for record_id, (texts, flagged) in conversations.items():
         record = LabelledRecord(
             id=record_id,
-            turns=[Turn(role=r, text=t) for r, t in zip(["human", "ai", "human"], texts)],
+            turns=[
+                Turn(role=r, text=t) for r, t in zip(["human", "ai", "human"], texts, strict=True)
+            ],
             label=Verdict(perceived_error=flagged, reason="as labelled"),
             provenance=Provenance(kind="human", by="me"),
         )
