@@ -195,17 +195,24 @@ def _scrubbed_output() -> Iterator[None]:
         sys.stdout, sys.stderr = saved
 
 
+_INTERRUPTED: list[bool] = []
+"""Non-empty once a signal was turned into an interrupt in this process."""
+
+
 def _raise_terminated(signum: int, frame: FrameType | None) -> None:
+    _INTERRUPTED.append(True)
     _quiet_about_abandoned_coroutines()
     raise Terminated
 
 
 def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
+    _INTERRUPTED.append(True)
     _quiet_about_abandoned_coroutines()
     raise KeyboardInterrupt
 
 
 _ABANDONED = r"coroutine '.*' was never awaited"
+_SHUTDOWN_ERRORS = (RuntimeError, GeneratorExit, asyncio.CancelledError)
 
 
 def _quiet_about_abandoned_coroutines() -> None:
@@ -214,16 +221,22 @@ def _quiet_about_abandoned_coroutines() -> None:
     The interrupt lands in whatever bytecode runs: between a coroutine's creation and its first
     step (Python then warns "coroutine ... was never awaited" when it is collected), or in one
     whose ``finally`` needs the event loop that is gone by the time it is closed ("Exception
-    ignored in: <coroutine ...>"). The command says that it was interrupted and what it kept;
-    these reports are its own shutdown, so they are dropped, and nothing else is.
+    ignored in: <coroutine ...>" with a ``RuntimeError``). The command says that it was
+    interrupted and what it kept; these reports are its own shutdown, so they are dropped, and
+    nothing else is (another error of a coroutine still goes to the previous hook). Called at
+    each interrupt and again when the command's signal handling ends: an interrupt landing
+    inside a ``warnings.catch_warnings()`` block loses the filter when that block exits.
     """
+    warnings.filterwarnings("ignore", message=_ABANDONED, category=RuntimeWarning)
     if getattr(sys.unraisablehook, "drops_abandoned_coroutines", False):
         return
-    warnings.filterwarnings("ignore", message=_ABANDONED, category=RuntimeWarning)
     previous = sys.unraisablehook
 
     def hook(unraisable: Any) -> None:
-        if not inspect.iscoroutine(unraisable.object):
+        abandoned = inspect.iscoroutine(unraisable.object) and isinstance(
+            unraisable.exc_value, _SHUTDOWN_ERRORS
+        )
+        if not abandoned:
             previous(unraisable)
 
     hook.drops_abandoned_coroutines = True  # type: ignore[attr-defined]
@@ -277,6 +290,8 @@ def _signals_as_interrupts() -> Iterator[None]:
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler)
+        if _INTERRUPTED:  # outside any command code: no catch_warnings block can undo it here
+            _quiet_about_abandoned_coroutines()
 
 
 class ErrorBoundary(TyperGroup):

@@ -10,7 +10,8 @@
 - a LangGraph state ``{"messages": [...]}`` (other keys are ignored);
 - this package's own turns: ``{"turns": [{"role": "human" | "ai", "text": ...}, ...]}`` (a
   ``LabelledRecord`` as ``label`` writes it, a result line's ``turns``) or such a list of turns,
-  read as they are;
+  read as they are (``user`` / ``assistant`` / ``system`` roles too, as home-made logs write
+  them);
 - a LangSmith run (a ``langsmith`` ``Run``/``RunTree`` or a dict with ``inputs``/``outputs``): an
   LLM run (``inputs.messages``, ``outputs.generations``), a chain or agent run (messages in
   ``inputs``/``outputs``), a ``wrap_openai`` run (``outputs.choices[].message``), or a run whose
@@ -104,7 +105,13 @@ _PLAIN_ROLE_CLASSES: dict[str, type[BaseMessage]] = {
 }
 _PLAIN_KEYS = frozenset({"role", "content"})
 _TURN_KEYS = frozenset({"role", "text"})
-_TURN_ROLES = frozenset({"human", "ai"})
+_TURN_KINDS: dict[str, Literal["human", "ai", "skip"]] = {
+    "human": "human",
+    "user": "human",
+    "ai": "ai",
+    "assistant": "ai",
+    "system": "skip",
+}
 _INPUT_KEYS = ("input", "question", "query", "prompt", "message")
 _OUTPUT_KEYS = ("output", "answer", "response", "result", "content", "text")
 _HISTORY_KEYS = ("chat_history", "history")
@@ -124,7 +131,7 @@ _PLACEHOLDERS = {  # provider block types LangChain leaves unconverted -> standa
 }
 _TOOL_TEXT_LIMIT = 200
 _EXPECTED = (
-    "expected messages, {'messages': [...]}, a LangSmith run (inputs/outputs) "
+    "expected messages, {'messages': [...]}, {'turns': [...]}, a LangSmith run (inputs/outputs) "
     "or a thread {'runs': [...]}"
 )
 _READ_ERRORS = (ValueError, TypeError, KeyError, AttributeError, NotImplementedError)
@@ -226,7 +233,7 @@ def _looks_like_message(obj: Any) -> bool:
     if not isinstance(obj, Mapping):
         return False
     if "role" in obj:  # OpenAI / Anthropic; an assistant message may carry only tool_calls
-        return "content" in obj or "tool_calls" in obj or _turn_message(obj) is not None
+        return "content" in obj or "tool_calls" in obj or _is_turn(obj)
     return _is_lc_dict(obj) or ("type" in obj and ("content" in obj or "data" in obj))
 
 
@@ -323,9 +330,20 @@ def _convert(item: Any) -> _Message:
     raise TranscriptError(msg)
 
 
+def _is_turn(item: Mapping[str, Any]) -> bool:
+    """A turn as this package writes it (``Turn`` as JSON), or as a home-made log does: exactly
+    ``role`` and ``text``, a known role and string text."""
+    return (
+        item.keys() == _TURN_KEYS
+        and isinstance(item["role"], str)
+        and item["role"] in _TURN_KINDS
+        and isinstance(item["text"], str)
+    )
+
+
 def _turn_message(item: Any) -> TextMessage | None:
-    """One of this package's own turns (``Turn`` as JSON: ``{"role": "human" | "ai", "text"}``,
-    nothing else) as the message it was read from; None for a dict of other keys.
+    """The message of a ``{"role", "text"}`` turn (see :func:`_is_turn`; role ``system`` is
+    dropped like a system message); None for anything with other keys.
 
     Raises:
         TranscriptError: for a dict of exactly those keys that is not such a turn.
@@ -333,14 +351,14 @@ def _turn_message(item: Any) -> TextMessage | None:
     """
     if not (isinstance(item, Mapping) and item.keys() == _TURN_KEYS):
         return None
-    role, text = item["role"], item["text"]
-    if role not in _TURN_ROLES or not isinstance(text, str):
+    if not _is_turn(item):
+        role, text = item["role"], item["text"]
         msg = (
-            "a turn {'role', 'text'} needs the role 'human' or 'ai' and a string text, got "
-            f"role {role!r} and a {type(text).__name__} text"
+            "a turn {'role', 'text'} needs the role 'human' / 'user', 'ai' / 'assistant' or "
+            f"'system' and a string text, got role {role!r} and a {type(text).__name__} text"
         )
         raise TranscriptError(msg)
-    return TextMessage(role, text)
+    return TextMessage(_TURN_KINDS[item["role"]], item["text"])
 
 
 def _plain_message(item: Any) -> _Message | None:

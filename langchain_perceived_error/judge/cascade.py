@@ -267,7 +267,14 @@ class CascadeJudge(PerceivedErrorJudge):
         expensive: PerceivedErrorJudge,
         thresholds: CascadeThresholds,
     ) -> None:
-        """Bind the two judges and the thresholds chosen for them (no model is built here)."""
+        """Bind the two judges and the thresholds chosen for them (no model is built here).
+
+        Raises:
+            CascadeThresholdsError: when the thresholds were chosen with another prompt than the
+                one the cheap judge sends (:meth:`CascadeThresholds.check_prompt`).
+
+        """
+        thresholds.check_prompt(cheap.prompt_version)
         # Not PerceivedErrorJudge.__init__: both judges are built already; the attributes the
         # base class's batch methods and callers read are the expensive judge's.
         self.cheap = cheap

@@ -227,6 +227,8 @@ class ItemState(TypedDict, total=False):
     retry_messages: list[BaseMessage]
     raw_output: str | None
     finish_reason: str | None
+    response_metadata: dict[str, Any]
+    """The last answer's ``response_metadata`` (finish reason, logprobs when asked for, ...)."""
     verdict: Verdict | None
     status: JudgeStatus | None
     skip_reason: str | None
@@ -384,6 +386,7 @@ def _answered(item: ItemState, reply: BaseMessage) -> ItemState:
     return {
         **item,
         "raw_output": str(reply.text),  # a plain str: the accessor is an object the GC tracks
+        "response_metadata": metadata,
         "finish_reason": metadata.get("finish_reason") or metadata.get("stop_reason"),
         "attempts": item.get("attempts", 0) + 1,
         "input_tokens": _add(item.get("input_tokens"), usage and usage.get("input_tokens")),

@@ -150,6 +150,19 @@ def test_thresholds_file_round_trip_and_clear_errors(tmp_path: Path):
 # -- the CascadeJudge ----------------------------------------------------------------------------
 
 
+def test_a_cascade_refuses_thresholds_chosen_with_another_prompt_than_its_cheap_model_sends():
+    chosen = {"prompt_version": PROMPT_VERSIONS["full"]}
+    thresholds = _thresholds(None, 0.02).model_copy(
+        update={"cheap": "scripted-cheap", "chosen_on": chosen}
+    )
+    expensive = PerceivedErrorJudge(ScriptedChatModel(script=[NOT_AN_ERROR]))
+    compact = PerceivedErrorJudge(ScriptedChatModel(script=[NOT_AN_ERROR]), prompt="compact")
+    with pytest.raises(CascadeThresholdsError, match="chosen with the prompt perceived-error-v1"):
+        CascadeJudge(compact, expensive, thresholds)
+    full = PerceivedErrorJudge(ScriptedChatModel(script=[NOT_AN_ERROR]))
+    assert CascadeJudge(full, expensive, thresholds).thresholds is thresholds
+
+
 def _cascade(above: float | None = None, below: float | None = 0.02) -> CascadeJudge:
     expensive = PerceivedErrorJudge(ScriptedChatModel(script=[NOT_AN_ERROR]))
     return CascadeJudge(PerceivedErrorJudge("rules"), expensive, _thresholds(above, below))

@@ -323,7 +323,7 @@ def test_after_an_interrupt_the_coroutines_it_abandoned_are_not_reported(monkeyp
     # Ctrl-C lands in any bytecode: a coroutine created but not yet started is collected with a
     # "never awaited" warning, one closed after its loop is gone raises into sys.unraisablehook
     # (seen on stderr after `judge --order completion` was interrupted). Reports about other
-    # objects still go through.
+    # objects, and other errors of coroutines, still go through.
     import gc
     import signal
     import warnings
@@ -333,21 +333,31 @@ def test_after_an_interrupt_the_coroutines_it_abandoned_are_not_reported(monkeyp
 
     passed_on: list[object] = []
     monkeypatch.setattr(sys, "unraisablehook", lambda unraisable: passed_on.append(unraisable))
+    monkeypatch.setattr(errors, "_INTERRUPTED", [])
 
     async def step() -> int:
         return 1
 
+    def abandon() -> list[str]:
+        coroutine = step()
+        del coroutine
+        gc.collect()
+        return [str(w.message) for w in caught if "was never awaited" in str(w.message)]
+
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        with pytest.raises(KeyboardInterrupt):
+        with warnings.catch_warnings(), pytest.raises(KeyboardInterrupt):
+            # the interrupt lands inside a block that restores the filters when it exits
             errors._raise_interrupt(signal.SIGINT, None)
-        abandoned = step()
-        del abandoned
-        gc.collect()
-        assert [w for w in caught if "was never awaited" in str(w.message)] == []
+        with errors._signals_as_interrupts():  # the command's signal handling ends
+            pass
+        assert abandon() == []
         coroutine = step()
-        sys.unraisablehook(SimpleNamespace(object=coroutine))
+        shutdown = SimpleNamespace(object=coroutine, exc_value=RuntimeError("no running loop"))
+        sys.unraisablehook(shutdown)
+        real = SimpleNamespace(object=coroutine, exc_value=OSError("disk full"))
+        sys.unraisablehook(real)
         coroutine.close()
-        other = SimpleNamespace(object="a file")
+        other = SimpleNamespace(object="a file", exc_value=RuntimeError("x"))
         sys.unraisablehook(other)
-    assert passed_on == [other]
+    assert passed_on == [real, other]

@@ -62,7 +62,8 @@ def test_finished_items_keep_no_prompt_and_requests_share_one_system_message():
     assert [item["status"] for item in state["items"]] == [JudgeStatus.JUDGED] * 2
     assert state["items"][0]["attempts"] == 2  # the retry's messages were there while it waited
     for item in state["items"]:
-        assert not {"messages", "retry_messages", "response_metadata"} & item.keys()
+        assert not {"messages", "retry_messages"} & item.keys()
+        assert "response_metadata" in item  # the last answer's, for callers that read logprobs
     first, second = build_judge_messages([]), build_judge_messages([])
     assert first[0] is second[0]
     assert first[1] is not second[1]

@@ -702,11 +702,27 @@ def test_a_labelled_record_as_label_writes_it_is_read_to_its_own_turns():
 
 
 @pytest.mark.parametrize(
+    ("record", "expected"),
+    [
+        # home-made logs: user / assistant roles, a system turn dropped
+        ([{"role": "system", "text": "Be kind."}, {"role": "user", "text": "Hi"},
+          {"role": "assistant", "text": "Hello"}], [("human", "Hi"), ("ai", "Hello")]),
+        # a run whose sides are single turns (read before the turns shape existed; kept)
+        ({"inputs": {"input": "hi"}, "outputs": {"role": "assistant", "text": "hello"}},
+         [("human", "hi"), ("ai", "hello")]),
+        ({"inputs": {"role": "user", "text": "hi"}, "outputs": {"output": "hello"}},
+         [("human", "hi"), ("ai", "hello")]),
+    ],
+)  # fmt: skip
+def test_role_and_text_dicts_in_other_shapes_are_read(record: Any, expected: list[Any]):
+    assert [(t.role, t.text) for t in extract_transcript(record)] == expected
+
+
+@pytest.mark.parametrize(
     ("turns", "message"),
     [
-        ([{"role": "robot", "text": "x"}], "needs the role 'human' or 'ai'"),
+        ([{"role": "robot", "text": "x"}], "got role 'robot' and a str text"),
         ([{"role": "human", "text": 3}], "got role 'human' and a int text"),
-        ([{"role": "user", "text": "hi"}], "got role 'user' and a str text"),
         ("not a list", "unrecognised trace shape"),
     ],
 )
