@@ -77,14 +77,14 @@ def check_outputs(outputs: Iterable[Path | None], inputs: Iterable[str | Path] =
             continue
         if str(output) == STDIN:  # stdin for inputs; as an output it would be a file named "-"
             msg = "cannot write '-': it would be a file named '-', not stdout"
-            raise UsageError(msg, "give a file name; judge writes to stdout without --output")
+            raise UsageError(msg, "give a file name")
         check_not_input(output, inputs)
         if output.is_dir():
             msg = f"cannot write {output}: it is a folder"
             raise UsageError(msg, "give a file path")
         if output.exists() and not output.is_file():  # a temporary file would be renamed over it
             msg = f"cannot write {output}: it is not a regular file (a device, pipe or socket)"
-            raise UsageError(msg, "give a file path, or leave out the option to write to stdout")
+            raise UsageError(msg, "give the path of a regular file")
         folder = output.parent
         if not folder.is_dir():
             msg = f"cannot write {output}: the folder {folder} does not exist"
