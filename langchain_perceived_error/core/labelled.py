@@ -186,6 +186,9 @@ def _item(
     for name, value in ((mapping.label_field, raw_label), (mapping.messages_field, payload)):
         if value is _MISSING:
             msg = f"{where} has no {name!r} field (fields: {sorted(record)})"
+            nested = f"label.{name}"  # where `perceived-error label` writes it
+            if name == mapping.label_field and _field(record, nested) is not _MISSING:
+                msg += f"; it is under {nested!r}, as `label` writes it: --label-field {nested}"
             raise LabelledDataError(msg)
     label = _label(raw_label, where, mapping.label_field)
     if label is None:

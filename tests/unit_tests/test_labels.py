@@ -526,3 +526,8 @@ def test_bench_reads_what_label_writes(tmp_path):
     (score,) = printed["models"]
     assert score["counts"] == {"labelled": 2, "judged": 2, "skipped": 0, "failed": 0}
     assert score["confusion"] == {"tp": 1, "fp": 0, "fn": 0, "tn": 1}
+    unnamed = CliRunner().invoke(app, ["bench", str(path), "-m", "rules"])
+    assert unnamed.exit_code == 1, unnamed.output
+    assert "it is under 'label.perceived_error', as `label` writes it: --label-field " in (
+        unnamed.output
+    )
